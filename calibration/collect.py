@@ -1,0 +1,30 @@
+"""Collect, then compute: run the float model over the calibration images, feed each recorded tensor to
+its own observer, and read off one Range per tensor."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from calibration.observers import Range, make_observer
+from edgelenet.errors import UserError
+
+BATCH = 500
+
+
+def collect_ranges(model, images: np.ndarray, method: str) -> dict[str, Range]:
+    """Range per recorded tensor name (see LeNet5.forward) over uint8 images (N, 28, 28)."""
+    if len(images) == 0:
+        raise UserError("the calibration set is empty")
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
+        raise UserError(f"calibration images must be uint8 (N, 28, 28), got {images.dtype} {images.shape}")
+    make_observer(method)  # validate the name before any work
+    observers: dict[str, object] = {}
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(images), BATCH):
+            record: dict[str, torch.Tensor] = {}
+            model.forward_pixels(torch.from_numpy(images[start:start + BATCH]), record=record)
+            for name, tensor in record.items():
+                observers.setdefault(name, make_observer(method)).observe(tensor.numpy())
+    return {name: observer.compute() for name, observer in observers.items()}

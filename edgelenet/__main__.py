@@ -1,0 +1,3 @@
+from edgelenet.cli import main
+
+main()

@@ -1,0 +1,125 @@
+"""The `edgelenet` command: thin typer commands that each make one call into the library.
+
+Exit codes: 0 success, 1 a check failed (validate thresholds), 2 bad input or usage. Every user error is a
+`UserError`, turned into one `error: ...` line on stderr by `_guard`, the one place that does it.
+With `--json` a command prints exactly one JSON object on stdout; progress and logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Callable, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from edgelenet.errors import CheckFailed, UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="LeNet-5 from PyTorch training to an integer-only C engine, with proven int8 parity.")
+stdout = Console()
+stderr = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of a table.")]
+ModelArg = Annotated[str, typer.Argument(help="Checkpoint path, or `classic` / `modern` for the shipped ones.")]
+DataDir = Annotated[Optional[Path], typer.Option(help="Directory with MNIST IDX files instead of the packaged MNIST.")]
+
+
+def _guard(command: Callable) -> Callable:
+    """Map UserError to one error line + exit 2, CheckFailed to exit 1; never a traceback for either."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except UserError as exc:
+            stderr.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except CheckFailed as exc:
+            stderr.print(f"[red]check failed:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+    return wrapper
+
+
+def _emit(result: dict, as_json: bool, render: Callable[[dict], None]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(result, sort_keys=False) + "\n")
+    else:
+        render(result)
+
+
+def _table(title: str, columns: list[str], rows: list[list]) -> Table:
+    table = Table(title=title)
+    for index, column in enumerate(columns):
+        numeric = all(isinstance(row[index], (int, float)) for row in rows if row[index] != "")
+        table.add_column(column, justify="right" if numeric else "left")
+    for row in rows:
+        table.add_row(*[f"{v:,}" if isinstance(v, int) else str(v) for v in row])
+    return table
+
+
+@app.command()
+@_guard
+def summary(
+    arch: Annotated[str, typer.Option(help="classic (LeCun et al. 1998) or modern (ReLU, max pooling).")] = "modern",
+    head: Annotated[Optional[str], typer.Option(
+        help="Output layer: softmax or rbf. Default: the paper's RBF for classic, softmax for modern.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Per-layer table: output shape, trainable parameters, connections and MACs."""
+    from edgelenet.model import build_model
+    from edgelenet.summary import summary_dict
+
+    result = summary_dict(build_model(arch, head or ("rbf" if arch == "classic" else "softmax")))
+
+    def render(r: dict) -> None:
+        rows = [[l["name"], l["kind"], "x".join(map(str, l["output_shape"])), l["params"], l["connections"], l["macs"]]
+                for l in r["layers"]]
+        rows.append(["total", "", "", r["total_params"], r["total_connections"], r["total_macs"]])
+        stdout.print(_table(f"LeNet-5 {r['arch']} ({r['head']} output)",
+                            ["layer", "kind", "output", "params", "connections", "MACs"], rows))
+    _emit(result, as_json, render)
+
+
+@app.command()
+@_guard
+def train(
+    arch: Annotated[str, typer.Option(help="classic or modern.")] = "modern",
+    head: Annotated[str, typer.Option(help="softmax, or rbf (classic only: the paper's fixed RBF output).")] = "softmax",
+    epochs: Annotated[Optional[int], typer.Option(help="Passes over the training set (default 20).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for initialisation, shuffling and augmentation.")] = 0,
+    out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/train"),
+    limit: Annotated[Optional[int], typer.Option(help="Train on the first N training images only.")] = None,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Train LeNet-5 on MNIST; writes a checkpoint, metrics JSON and a loss/accuracy PNG."""
+    from edgelenet import pipeline
+
+    result = pipeline.train_and_test(arch, head, epochs, seed, out, limit, data_dir, stderr)
+    _emit(result, as_json, lambda r: stdout.print(
+        f"test accuracy {r['test_accuracy']:.4f}  ({r['train_seconds']:.0f} s, {r['images_per_second']:.0f} img/s)"
+        f"\ncheckpoint {r['checkpoint']}"))
+
+
+@app.command()
+@_guard
+def evaluate(
+    model: ModelArg,
+    out: Annotated[Path, typer.Option(help="Where to write the confusion-matrix PNG.")] = Path("runs/evaluate"),
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Accuracy on the official MNIST test set, and a confusion-matrix PNG."""
+    from edgelenet import pipeline
+
+    result = pipeline.evaluate_model(model, out, data_dir)
+    _emit(result, as_json, lambda r: stdout.print(
+        f"accuracy {r['accuracy']:.4f} on {r['n']:,} test images ({r['errors']} errors)\nconfusion {r['confusion_png']}"))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,12 @@
+"""The one exception type for problems the user can fix (bad input, bad usage).
+
+The CLI maps it to a single error line and exit code 2; everything else is a bug and may raise.
+"""
+
+
+class UserError(Exception):
+    """Bad input or usage: reported as one line, exit code 2."""
+
+
+class CheckFailed(Exception):
+    """A validation threshold did not hold: exit code 1."""

@@ -1,0 +1,235 @@
+"""LeNet-5 in two variants, with the stage names of the paper (C1, S2, C3, S4, C5, F6, OUTPUT).
+
+`classic` follows LeCun et al. 1998: scaled tanh f(a) = 1.7159 tanh(2a/3) after every layer up to F6,
+S2/S4 subsampling (sum of a 2x2 block times a trainable coefficient plus a trainable bias, per map), the
+C3 partial connection table, and either a trainable softmax output (default) or the paper's Euclidean RBF
+output with fixed +-1 prototypes drawn from 7x12 digit bitmaps.
+`modern`: ReLU, 2x2 max pooling, full C3 connectivity, softmax output.
+
+Both read raw uint8 pixels: the 28x28 image is centred in a 32x32 field of background (pixel 0) and scaled
+as in the paper so that background is -0.1 and full ink is 1.175: x = 0.005 * pixel - 0.1. That mapping is
+exactly representable in int8 (q = pixel - 128 with scale 0.005 and zero point -108), which is why the
+integer engines reproduce the input stage without error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from edgelenet.errors import UserError
+
+ARCHS = ("classic", "modern")
+HEADS = ("softmax", "rbf")
+SQUASH_A = 1.7159      # paper, appendix A: f(a) = A tanh(S a)
+SQUASH_S = 2.0 / 3.0
+PIXEL_SCALE = 0.005    # (1.175 - (-0.1)) / 255
+PIXEL_OFFSET = -0.1
+INPUT_SIDE = 32
+PAD = 2
+
+# C3 map -> the S2 maps it reads (paper, table I).
+C3_TABLE = (
+    (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (4, 5, 0), (5, 0, 1),
+    (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (3, 4, 5, 0), (4, 5, 0, 1), (5, 0, 1, 2),
+    (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5), (0, 1, 2, 3, 4, 5),
+)
+
+# 7x12 bitmaps of the digits; '#' is +1, '.' is -1 (the RBF prototypes of the OUTPUT layer).
+DIGIT_BITMAPS = {
+    0: ".......|..###..|.#...#.|#.....#|#.....#|#.....#|#.....#|#.....#|#.....#|.#...#.|..###..|.......",
+    1: ".......|...#...|..##...|.#.#...|...#...|...#...|...#...|...#...|...#...|...#...|.#####.|.......",
+    2: ".......|.####..|#....#.|......#|......#|.....#.|....#..|...#...|..#....|.#.....|#######|.......",
+    3: ".......|######.|.....#.|....#..|...#...|..###..|.....#.|......#|......#|#....#.|.####..|.......",
+    4: ".......|.....#.|....##.|...#.#.|..#..#.|.#...#.|#....#.|#######|.....#.|.....#.|.....#.|.......",
+    5: ".......|#######|#......|#......|#####..|.....#.|......#|......#|......#|#....#.|.####..|.......",
+    6: ".......|...##..|..#....|.#.....|#......|#.###..|##...#.|#.....#|#.....#|.#...#.|..###..|.......",
+    7: ".......|#######|......#|.....#.|....#..|....#..|...#...|...#...|..#....|..#....|..#....|.......",
+    8: ".......|..###..|.#...#.|#.....#|.#...#.|..###..|.#...#.|#.....#|#.....#|.#...#.|..###..|.......",
+    9: ".......|..###..|.#...#.|#.....#|#.....#|.#...##|..###.#|......#|.....#.|....#..|..##...|.......",
+}
+
+
+def rbf_prototypes() -> torch.Tensor:
+    """(10, 84) fixed +-1 parameter vectors of the RBF output units."""
+    rows = [[1.0 if ch == "#" else -1.0 for ch in DIGIT_BITMAPS[d].replace("|", "")] for d in range(10)]
+    return torch.tensor(rows)
+
+
+def squash(a: torch.Tensor) -> torch.Tensor:
+    return SQUASH_A * torch.tanh(SQUASH_S * a)
+
+
+def paper_uniform_(tensor: torch.Tensor, fan_in: int) -> None:
+    """Paper's initialisation: uniform in [-2.4/F, 2.4/F] with F the fan-in of the unit."""
+    nn.init.uniform_(tensor, -2.4 / fan_in, 2.4 / fan_in)
+
+
+class Subsampling(nn.Module):
+    """S2/S4: per map, coefficient * (sum of a 2x2 block) + bias."""
+
+    def __init__(self, maps: int):
+        super().__init__()
+        self.coefficient = nn.Parameter(torch.empty(maps))
+        self.bias = nn.Parameter(torch.empty(maps))
+        paper_uniform_(self.coefficient, 4)
+        paper_uniform_(self.bias, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W) -> (N, C, H/2, W/2)
+        block_sum = 4.0 * F.avg_pool2d(x, 2)
+        return block_sum * self.coefficient.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+
+def c3_mask() -> torch.Tensor:
+    """(16, 6, 1, 1) mask: 1 where C3 map i reads S2 map j."""
+    mask = torch.zeros(16, 6, 1, 1)
+    for out_map, inputs in enumerate(C3_TABLE):
+        mask[out_map, list(inputs)] = 1.0
+    return mask
+
+
+class PartialConv2d(nn.Conv2d):
+    """A convolution whose kernel is zero outside a fixed connection table (C3)."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: int, mask: torch.Tensor):
+        super().__init__(in_ch, out_ch, kernel)
+        self.register_buffer("mask", mask, persistent=False)
+        with torch.no_grad():
+            self.weight.mul_(mask)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.weight * self.mask, self.bias)
+
+
+class RBFOutput(nn.Module):
+    """Euclidean RBF units: y_i = sum_j (x_j - w_ij)^2 with fixed w; returns -y as logits (argmax = closest)."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("prototypes", rbf_prototypes(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 84) -> (N, 10)
+        return -torch.cdist(x, self.prototypes).square()
+
+    def as_linear(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Weights and bias of a linear layer with the same argmax: -y_i + |x|^2 = 2 w_i.x - |w_i|^2.
+
+        The dropped |x|^2 is the same for all ten units, so the ranking (and the label) is unchanged.
+        """
+        return 2.0 * self.prototypes, -self.prototypes.square().sum(dim=1)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    arch: str = "modern"
+    head: str = "softmax"
+
+    def __post_init__(self):
+        if self.arch not in ARCHS:
+            raise UserError(f"unknown --arch {self.arch!r}: choose one of {', '.join(ARCHS)}")
+        if self.head not in HEADS:
+            raise UserError(f"unknown --head {self.head!r}: choose one of {', '.join(HEADS)}")
+        if self.arch == "modern" and self.head != "softmax":
+            raise UserError("the modern variant has a softmax output only")
+
+
+class LeNet5(nn.Module):
+    def __init__(self, config: ModelConfig = ModelConfig()):
+        super().__init__()
+        self.config = config
+        classic = config.arch == "classic"
+        self.c1 = nn.Conv2d(1, 6, 5)
+        self.s2 = Subsampling(6) if classic else nn.MaxPool2d(2)
+        self.c3 = PartialConv2d(6, 16, 5, c3_mask()) if classic else nn.Conv2d(6, 16, 5)
+        self.s4 = Subsampling(16) if classic else nn.MaxPool2d(2)
+        self.c5 = nn.Conv2d(16, 120, 5)
+        self.f6 = nn.Linear(120, 84)
+        self.output = RBFOutput() if config.head == "rbf" else nn.Linear(84, 10)
+        if classic:
+            self._paper_init()
+
+    def _paper_init(self) -> None:
+        """Uniform in [-2.4/F, 2.4/F] per unit; a C3 map's fan-in depends on how many S2 maps it reads."""
+        with torch.no_grad():
+            layers = [self.c1, self.c5, self.f6] + ([self.output] if isinstance(self.output, nn.Linear) else [])
+            for layer in layers:
+                fan_in = layer.weight[0].numel()
+                paper_uniform_(layer.weight, fan_in)
+                paper_uniform_(layer.bias, fan_in)
+            for out_map, inputs in enumerate(C3_TABLE):
+                fan_in = 25 * len(inputs)
+                paper_uniform_(self.c3.weight[out_map], fan_in)
+                paper_uniform_(self.c3.bias[out_map:out_map + 1], fan_in)
+            self.c3.weight.mul_(self.c3.mask)
+
+    @property
+    def activation(self):
+        return squash if self.config.arch == "classic" else F.relu
+
+    def forward(self, x: torch.Tensor, record: dict | None = None) -> torch.Tensor:
+        """(N, 1, 32, 32) normalised input -> (N, 10) logits.
+
+        `record`, when given, receives every tensor the int8 model quantizes, by name: `<layer>.pre` (the
+        input of a tanh) and `<layer>.out` (the layer's stored output; for `modern`, after max pooling).
+        """
+        act = self.activation
+        keep = record.__setitem__ if record is not None else (lambda name, value: None)
+        classic = self.config.arch == "classic"
+        x = x.float()
+        keep("input", x)
+        for conv, pool, conv_name, pool_name in ((self.c1, self.s2, "c1", "s2"), (self.c3, self.s4, "c3", "s4")):
+            a = conv(x)
+            keep(f"{conv_name}.pre", a)
+            x = act(a)
+            if classic:
+                keep(f"{conv_name}.out", x)
+                a = pool(x)
+                keep(f"{pool_name}.pre", a)
+                x = act(a)
+            else:
+                x = pool(x)  # max pooling commutes with ReLU and with int8 requantization
+            keep(f"{pool_name}.out", x)
+        x = self.c5(x).flatten(1)
+        keep("c5.pre", x)
+        x = act(x)
+        keep("c5.out", x)
+        a = self.f6(x)
+        keep("f6.pre", a)
+        x = act(a)
+        keep("f6.out", x)
+        logits = self.output(x)
+        keep("output.out", logits if self.config.head == "softmax" else self.output_linear_logits(x))
+        return logits
+
+    def output_linear_logits(self, x: torch.Tensor) -> torch.Tensor:
+        weight, bias = self.output.as_linear()
+        return x @ weight.T + bias
+
+    def forward_pixels(self, pixels: torch.Tensor, record: dict | None = None) -> torch.Tensor:
+        return self(normalize_pixels(pixels), record)
+
+
+def normalize_pixels(pixels: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 28, 28) or (N, 1, 28, 28) -> float (N, 1, 32, 32): centred, background -0.1, ink 1.175."""
+    if pixels.dim() == 3:
+        pixels = pixels.unsqueeze(1)
+    x = F.pad(pixels.float(), (PAD, PAD, PAD, PAD), value=0.0)
+    return x * PIXEL_SCALE + PIXEL_OFFSET
+
+
+def build_model(arch: str = "modern", head: str = "softmax") -> LeNet5:
+    return LeNet5(ModelConfig(arch=arch, head=head))
+
+
+def logits_numpy(model: LeNet5, pixels: np.ndarray, batch: int = 2000) -> np.ndarray:
+    """Float logits for uint8 pixels (N, 28, 28), in batches, without gradients."""
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(pixels), batch):
+            out.append(model.forward_pixels(torch.from_numpy(np.ascontiguousarray(pixels[start:start + batch]))))
+    return torch.cat(out).numpy() if out else np.zeros((0, 10), np.float32)

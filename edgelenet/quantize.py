@@ -1,0 +1,186 @@
+"""Post-training int8 quantization: the float model plus calibration ranges -> a QuantizedModel.
+
+This is the "Prepare" step: every float scale becomes an integer multiplier and shift here, every tanh a
+lookup table, so that inference (reference.py, the C engine) needs no floating point. The scheme, with
+formulas, is in docs/quantization.md:
+- weights: int8 symmetric per output channel (per tensor with per_tensor=True), range [-127, 127];
+- activations: int8 asymmetric per tensor, ranges from the calibration observer;
+- biases: int32 at scale s_in * s_w[c];
+- tanh: a 256-entry int8 table per layer, indexed by the int8 pre-activation;
+- S2/S4 subsampling: a depthwise 2x2 stride-2 convolution whose four weights are the map's coefficient;
+- input: q = pixel - 128 at scale 0.005, zero point -108 (exactly the float normalisation).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from calibration.collect import collect_ranges
+from calibration.observers import Range, affine_int8
+from edgelenet.artifact import QLayer, QParams, QuantizedModel
+from edgelenet.errors import UserError
+from edgelenet.intmath import quantize_multiplier, quantize_symmetric
+from edgelenet.model import PIXEL_SCALE, SQUASH_A, SQUASH_S, LeNet5, c3_mask
+
+INPUT_QPARAMS = QParams(PIXEL_SCALE, -108)  # q = pixel - 128  <=>  x = 0.005 * (q + 108) = 0.005 * pixel - 0.1
+ACC_LIMIT = 1 << 31
+
+
+@dataclass
+class LayerPlan:
+    """One weighted layer of the float model and the recorded tensors that calibrate it."""
+    name: str
+    kind: str
+    weight: np.ndarray
+    bias: np.ndarray
+    in_shape: list[int]
+    out_shape: list[int]
+    activation: str
+    input_point: str
+    output_point: str
+    pre_point: str | None = None
+    kernel: int = 1
+    stride: int = 1
+    groups: int = 1
+    pool: str = "none"
+    connections: np.ndarray | None = None
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().double().numpy()
+
+
+def layer_plan(model: LeNet5) -> list[LayerPlan]:
+    """The weighted layers in execution order, with the names `LeNet5.forward` records them under."""
+    if model.config.arch == "modern":
+        plan = [
+            LayerPlan("C1", "conv", _np(model.c1.weight), _np(model.c1.bias), [1, 32, 32], [6, 14, 14],
+                      "relu", "input", "s2.out", kernel=5, pool="max"),
+            LayerPlan("C3", "conv", _np(model.c3.weight), _np(model.c3.bias), [6, 14, 14], [16, 5, 5],
+                      "relu", "s2.out", "s4.out", kernel=5, pool="max"),
+        ]
+        act, c5_input = "relu", "s4.out"
+    else:
+        mask = c3_mask()
+        plan = [
+            LayerPlan("C1", "conv", _np(model.c1.weight), _np(model.c1.bias), [1, 32, 32], [6, 28, 28],
+                      "tanh", "input", "c1.out", "c1.pre", kernel=5),
+            _subsampling("S2", model.s2, [6, 28, 28], "c1.out", "s2"),
+            LayerPlan("C3", "conv", _np(model.c3.weight * mask), _np(model.c3.bias), [6, 14, 14], [16, 10, 10],
+                      "tanh", "s2.out", "c3.out", "c3.pre", kernel=5,
+                      connections=mask[:, :, 0, 0].numpy().astype(np.uint8)),
+            _subsampling("S4", model.s4, [16, 10, 10], "c3.out", "s4"),
+        ]
+        act, c5_input = "tanh", "s4.out"
+    pre = (lambda name: f"{name}.pre") if act == "tanh" else (lambda name: None)
+    plan += [
+        LayerPlan("C5", "linear", _np(model.c5.weight).reshape(120, -1), _np(model.c5.bias), [400], [120],
+                  act, c5_input, "c5.out", pre("c5")),
+        LayerPlan("F6", "linear", _np(model.f6.weight), _np(model.f6.bias), [120], [84], act, "c5.out", "f6.out",
+                  pre("f6")),
+    ]
+    if model.config.head == "rbf":
+        weight, bias = model.output.as_linear()
+    else:
+        weight, bias = model.output.weight, model.output.bias
+    plan.append(LayerPlan("OUTPUT", "linear", _np(weight), _np(bias), [84], [10], "none", "f6.out", "output.out"))
+    return plan
+
+
+def _subsampling(name: str, module, in_shape: list[int], input_point: str, point: str) -> LayerPlan:
+    """coefficient * (sum of a 2x2 block) + bias == a depthwise 2x2 stride-2 convolution of equal weights."""
+    maps = in_shape[0]
+    weight = _np(module.coefficient).reshape(maps, 1, 1, 1).repeat(2, axis=2).repeat(2, axis=3)
+    return LayerPlan(name, "conv", weight, _np(module.bias), in_shape, [maps, in_shape[1] // 2, in_shape[2] // 2],
+                     "tanh", input_point, f"{point}.out", f"{point}.pre", kernel=2, stride=2, groups=maps)
+
+
+def weight_scales(weight: np.ndarray, per_tensor: bool) -> np.ndarray:
+    """Symmetric scales so that max |w| maps to 127; an all-zero channel gets scale 1 (its weights stay 0)."""
+    peak = np.abs(weight).reshape(len(weight), -1).max(axis=1)
+    if per_tensor:
+        peak = np.full_like(peak, peak.max())
+    return np.where(peak > 0, peak / 127.0, 1.0)
+
+
+def tanh_saturation(output_scale: float) -> float:
+    """|a| beyond which A tanh(S a) lies within half an output step of +-A: wider pre-ranges waste levels."""
+    return math.atanh(1.0 - output_scale / (2 * SQUASH_A)) / SQUASH_S
+
+
+def tanh_table(pre: QParams, out: QParams) -> np.ndarray:
+    """int8[256]: the squashed, requantized value for each int8 pre-activation q at index q + 128."""
+    q = np.arange(-128, 128)
+    a = pre.scale * (q - pre.zero_point)
+    y = SQUASH_A * np.tanh(SQUASH_S * a)
+    return np.clip(np.rint(y / out.scale) + out.zero_point, -128, 127).astype(np.int8)
+
+
+def _qparams(rng: Range, name: str, notes: list[str]) -> QParams:
+    lo, hi = min(rng.lo, 0.0), max(rng.hi, 0.0)
+    if hi - lo <= 1e-12:
+        notes.append(f"{name}: activations never vary on the calibration set (always 0); using range [0, 1]")
+        lo, hi = 0.0, 1.0
+    scale, zero_point = affine_int8(lo, hi)
+    return QParams(scale, zero_point)
+
+
+def _multipliers(real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    pairs = [quantize_multiplier(float(r)) for r in real]
+    return np.array([m for m, _ in pairs], np.int32), np.array([n for _, n in pairs], np.int8)
+
+
+def quantize_layer(plan: LayerPlan, in_q: QParams, ranges: dict[str, Range], per_tensor: bool,
+                   notes: list[str]) -> QLayer:
+    w_scale = weight_scales(plan.weight, per_tensor)
+    per_channel = w_scale.reshape(-1, *([1] * (plan.weight.ndim - 1)))
+    weights = quantize_symmetric(plan.weight, per_channel)
+    bias_real = np.rint(plan.bias / (in_q.scale * w_scale))
+    fan_in = int(np.prod(weights.shape[1:]))
+    if np.any(np.abs(bias_real) + fan_in * 255 * 127 >= ACC_LIMIT):
+        raise UserError(f"{plan.name}: a bias is too large for an int32 accumulator at this weight scale")
+    bias = bias_real.astype(np.int32)
+    out_range = ranges[plan.output_point]
+    pre = lut = None
+    if plan.activation == "tanh":
+        out_range = Range(max(out_range.lo, -SQUASH_A), min(out_range.hi, SQUASH_A))
+        output = _qparams(out_range, f"{plan.name} output", notes)
+        limit = tanh_saturation(output.scale)
+        pre_range = ranges[plan.pre_point]
+        pre = _qparams(Range(max(pre_range.lo, -limit), min(pre_range.hi, limit)), f"{plan.name} input of tanh", notes)
+        lut = tanh_table(pre, output)
+        target = pre
+    else:
+        if plan.activation == "relu":
+            out_range = Range(0.0, out_range.hi)
+        output = _qparams(out_range, f"{plan.name} output", notes)
+        target = output
+    multiplier, shift = _multipliers(in_q.scale * w_scale / target.scale)
+    return QLayer(name=plan.name, kind=plan.kind, in_shape=plan.in_shape, out_shape=plan.out_shape, input=in_q,
+                  output=output, activation=plan.activation, weights=weights, weight_scales=w_scale, bias=bias,
+                  multiplier=multiplier, shift=shift, kernel=plan.kernel, stride=plan.stride, groups=plan.groups,
+                  pool=plan.pool, pre=pre, lut=lut, connections=plan.connections)
+
+
+def quantize_model(model: LeNet5, calibration_images: np.ndarray, method: str = "mse", per_tensor: bool = False,
+                   calibration_info: dict | None = None) -> tuple[QuantizedModel, list[str]]:
+    """The int8 model, plus notes (warnings) about degenerate ranges."""
+    model.eval()
+    plans = layer_plan(model)
+    ranges = collect_ranges(model, calibration_images, method)
+    notes: list[str] = []
+    layers, in_q = [], INPUT_QPARAMS
+    for plan in plans:
+        layer = quantize_layer(plan, in_q, ranges, per_tensor, notes)
+        layers.append(layer)
+        in_q = layer.output
+    state = {k: v.detach().float().numpy().copy() for k, v in model.state_dict().items()}
+    info = dict(calibration_info or {}, method=method, per_tensor=per_tensor, size=int(len(calibration_images)))
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
+    return QuantizedModel(model.config.arch, model.config.head, INPUT_QPARAMS, layers, state, info), notes

@@ -1,0 +1,203 @@
+"""Training: AdamW with a one-cycle learning-rate schedule and light random affine augmentation.
+
+Plain Adam at a fixed learning rate plateaus near 99.1% (modern) and 98.8% (classic) on MNIST; small random
+rotations, scalings and shifts of each training image plus a one-cycle schedule carry both variants past
+99.2% / 99.0% within the default epochs (benchmarks/training.py measures it over several seeds).
+Everything random draws from one seeded generator, so a seed gives the same checkpoint bytes on one machine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from edgelenet import __version__
+from edgelenet.checkpoint import load_checkpoint, save_checkpoint
+from edgelenet.data import Mnist, Split
+from edgelenet.errors import UserError
+from edgelenet.fileio import atomic_path, ensure_dir, write_text_atomic
+from edgelenet.model import PIXEL_OFFSET, LeNet5, ModelConfig, normalize_pixels
+
+
+@dataclass
+class TrainConfig:
+    arch: str = "modern"
+    head: str = "softmax"
+    epochs: int = 20             # both targets within 3 minutes on 2 cores (benchmarks/training.py)
+    batch_size: int = 128        # small batches generalise better on MNIST; larger ones cost accuracy
+    max_lr: float = 3e-3         # peak of the one-cycle schedule
+    weight_decay: float = 1e-4
+    rotate_degrees: float = 10.0  # augmentation: digits stay readable within these limits
+    scale: float = 0.10
+    shift_pixels: float = 2.0
+    seed: int = 0
+    train_limit: int | None = None  # train on the first N images only (tests, quick checks)
+    threads: int = 2
+
+    def validate(self) -> None:
+        ModelConfig(self.arch, self.head)
+        if self.epochs < 1:
+            raise UserError(f"--epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise UserError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.train_limit is not None and self.train_limit < 1:
+            raise UserError(f"--limit must be at least 1, got {self.train_limit}")
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    loss: float
+    train_accuracy: float
+    valid_accuracy: float
+    images_per_second: float
+    seconds: float
+
+
+@dataclass
+class TrainResult:
+    model: LeNet5
+    history: list[EpochRecord] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def random_affine(x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
+    """Rotate, scale and shift each (1, 32, 32) image by a random small amount; background stays -0.1."""
+    n = x.shape[0]
+    u = torch.rand(n, 4, generator=gen) * 2 - 1  # uniform in [-1, 1]
+    angle = u[:, 0] * math.radians(cfg.rotate_degrees)
+    zoom = 1 + u[:, 1] * cfg.scale
+    shift = u[:, 2:] * (2 * cfg.shift_pixels / x.shape[-1])  # in normalised [-1, 1] grid units
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    # grid_sample pads with zeros, so sample the image relative to its background
+    return F.grid_sample(x - PIXEL_OFFSET, grid, align_corners=False) + PIXEL_OFFSET
+
+
+def accuracy(model: LeNet5, split: Split, batch: int = 2000) -> float:
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for start in range(0, len(split), batch):
+            logits = model.forward_pixels(torch.from_numpy(split.images[start:start + batch]))
+            correct += int((logits.argmax(1).numpy() == split.labels[start:start + batch]).sum())
+    return correct / max(len(split), 1)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.4f}  {task.fields[ips]:.0f} img/s"),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+def train(cfg: TrainConfig, data: Mnist, console: Console | None = None) -> TrainResult:
+    cfg.validate()
+    console = console or Console(stderr=True)
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    model = LeNet5(ModelConfig(cfg.arch, cfg.head))
+    train_split = data.train.subset(cfg.train_limit)
+    images = torch.from_numpy(train_split.images)
+    labels = torch.from_numpy(train_split.labels)
+    steps_per_epoch = math.ceil(len(images) / cfg.batch_size)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.max_lr, weight_decay=cfg.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.max_lr,
+                                                   total_steps=cfg.epochs * steps_per_epoch)
+    result = TrainResult(model)
+    started = time.perf_counter()
+    with _progress(console) as progress:
+        task = progress.add_task("train", total=cfg.epochs * steps_per_epoch, epoch=1, loss=0.0, acc=0.0, ips=0.0)
+        for epoch in range(1, cfg.epochs + 1):
+            model.train()
+            epoch_start, seen, correct, loss_sum = time.perf_counter(), 0, 0, 0.0
+            order = torch.randperm(len(images), generator=gen)
+            for step in range(steps_per_epoch):
+                index = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+                x = random_affine(normalize_pixels(images[index]), cfg, gen)
+                y = labels[index]
+                logits = model(x)
+                loss = F.cross_entropy(logits, y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+                seen += len(y)
+                correct += int((logits.argmax(1) == y).sum())
+                loss_sum += loss.item() * len(y)
+                ips = seen / max(time.perf_counter() - epoch_start, 1e-9)
+                progress.update(task, advance=1, epoch=epoch, loss=loss_sum / seen, acc=correct / seen, ips=ips)
+            seconds = time.perf_counter() - epoch_start
+            record = EpochRecord(epoch, loss_sum / seen, correct / seen, accuracy(model, data.valid),
+                                 seen / seconds, seconds)
+            result.history.append(record)
+            console.print(f"epoch {epoch}: loss {record.loss:.4f}  train {record.train_accuracy:.4f}  "
+                          f"valid {record.valid_accuracy:.4f}  {record.images_per_second:.0f} img/s")
+    result.seconds = time.perf_counter() - started
+    model.eval()
+    return result
+
+
+def training_record(cfg: TrainConfig, result: TrainResult) -> dict:
+    return {"edgelenet": __version__, "torch": torch.__version__, "config": asdict(cfg),
+            "seconds": round(result.seconds, 3),
+            "final_valid_accuracy": result.history[-1].valid_accuracy if result.history else None}
+
+
+def plot_history(history: list[EpochRecord], path: Path, title: str) -> Path:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [r.epoch for r in history]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
+    ax_loss.plot(epochs, [r.loss for r in history], marker="o")
+    ax_loss.set(xlabel="epoch", ylabel="training loss", title="loss")
+    ax_acc.plot(epochs, [r.train_accuracy for r in history], marker="o", label="train (augmented)")
+    ax_acc.plot(epochs, [r.valid_accuracy for r in history], marker="o", label="held-out validation")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    ax_acc.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def write_outputs(cfg: TrainConfig, result: TrainResult, out_dir: Path, test_accuracy: float) -> dict:
+    """Checkpoint, metrics JSON and curves PNG into `out_dir`; returns the metrics."""
+    ensure_dir(out_dir)
+    checkpoint = out_dir / f"{cfg.arch}.safetensors"
+    save_checkpoint(result.model, checkpoint, training_record(cfg, result))
+    metrics = {
+        "checkpoint": str(checkpoint),
+        "arch": cfg.arch,
+        "head": cfg.head,
+        "seed": cfg.seed,
+        "epochs": cfg.epochs,
+        "test_accuracy": test_accuracy,
+        "valid_accuracy": result.history[-1].valid_accuracy,
+        "train_seconds": round(result.seconds, 3),
+        "images_per_second": round(float(np.mean([r.images_per_second for r in result.history])), 1),
+        "history": [asdict(r) for r in result.history],
+        "curves_png": str(out_dir / "training.png"),
+        "metrics_json": str(out_dir / "metrics.json"),
+    }
+    plot_history(result.history, out_dir / "training.png", f"LeNet-5 {cfg.arch}, seed {cfg.seed}")
+    write_text_atomic(out_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+def load_model(spec: str | Path) -> LeNet5:
+    return load_checkpoint(spec)[0]
