@@ -22,6 +22,7 @@ from edgelenet.errors import UserError
 LEVELS = 256   # int8
 BINS = 2048
 SHRINK_FACTORS = np.linspace(1.0, 0.05, 191)  # candidate ranges: alpha * [min, max]
+SMOOTHING = 1e-4  # probability given to bins Q leaves empty, so that KL(P || Q) stays finite
 
 
 @dataclass(frozen=True)
@@ -140,10 +141,12 @@ def _kl_divergence(counts: np.ndarray, edges: np.ndarray, candidate: Range) -> f
         nonzero = kept[group] > 0
         if nonzero.any():
             q[group[nonzero]] = kept[group].sum() / nonzero.sum()
-    if q.sum() == 0 or np.any((p > 0) & (q == 0)):
+    if q.sum() == 0:
         return np.inf
     mask = p > 0
     p_norm, q_norm = p[mask] / p.sum(), q[mask] / q.sum()
+    # P has mass where Q has none (folded outliers in an empty edge bin): smooth Q as TensorRT does
+    q_norm = np.where(q_norm > 0, q_norm, SMOOTHING)
     return float(np.sum(p_norm * np.log(p_norm / q_norm)))
 
 

@@ -4,10 +4,11 @@ A safetensors file (loading it runs no code) holding
 - per layer: int8 weights, int32 biases, int32 requantization multipliers, shifts, optional int8 tanh
   lookup table, the float weight scales (for ONNX) and, for C3 of `classic`, the connection table;
 - the float model it came from (`float.*` tensors), so validate can compare int8 against float;
-- metadata `edgelenet` (JSON): format name and version, architecture, every layer's shapes, activations and
-  quantization parameters, the calibration settings and the quantization report;
-- metadata `sha256`: a checksum over all tensors and the JSON, verified on load.
-Saving the same model twice gives the same bytes (sorted keys, no timestamps).
+- ONE metadata entry `edgelenet`, canonical JSON (sorted keys): format name and version, architecture, every
+  layer's shapes, activations and quantization parameters, the calibration settings, the quantization
+  report, and `sha256`, a checksum over all tensors and the rest of the JSON, verified on load.
+Saving the same model twice gives the same bytes (one metadata entry, because safetensors orders several
+in an unspecified way; sorted keys; no timestamps).
 """
 
 from __future__ import annotations
@@ -94,8 +95,8 @@ class QuantizedModel:
         return next(layer for layer in self.layers if layer.name == name)
 
 
-def _digest(tensors: dict[str, np.ndarray], description: str) -> str:
-    digest = hashlib.sha256(description.encode())
+def _digest(tensors: dict[str, np.ndarray], body: dict) -> str:
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode())
     for name in sorted(tensors):
         digest.update(name.encode())
         digest.update(str(tensors[name].dtype).encode())
@@ -110,14 +111,13 @@ def artifact_bytes(model: QuantizedModel) -> bytes:
             value = getattr(layer, name)
             if value is not None:
                 tensors[f"{layer.name}.{name}"] = np.ascontiguousarray(value)
-    description = json.dumps({
+    body = {
         "format": FORMAT, "version": VERSION, "arch": model.arch, "head": model.head,
         "input": asdict(model.input), "layers": [layer.describe() for layer in model.layers],
         "calibration": model.calibration, "report": model.report,
-    }, sort_keys=True)
-    checksum = _digest(tensors, description)
-    model.checksum = checksum
-    return st_save(tensors, metadata={"edgelenet": description, "sha256": checksum})
+    }
+    body["sha256"] = model.checksum = _digest(tensors, body)
+    return st_save(tensors, metadata={"edgelenet": json.dumps(body, sort_keys=True)})
 
 
 def save_artifact(model: QuantizedModel, path: Path) -> Path:
@@ -135,23 +135,21 @@ def load_artifact(path: Path) -> QuantizedModel:
         raise UserError(f"artifact not found: {path}")
     if path.stat().st_size > MAX_ARTIFACT_BYTES:
         raise UserError(f"{path}: {path.stat().st_size} bytes is far too large for an edgelenet artifact")
-    raw = path.read_bytes()
     try:
         with safe_open(str(path), framework="numpy") as handle:
-            metadata = dict(handle.metadata() or {})
-        tensors = st_load(raw)
+            info = json.loads((handle.metadata() or {}).get("edgelenet") or "{}")
+        tensors = st_load(path.read_bytes())
     except (SafetensorError, OSError, ValueError, MemoryError) as exc:
         raise UserError(f"{path}: not a readable edgelenet artifact ({exc})") from None
     try:
-        info = json.loads(metadata["edgelenet"])
-        if info.get("format") != FORMAT:
-            raise UserError(f"{path}: not an edgelenet int8 artifact (format {info.get('format')!r})")
+        if not isinstance(info, dict) or info.get("format") != FORMAT:
+            raise UserError(f"{path}: not an edgelenet int8 artifact (format {info.get('format') if isinstance(info, dict) else None!r})")
         if not isinstance(info.get("version"), int) or info["version"] > VERSION:
             raise UserError(f"{path}: artifact format version {info.get('version')} is newer than this "
                             f"edgelenet reads ({VERSION}); upgrade edgelenet")
-        if _digest(tensors, metadata["edgelenet"]) != metadata.get("sha256"):
+        if _digest(tensors, {k: v for k, v in info.items() if k != "sha256"}) != info.get("sha256"):
             raise UserError(f"{path}: checksum mismatch, the artifact is corrupt or was modified")
-        return _from_parts(info, tensors, metadata["sha256"])
+        return _from_parts(info, tensors, info["sha256"])
     except UserError:
         raise
     except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:

@@ -1,7 +1,9 @@
 """Float checkpoints: safetensors (no code runs on load) with the architecture in the metadata.
 
-Layout: the model's state dict as float32 tensors; metadata `format`, `version`, `arch`, `head`, `sha256`
-(over the tensor bytes, verified on load) and `training` (a JSON record of how the weights were made).
+Layout: the model's state dict as float32 tensors, and ONE metadata entry `edgelenet` holding canonical JSON
+(sorted keys): `format`, `version`, `arch`, `head`, `training` (how the weights were made) and `sha256` (over
+the tensors and the rest of the JSON, verified on load). One entry, because safetensors writes several
+metadata entries in an unspecified order, and the same model must give the same bytes.
 `classic` and `modern` name the checkpoints shipped inside the package.
 """
 
@@ -25,8 +27,8 @@ VERSION = 1
 PRETRAINED = ("classic", "modern")
 
 
-def _tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
-    digest = hashlib.sha256()
+def _digest(tensors: dict[str, torch.Tensor], body: dict) -> str:
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode())
     for name in sorted(tensors):
         digest.update(name.encode())
         digest.update(tensors[name].contiguous().numpy().tobytes())
@@ -35,15 +37,10 @@ def _tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
 
 def checkpoint_bytes(model: LeNet5, training: dict | None = None) -> bytes:
     tensors = {name: t.detach().float().contiguous().clone() for name, t in model.state_dict().items()}
-    metadata = {
-        "format": FORMAT,
-        "version": str(VERSION),
-        "arch": model.config.arch,
-        "head": model.config.head,
-        "sha256": _tensor_digest(tensors),
-        "training": json.dumps(training or {}, sort_keys=True),
-    }
-    return save(tensors, metadata=metadata)
+    body = {"format": FORMAT, "version": VERSION, "arch": model.config.arch, "head": model.config.head,
+            "training": training or {}}
+    body["sha256"] = _digest(tensors, body)
+    return save(tensors, metadata={"edgelenet": json.dumps(body, sort_keys=True)})
 
 
 def save_checkpoint(model: LeNet5, path: Path, training: dict | None = None) -> Path:
@@ -57,14 +54,19 @@ def resolve_model_path(spec: str | Path) -> Path:
     return Path(spec)
 
 
-def read_metadata(path: Path) -> dict[str, str]:
+def read_metadata(path: Path) -> dict:
+    """The `edgelenet` JSON of a checkpoint or artifact ({} when the file has none)."""
     from safetensors import safe_open
 
     try:
         with safe_open(str(path), framework="pt") as handle:
-            return dict(handle.metadata() or {})
+            raw = (handle.metadata() or {}).get("edgelenet")
+        body = json.loads(raw) if raw else {}
     except (SafetensorError, OSError, ValueError) as exc:
         raise UserError(f"{path}: not a readable safetensors file ({exc})") from None
+    if not isinstance(body, dict):
+        raise UserError(f"{path}: malformed edgelenet metadata")
+    return body
 
 
 def load_checkpoint(spec: str | Path) -> tuple[LeNet5, dict]:
@@ -75,13 +77,13 @@ def load_checkpoint(spec: str | Path) -> tuple[LeNet5, dict]:
     metadata = read_metadata(path)
     if metadata.get("format") != FORMAT:
         raise UserError(f"{path}: not an edgelenet checkpoint (format {metadata.get('format')!r})")
-    if not metadata.get("version", "").isdigit() or int(metadata["version"]) > VERSION:
+    if not isinstance(metadata.get("version"), int) or metadata["version"] > VERSION:
         raise UserError(f"{path}: checkpoint version {metadata.get('version')} is newer than this edgelenet reads")
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise UserError(f"{path}: checkpoint is corrupt ({exc})") from None
-    if _tensor_digest(tensors) != metadata.get("sha256"):
+    if _digest(tensors, {k: v for k, v in metadata.items() if k != "sha256"}) != metadata.get("sha256"):
         raise UserError(f"{path}: checksum mismatch, the checkpoint is corrupt or was modified")
     model = LeNet5(ModelConfig(arch=metadata.get("arch", "?"), head=metadata.get("head", "?")))
     expected = model.state_dict()
@@ -91,4 +93,4 @@ def load_checkpoint(spec: str | Path) -> tuple[LeNet5, dict]:
         raise UserError(f"{path}: checkpoint holds NaN or infinite weights")
     model.load_state_dict(tensors)
     model.eval()
-    return model, json.loads(metadata.get("training") or "{}")
+    return model, metadata.get("training") or {}

@@ -121,5 +121,106 @@ def evaluate(
         f"accuracy {r['accuracy']:.4f} on {r['n']:,} test images ({r['errors']} errors)\nconfusion {r['confusion_png']}"))
 
 
+@app.command()
+@_guard
+def quantize(
+    model: ModelArg,
+    calib_method: Annotated[str, typer.Option(help="Range estimator: minmax, percentile, mse or entropy.")] = "mse",
+    calib_size: Annotated[int, typer.Option(help="Number of calibration images (class-balanced).")] = 1000,
+    calib_data: Annotated[Optional[Path], typer.Option(
+        help="Calibrate on these images (PNG class folder, IDX or .npy) instead of MNIST training images.")] = None,
+    per_tensor: Annotated[bool, typer.Option("--per-tensor", help="One weight scale per tensor, not per channel.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the calibration draw.")] = 0,
+    out: Annotated[Optional[Path], typer.Option(help="Artifact file to write.")] = None,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """int8 post-training quantization: writes the artifact every other command reads."""
+    from edgelenet import pipeline
+
+    result = pipeline.quantize_checkpoint(model, out, calib_method, calib_size, calib_data, per_tensor, seed, data_dir)
+
+    def render(r: dict) -> None:
+        rows = [[l["layer"], l["activation"], f"{l['output_scale']:.5f}", l["output_zero_point"],
+                 f"{l['output_clipped']:.4%}", f"{l['output_sqnr_db']:.1f}"] for l in r["layers"]]
+        stdout.print(_table("int8 layers", ["layer", "activation", "scale", "zero point", "clipped", "SQNR dB"], rows))
+        stdout.print(f"float {r['float_accuracy']:.4f}  int8 {r['int8_accuracy']:.4f}  "
+                     f"agreement {r['agreement']:.4f} on {r['n']:,} test images\nartifact {r['artifact']}")
+    for warning in result["warnings"]:
+        stderr.print(f"[yellow]warning:[/yellow] {warning}")
+    _emit(result, as_json, render)
+
+
+@app.command()
+@_guard
+def predict(
+    model: Annotated[str, typer.Argument(help="int8 artifact, or a float checkpoint / classic / modern.")],
+    images: Annotated[list[Path], typer.Argument(help="PNG files, .npy arrays (N, 28, 28) or IDX image files.")],
+    backend: Annotated[Optional[str], typer.Option(
+        help="Runtime: torch, reference, onnxruntime, tinygrad or c. Default: reference for an artifact, "
+             "torch for a float checkpoint.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Predicted digits (and logits with --json) for images."""
+    from edgelenet import pipeline
+
+    result = pipeline.predict_images(model, images, backend)
+    _emit(result, as_json, lambda r: stdout.print(" ".join(map(str, r["predictions"]))))
+
+
+@app.command("export-onnx")
+@_guard
+def export_onnx(
+    model: Annotated[str, typer.Argument(
+        help="int8 artifact (writes the float and the int8 ONNX model), or a checkpoint / classic / modern (float).")],
+    out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/onnx"),
+    as_json: JsonFlag = False,
+) -> None:
+    """ONNX models (opset 21, int8 in QDQ form) that read raw uint8 pixels: see docs/onnx.md."""
+    from edgelenet import pipeline
+
+    result = pipeline.export_onnx(model, out)
+    _emit(result, as_json, lambda r: stdout.print("\n".join(r["files"]), highlight=False))
+
+
+@app.command()
+@_guard
+def validate(
+    artifact: Annotated[Path, typer.Argument(help="int8 artifact written by `edgelenet quantize`.")],
+    runtimes: Annotated[Optional[str], typer.Option(
+        help="Comma-separated runtimes (default: all): torch, reference, ort-float, ort-int8, tinygrad-float, "
+             "tinygrad-int8, c. torch and reference always run (baselines). A runtime that cannot run here is "
+             "skipped; it fails validation only if named here.")] = None,
+    junit: Annotated[Optional[Path], typer.Option(help="Also write the result as JUnit XML to this file.")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Use the first N official test images only.")] = None,
+    max_accuracy_drop: Annotated[float, typer.Option(
+        help="Percentage points an int8 runtime may lose against the float model.")] = 0.1,
+    min_agreement: Annotated[float, typer.Option(
+        help="Percent of labels ort-int8 and tinygrad-int8 must share with the integer reference.")] = 99.9,
+    min_float_agreement: Annotated[float, typer.Option(
+        help="Percent of labels ort-float and tinygrad-float must share with torch.")] = 99.9,
+    c_max_logit_diff: Annotated[int, typer.Option(
+        help="Largest int8 logit difference allowed between the C engine and the reference.")] = 0,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Parity table across runtimes on the official test set; exit 1 if a threshold fails."""
+    from edgelenet import pipeline
+    from edgelenet.parity import Thresholds, table_rows
+
+    limits = Thresholds(max_accuracy_drop, min_agreement, min_float_agreement, c_max_logit_diff)
+    result = pipeline.validate_artifact(artifact, runtimes, junit, limit, limits, data_dir, stderr)
+    failed = [c for c in result["checks"] if not c["passed"]]
+
+    def render(r: dict) -> None:
+        columns = ["runtime", "kind", "accuracy", "agreement vs reference", "max int8 logit diff", "seconds", "checks"]
+        stdout.print(_table(f"parity on {r['n']:,} test images", columns, table_rows(r)))
+        stdout.print("PASSED" if r["passed"] else "FAILED", highlight=False)
+    _emit(result, as_json, render)
+    if failed:
+        raise CheckFailed("; ".join(f"{c['runtime']} {c['check']} = {c['value']} (limit {c['limit']})"
+                                    for c in failed))
+
+
 def main() -> None:
     app()

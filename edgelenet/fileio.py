@@ -15,6 +15,9 @@ from typing import Iterator
 
 from edgelenet.errors import UserError
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def ensure_dir(path: Path) -> Path:
     """Create `path` (and parents) or raise a UserError that names it."""
@@ -34,6 +37,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     ensure_dir(target.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
+    os.chmod(tmp_name, 0o666 & ~_UMASK)  # mkstemp creates 0600; outputs get the usual permissions
     tmp = Path(tmp_name)
     try:
         yield tmp

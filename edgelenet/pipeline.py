@@ -9,6 +9,7 @@ from rich.console import Console
 
 from edgelenet.checkpoint import load_checkpoint
 from edgelenet.data import load_mnist
+from edgelenet.errors import UserError
 from edgelenet.evaluate import accuracy_report, plot_confusion
 from edgelenet.fileio import ensure_dir
 from edgelenet.model import logits_numpy
@@ -38,3 +39,126 @@ def evaluate_model(model_spec: str, out: Path, data_dir: Path | None) -> dict:
     report["confusion_png"] = str(plot_confusion(np.array(report["confusion_matrix"]), out / f"confusion_{name}.png",
                                                  f"{name}: {report['accuracy']:.2%} on {report['n']:,} test images"))
     return report
+
+
+def calibration_images(data, calib_data: Path | None, size: int, seed: int) -> tuple[np.ndarray, dict]:
+    from calibration.selection import load_calibration_images, select_calibration_set
+
+    if calib_data is not None:
+        images = load_calibration_images(calib_data, size, seed)
+        return images, {"source": Path(calib_data).name, "seed": seed}
+    return select_calibration_set(data.train, size, seed), {"source": "mnist-train", "seed": seed}
+
+
+def quantize_checkpoint(model_spec: str, out: Path | None, method: str, size: int, calib_data: Path | None,
+                        per_tensor: bool, seed: int, data_dir: Path | None) -> dict:
+    """Quantize, report per layer, measure float vs int8 on the official test set, write the artifact."""
+    from calibration.observers import make_observer
+    from calibration.selection import check_size
+    from edgelenet import reference
+    from edgelenet.artifact import save_artifact
+    from edgelenet.qreport import layer_report
+    from edgelenet.quantize import quantize_model
+
+    make_observer(method)
+    check_size(size)
+    model, _ = load_checkpoint(model_spec)
+    out = Path(out) if out is not None else Path("runs") / f"{Path(str(model_spec)).stem}-int8.safetensors"
+    ensure_dir(out.parent)
+    data = load_mnist(data_dir)
+    images, info = calibration_images(data, calib_data, size, seed)
+    qmodel, notes = quantize_model(model, images, method, per_tensor, info)
+    float_pred = logits_numpy(model, data.test.images).argmax(1)
+    int8_pred, _ = reference.predict(qmodel, data.test.images)
+    qmodel.report = {
+        "float_accuracy": float(np.mean(float_pred == data.test.labels)),
+        "int8_accuracy": float(np.mean(int8_pred == data.test.labels)),
+        "agreement": float(np.mean(float_pred == int8_pred)),
+        "n": int(len(data.test)),
+        "layers": layer_report(qmodel, images[:500]),
+        "warnings": notes,
+    }
+    save_artifact(qmodel, out)
+    return {"artifact": str(out), **{k: v for k, v in qmodel.report.items()}, "calibration": qmodel.calibration,
+            "checksum": qmodel.checksum}
+
+
+def load_any_model(model_spec: str):
+    """An int8 artifact (QuantizedModel) or a float checkpoint (LeNet5), told apart by their metadata."""
+    from edgelenet.artifact import load_artifact
+    from edgelenet.checkpoint import read_metadata, resolve_model_path
+
+    path = resolve_model_path(model_spec)
+    if path.is_file() and read_metadata(path).get("format") == "edgelenet-int8":
+        return load_artifact(path)
+    return load_checkpoint(model_spec)[0]
+
+
+# predict --backend -> runtime name for an int8 artifact (runtime names themselves are accepted too)
+PREDICT_BACKENDS = {"onnxruntime": "ort-int8", "tinygrad": "tinygrad-int8"}
+
+
+def predict_images(model_spec: str, images: list[Path], backend: str | None) -> dict:
+    from edgelenet.artifact import QuantizedModel
+    from edgelenet.data import load_images
+    from edgelenet.onnx_runtimes import checkpoint_runtime
+    from edgelenet.runtimes import RuntimeUnavailable, TorchFloat, build_runtime
+
+    model = load_any_model(model_spec)
+    pixels = load_images(images)
+    try:
+        if isinstance(model, QuantizedModel):
+            runtime = build_runtime(PREDICT_BACKENDS.get(backend, backend) if backend else "reference", model)
+        elif backend in (None, "torch"):
+            runtime = TorchFloat(model)
+        elif backend in ("onnxruntime", "tinygrad"):
+            runtime = checkpoint_runtime(backend, model)
+        else:
+            raise UserError(f"{model_spec} is a float checkpoint: backend {backend!r} needs an int8 artifact "
+                            f"(run `edgelenet quantize` first), or use --backend torch, onnxruntime or tinygrad")
+        logits = runtime.logits(pixels)
+    except RuntimeUnavailable as exc:
+        raise UserError(f"backend {backend!r} cannot run here: {exc}") from None
+    return {"backend": runtime.name, "predictions": [int(i) for i in logits.argmax(1)],
+            "logits": logits.tolist(), "n": int(len(pixels))}
+
+
+def export_onnx(model_spec: str, out: Path) -> dict:
+    """The float ONNX model, and for an artifact also the int8 one (edgelenet/onnx_export.py, docs/onnx.md)."""
+    from edgelenet.artifact import QuantizedModel
+    from edgelenet.checkpoint import read_metadata, resolve_model_path
+    from edgelenet.onnx_export import OPSET, export_models
+
+    model = load_any_model(model_spec)
+    source = resolve_model_path(model_spec)
+    if isinstance(model, QuantizedModel):
+        files = export_models(model.float_model(), model, source, model.checksum, Path(out))
+    else:
+        files = export_models(model, None, source, str(read_metadata(source).get("sha256", "")), Path(out))
+    return {"files": [str(f) for f in files], "opset": OPSET, "source": source.name,
+            "variants": ["float", "int8"] if isinstance(model, QuantizedModel) else ["float"]}
+
+
+def validate_artifact(artifact: Path, runtimes: str | None, junit: Path | None, limit: int | None, thresholds,
+                      data_dir: Path | None, console: Console) -> dict:
+    """Parity of every runtime on the official test set (edgelenet/parity.py); writes JUnit XML if asked."""
+    from edgelenet.artifact import load_artifact
+    from edgelenet.fileio import write_bytes_atomic
+    from edgelenet.parity import junit_xml, run_parity, select_runtimes
+
+    names = None if runtimes is None else [name.strip() for name in runtimes.split(",") if name.strip()]
+    if names is not None and not names:
+        raise UserError("--runtimes is empty: name at least one runtime, or leave it out to run all")
+    select_runtimes(names)
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit must be at least 1, got {limit}")
+    if not 0 <= thresholds.min_agreement <= 100 or not 0 <= thresholds.min_float_agreement <= 100:
+        raise UserError("agreement thresholds are percentages between 0 and 100")
+    model = load_artifact(artifact)
+    test = load_mnist(data_dir).test.subset(limit)
+    report = run_parity(model, test.images, test.labels, names, thresholds, console)
+    report = {"artifact": str(artifact), **report}
+    if junit is not None:
+        report["junit"] = str(write_bytes_atomic(Path(junit), junit_xml(report)))
+    return report
+

@@ -1,0 +1,75 @@
+"""Runtimes: every way edgelenet can execute a model, behind one small interface.
+
+A runtime maps uint8 pixels (N, 28, 28) to logits (N, 10): float logits for the float runtimes, int8
+logits for the int8 ones. `validate`, `predict` and the benchmarks pick runtimes from `RUNTIMES` by name.
+A runtime that cannot run here (missing compiler, missing package) raises `RuntimeUnavailable` when built.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+import numpy as np
+
+from edgelenet.artifact import QuantizedModel
+from edgelenet.errors import UserError
+
+
+class RuntimeUnavailable(Exception):
+    """The runtime cannot run on this machine (the reason is the message)."""
+
+
+class Runtime(Protocol):
+    name: str
+    int8: bool
+
+    def logits(self, pixels: np.ndarray) -> np.ndarray: ...
+
+
+class TorchFloat:
+    name, int8 = "torch", False
+
+    def __init__(self, model):  # a LeNet5
+        self._model = model
+
+    def logits(self, pixels: np.ndarray) -> np.ndarray:
+        from edgelenet.model import logits_numpy
+
+        return logits_numpy(self._model, pixels)
+
+
+class Reference:
+    name, int8 = "reference", True
+
+    def __init__(self, model: QuantizedModel):
+        self._model = model
+
+    def logits(self, pixels: np.ndarray) -> np.ndarray:
+        from edgelenet import reference
+
+        return reference.predict(self._model, pixels)[1]
+
+
+def _onnx(factory: str) -> Callable[[QuantizedModel], Runtime]:
+    """A builder from edgelenet.onnx_runtimes, imported on use (it imports this module, and onnx is heavy)."""
+    def build(model: QuantizedModel) -> Runtime:
+        from edgelenet import onnx_runtimes
+
+        return getattr(onnx_runtimes, factory)(model)
+    return build
+
+
+RUNTIMES: dict[str, Callable[[QuantizedModel], Runtime]] = {
+    "torch": lambda model: TorchFloat(model.float_model()),
+    "reference": Reference,
+    "ort-float": _onnx("ort_float"),
+    "ort-int8": _onnx("ort_int8"),
+    "tinygrad-float": _onnx("tinygrad_float"),
+    "tinygrad-int8": _onnx("tinygrad_int8"),
+}
+
+
+def build_runtime(name: str, model: QuantizedModel) -> Runtime:
+    if name not in RUNTIMES:
+        raise UserError(f"unknown runtime {name!r}: choose from {', '.join(RUNTIMES)}")
+    return RUNTIMES[name](model)
