@@ -93,13 +93,14 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed for initialisation, shuffling and augmentation.")] = 0,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/train"),
     limit: Annotated[Optional[int], typer.Option(help="Train on the first N training images only.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/train_state.pt (saved every epoch).")] = False,
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Train LeNet-5 on MNIST; writes a checkpoint, metrics JSON and a loss/accuracy PNG."""
     from edgelenet import pipeline
 
-    result = pipeline.train_and_test(arch, head, epochs, seed, out, limit, data_dir, stderr)
+    result = pipeline.train_and_test(arch, head, epochs, seed, out, limit, data_dir, stderr, resume)
     _emit(result, as_json, lambda r: stdout.print(
         f"test accuracy {r['test_accuracy']:.4f}  ({r['train_seconds']:.0f} s, {r['images_per_second']:.0f} img/s)"
         f"\ncheckpoint {r['checkpoint']}"))
@@ -183,6 +184,29 @@ def export_onnx(
     _emit(result, as_json, lambda r: stdout.print("\n".join(r["files"]), highlight=False))
 
 
+@app.command("export-c")
+@_guard
+def export_c(
+    artifact: Annotated[Path, typer.Argument(help="int8 artifact written by `edgelenet quantize`.")],
+    out: Annotated[Path, typer.Option(help="Output directory (the engine; example/ inside).")] = Path("runs/c"),
+    prefix: Annotated[str, typer.Option(help="C name of the model: file names, symbols and macros.")] = "lenet5",
+    as_json: JsonFlag = False,
+) -> None:
+    """C99 integer-only engine + weight header + example, and a memory report (scratch, flash, stack, MACs)."""
+    from edgelenet import pipeline
+
+    result = pipeline.export_c(artifact, out, prefix)
+
+    def render(r: dict) -> None:
+        rows = [[name, macs] for name, macs in r["macs"].items()] + [["total", r["total_macs"]]]
+        stdout.print(_table(f"{r['prefix']}: MACs per layer", ["layer", "MACs"], rows))
+        code = f"{r['code_bytes']:,}" if r["code_bytes"] is not None else "not measured"
+        stdout.print(f"scratch {r['scratch_bytes']:,} B   flash {r['flash_bytes']:,} B (weights "
+                     f"{r['weights_bytes']:,} B, code {code})   stack {r['stack_bytes'] or 'not measured'} B\n"
+                     f"{r['flash_note']}\n" + "\n".join(r["files"]), highlight=False)
+    _emit(result, as_json, render)
+
+
 @app.command()
 @_guard
 def validate(
@@ -213,8 +237,12 @@ def validate(
     failed = [c for c in result["checks"] if not c["passed"]]
 
     def render(r: dict) -> None:
-        columns = ["runtime", "kind", "accuracy", "agreement vs reference", "max int8 logit diff", "seconds", "checks"]
-        stdout.print(_table(f"parity on {r['n']:,} test images", columns, table_rows(r)))
+        columns = ["runtime", "kind", "accuracy", "agree ref", "max diff", "seconds", "checks"]
+        stdout.print(_table(f"parity on {r['n']:,} test images (agreement with the integer reference; "
+                            f"max diff: int8 logit steps)", columns, table_rows(r)))
+        for name, info in r["runtimes"].items():
+            if info["status"] != "ok":
+                stdout.print(f"{name} skipped: {info['reason']}", highlight=False)
         stdout.print("PASSED" if r["passed"] else "FAILED", highlight=False)
     _emit(result, as_json, render)
     if failed:

@@ -249,8 +249,8 @@ def _png_to_array(path: Path) -> np.ndarray:
 def _npy_to_array(path: Path) -> np.ndarray:
     try:
         array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise UserError(f"{path}: not a readable .npy array ({exc})") from None
+    except Exception as exc:  # numpy's header parser raises ValueError, SyntaxError, TokenError, ... on junk
+        raise UserError(f"{path}: not a readable .npy array ({type(exc).__name__})") from None
     if not isinstance(array, np.ndarray):
         raise UserError(f"{path}: expected one .npy array")
     if array.ndim == 4 and array.shape[1] == 1:

@@ -15,8 +15,11 @@ from edgelenet.fileio import ensure_dir
 from edgelenet.model import logits_numpy
 
 
+STATE_FILE = "train_state.pt"
+
+
 def train_and_test(arch: str, head: str, epochs: int | None, seed: int, out: Path, limit: int | None,
-                   data_dir: Path | None, console: Console) -> dict:
+                   data_dir: Path | None, console: Console, resume: bool = False) -> dict:
     from edgelenet.train import TrainConfig, accuracy, train, write_outputs
 
     cfg = TrainConfig(arch=arch, head=head, seed=seed, train_limit=limit)
@@ -25,7 +28,7 @@ def train_and_test(arch: str, head: str, epochs: int | None, seed: int, out: Pat
     cfg.validate()
     ensure_dir(out)
     data = load_mnist(data_dir)
-    result = train(cfg, data, console)
+    result = train(cfg, data, console, state_path=Path(out) / STATE_FILE, resume=resume)
     return write_outputs(cfg, result, out, accuracy(result.model, data.test))
 
 
@@ -104,6 +107,7 @@ def predict_images(model_spec: str, images: list[Path], backend: str | None) -> 
     from edgelenet.onnx_runtimes import checkpoint_runtime
     from edgelenet.runtimes import RuntimeUnavailable, TorchFloat, build_runtime
 
+    refuse_onnx(model_spec)
     model = load_any_model(model_spec)
     pixels = load_images(images)
     try:
@@ -123,12 +127,19 @@ def predict_images(model_spec: str, images: list[Path], backend: str | None) -> 
             "logits": logits.tolist(), "n": int(len(pixels))}
 
 
+def refuse_onnx(spec: str | Path) -> None:
+    """ONNX files are outputs of export-onnx; a clear error beats a safetensors parse failure."""
+    if Path(str(spec)).suffix.lower() == ".onnx":
+        raise UserError(f"{spec} is an ONNX model: edgelenet reads the artifact or checkpoint it was exported from")
+
+
 def export_onnx(model_spec: str, out: Path) -> dict:
     """The float ONNX model, and for an artifact also the int8 one (edgelenet/onnx_export.py, docs/onnx.md)."""
     from edgelenet.artifact import QuantizedModel
     from edgelenet.checkpoint import read_metadata, resolve_model_path
     from edgelenet.onnx_export import OPSET, export_models
 
+    refuse_onnx(model_spec)
     model = load_any_model(model_spec)
     source = resolve_model_path(model_spec)
     if isinstance(model, QuantizedModel):
@@ -137,6 +148,16 @@ def export_onnx(model_spec: str, out: Path) -> dict:
         files = export_models(model, None, source, str(read_metadata(source).get("sha256", "")), Path(out))
     return {"files": [str(f) for f in files], "opset": OPSET, "source": source.name,
             "variants": ["float", "int8"] if isinstance(model, QuantizedModel) else ["float"]}
+
+
+def export_c(artifact: Path, out: Path, prefix: str) -> dict:
+    """The C engine, weight header, example and memory report for an int8 artifact (firmware_export)."""
+    from edgelenet.artifact import load_artifact
+    from firmware_export import export_c as export_engine
+    from firmware_export.render import validate_prefix
+
+    validate_prefix(prefix)
+    return export_engine(load_artifact(artifact), Path(out), prefix)
 
 
 def validate_artifact(artifact: Path, runtimes: str | None, junit: Path | None, limit: int | None, thresholds,
@@ -154,6 +175,7 @@ def validate_artifact(artifact: Path, runtimes: str | None, junit: Path | None, 
         raise UserError(f"--limit must be at least 1, got {limit}")
     if not 0 <= thresholds.min_agreement <= 100 or not 0 <= thresholds.min_float_agreement <= 100:
         raise UserError("agreement thresholds are percentages between 0 and 100")
+    refuse_onnx(artifact)
     model = load_artifact(artifact)
     test = load_mnist(data_dir).test.subset(limit)
     report = run_parity(model, test.images, test.labels, names, thresholds, console)

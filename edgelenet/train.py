@@ -100,52 +100,108 @@ def _progress(console: Console) -> Progress:
                     TimeElapsedColumn(), console=console, transient=False)
 
 
-def train(cfg: TrainConfig, data: Mnist, console: Console | None = None) -> TrainResult:
-    cfg.validate()
-    console = console or Console(stderr=True)
-    torch.set_num_threads(cfg.threads)
+@dataclass
+class _Run:
+    """Everything that evolves during training; saved after each epoch so that --resume can continue."""
+    model: LeNet5
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LRScheduler
+    gen: torch.Generator
+    epoch: int = 0
+    history: list[EpochRecord] = field(default_factory=list)
+
+
+def _new_run(cfg: TrainConfig, steps_per_epoch: int) -> _Run:
     torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
     model = LeNet5(ModelConfig(cfg.arch, cfg.head))
-    train_split = data.train.subset(cfg.train_limit)
-    images = torch.from_numpy(train_split.images)
-    labels = torch.from_numpy(train_split.labels)
-    steps_per_epoch = math.ceil(len(images) / cfg.batch_size)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.max_lr, weight_decay=cfg.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.max_lr,
                                                    total_steps=cfg.epochs * steps_per_epoch)
-    result = TrainResult(model)
+    return _Run(model, optimizer, schedule, torch.Generator().manual_seed(cfg.seed))
+
+
+def _resumable_config(cfg: TrainConfig) -> dict:
+    return {k: v for k, v in asdict(cfg).items() if k != "threads"}
+
+
+def save_state(path: Path, cfg: TrainConfig, run: _Run) -> None:
+    state = {"config": _resumable_config(cfg), "epoch": run.epoch, "history": [asdict(r) for r in run.history],
+             "model": run.model.state_dict(), "optimizer": run.optimizer.state_dict(),
+             "schedule": run.schedule.state_dict(), "generator": run.gen.get_state()}
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_state(path: Path, cfg: TrainConfig, run: _Run) -> None:
+    """Continue `run` from the state saved after its last complete epoch (loaded without running code)."""
+    try:
+        state = torch.load(path, weights_only=True)
+        if state["config"] != _resumable_config(cfg):
+            raise UserError(f"{path} was saved by a run with other settings; train again without --resume")
+        run.model.load_state_dict(state["model"])
+        run.optimizer.load_state_dict(state["optimizer"])
+        run.schedule.load_state_dict(state["schedule"])
+        run.gen.set_state(state["generator"])
+        run.epoch, run.history = state["epoch"], [EpochRecord(**r) for r in state["history"]]
+    except UserError:
+        raise
+    except Exception as exc:  # truncated or foreign file: torch raises many types
+        raise UserError(f"cannot resume from {path}: {exc}") from None
+
+
+def _train_epoch(run: _Run, cfg: TrainConfig, images: torch.Tensor, labels: torch.Tensor, update) -> EpochRecord:
+    run.model.train()
+    started, seen, correct, loss_sum = time.perf_counter(), 0, 0, 0.0
+    order = torch.randperm(len(images), generator=run.gen)
+    for index in order.split(cfg.batch_size):
+        x = random_affine(normalize_pixels(images[index]), cfg, run.gen)  # (B, 1, 32, 32)
+        y = labels[index]
+        logits = run.model(x)
+        loss = F.cross_entropy(logits, y)
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        run.optimizer.step()
+        run.schedule.step()
+        seen += len(y)
+        correct += int((logits.argmax(1) == y).sum())
+        loss_sum += loss.item() * len(y)
+        update(loss_sum / seen, correct / seen, seen / max(time.perf_counter() - started, 1e-9))
+    seconds = time.perf_counter() - started
+    return EpochRecord(run.epoch + 1, loss_sum / seen, correct / seen, 0.0, seen / seconds, seconds)
+
+
+def train(cfg: TrainConfig, data: Mnist, console: Console | None = None, state_path: Path | None = None,
+          resume: bool = False) -> TrainResult:
+    """Train from scratch (or from `state_path` with resume=True); the state is saved after every epoch."""
+    cfg.validate()
+    console = console or Console(stderr=True)
+    torch.set_num_threads(cfg.threads)
+    split = data.train.subset(cfg.train_limit)
+    images, labels = torch.from_numpy(split.images), torch.from_numpy(split.labels)
+    steps_per_epoch = math.ceil(len(images) / cfg.batch_size)
+    run = _new_run(cfg, steps_per_epoch)
+    if resume:
+        if state_path is None or not Path(state_path).is_file():
+            raise UserError(f"nothing to resume: {state_path} does not exist")
+        load_state(state_path, cfg, run)
+        console.print(f"resuming after epoch {run.epoch}")
     started = time.perf_counter()
     with _progress(console) as progress:
-        task = progress.add_task("train", total=cfg.epochs * steps_per_epoch, epoch=1, loss=0.0, acc=0.0, ips=0.0)
-        for epoch in range(1, cfg.epochs + 1):
-            model.train()
-            epoch_start, seen, correct, loss_sum = time.perf_counter(), 0, 0, 0.0
-            order = torch.randperm(len(images), generator=gen)
-            for step in range(steps_per_epoch):
-                index = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-                x = random_affine(normalize_pixels(images[index]), cfg, gen)
-                y = labels[index]
-                logits = model(x)
-                loss = F.cross_entropy(logits, y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                seen += len(y)
-                correct += int((logits.argmax(1) == y).sum())
-                loss_sum += loss.item() * len(y)
-                ips = seen / max(time.perf_counter() - epoch_start, 1e-9)
-                progress.update(task, advance=1, epoch=epoch, loss=loss_sum / seen, acc=correct / seen, ips=ips)
-            seconds = time.perf_counter() - epoch_start
-            record = EpochRecord(epoch, loss_sum / seen, correct / seen, accuracy(model, data.valid),
-                                 seen / seconds, seconds)
-            result.history.append(record)
-            console.print(f"epoch {epoch}: loss {record.loss:.4f}  train {record.train_accuracy:.4f}  "
+        task = progress.add_task("train", total=cfg.epochs * steps_per_epoch, completed=run.epoch * steps_per_epoch,
+                                 epoch=run.epoch + 1, loss=0.0, acc=0.0, ips=0.0)
+        while run.epoch < cfg.epochs:
+            def update(loss, acc, ips, epoch=run.epoch + 1):
+                progress.update(task, advance=1, epoch=epoch, loss=loss, acc=acc, ips=ips)
+            record = _train_epoch(run, cfg, images, labels, update)
+            record.valid_accuracy = accuracy(run.model, data.valid)
+            run.history.append(record)
+            run.epoch += 1
+            if state_path is not None:
+                save_state(state_path, cfg, run)
+            console.print(f"epoch {record.epoch}: loss {record.loss:.4f}  train {record.train_accuracy:.4f}  "
                           f"valid {record.valid_accuracy:.4f}  {record.images_per_second:.0f} img/s")
-    result.seconds = time.perf_counter() - started
-    model.eval()
-    return result
+    run.model.eval()
+    return TrainResult(run.model, run.history, time.perf_counter() - started)
 
 
 def training_record(cfg: TrainConfig, result: TrainResult) -> dict:
