@@ -59,6 +59,13 @@ def _onnx(factory: str) -> Callable[[QuantizedModel], Runtime]:
     return build
 
 
+def _c_engine(model: QuantizedModel) -> Runtime:
+    """The exported C engine (firmware_export.runtime), compiled with the host C compiler on use."""
+    from firmware_export.runtime import CRuntime
+
+    return CRuntime(model)
+
+
 RUNTIMES: dict[str, Callable[[QuantizedModel], Runtime]] = {
     "torch": lambda model: TorchFloat(model.float_model()),
     "reference": Reference,
@@ -66,6 +73,7 @@ RUNTIMES: dict[str, Callable[[QuantizedModel], Runtime]] = {
     "ort-int8": _onnx("ort_int8"),
     "tinygrad-float": _onnx("tinygrad_float"),
     "tinygrad-int8": _onnx("tinygrad_int8"),
+    "c": _c_engine,
 }
 
 
