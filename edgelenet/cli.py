@@ -15,6 +15,7 @@ from typing import Annotated, Callable, Optional
 
 import typer
 from rich.console import Console
+from rich.markdown import Markdown
 from rich.table import Table
 
 from edgelenet.errors import CheckFailed, UserError
@@ -248,6 +249,30 @@ def validate(
     if failed:
         raise CheckFailed("; ".join(f"{c['runtime']} {c['check']} = {c['value']} (limit {c['limit']})"
                                     for c in failed))
+
+
+@app.command()
+@_guard
+def run(
+    out: Annotated[Path, typer.Option(help="Output directory for every file and the report.")] = Path("out"),
+    model: Annotated[Optional[str], typer.Option(
+        help="Start from this checkpoint (`classic`, `modern` or a path) instead of training.")] = None,
+    arch: Annotated[str, typer.Option(help="Architecture to train when no --model is given.")] = "modern",
+    epochs: Annotated[Optional[int], typer.Option(help="Training epochs (default 20).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for training and the calibration draw.")] = 0,
+    limit: Annotated[Optional[int], typer.Option(help="Train on the first N training images only.")] = None,
+    validate_limit: Annotated[Optional[int], typer.Option(help="Validate on the first N test images only.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The whole pipeline: train, quantize, validate, export ONNX and C, run the C on host and Cortex-M4."""
+    from edgelenet.run import RunConfig, run_pipeline
+
+    cfg = RunConfig(out=out, model=model, arch=arch, epochs=epochs, seed=seed, train_limit=limit,
+                    validate_limit=validate_limit)
+    result = run_pipeline(cfg, stderr)
+    _emit(result, as_json, lambda r: stdout.print(Markdown((out / "report.md").read_text())))
+    if not result["validate"]["passed"]:
+        raise CheckFailed("validation thresholds failed; see the report")
 
 
 def main() -> None:

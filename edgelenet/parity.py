@@ -20,10 +20,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from edgelenet.artifact import QuantizedModel
 from edgelenet.errors import UserError
+from edgelenet.progress import progress_bar
 from edgelenet.runtimes import RUNTIMES, RuntimeUnavailable
 
 ALL_RUNTIMES = ("torch", "reference", "ort-float", "ort-int8", "tinygrad-float", "tinygrad-int8", "c")
@@ -121,10 +121,9 @@ def run_parity(model: QuantizedModel, images: np.ndarray, labels: np.ndarray, na
     selected = select_runtimes(names)
     explicit = set(names or [])
     results: dict[str, RuntimeResult] = {}
-    with Progress(TextColumn("{task.description:<15}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console or Console(stderr=True), disable=console is None, transient=True) as progress:
+    with progress_bar(console, transient=True, disable=console is None) as progress:
         for name in selected:
-            task = progress.add_task(name, total=len(images))
+            task = progress.add_task(f"validate {name}", total=len(images))
             results[name] = _execute(name, model, images, lambda n, task=task: progress.advance(task, n))
             progress.update(task, completed=len(images))
     torch, ref = results["torch"], results["reference"]

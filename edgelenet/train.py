@@ -18,7 +18,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from edgelenet import __version__
 from edgelenet.checkpoint import load_checkpoint, save_checkpoint
@@ -26,6 +25,7 @@ from edgelenet.data import Mnist, Split
 from edgelenet.errors import UserError
 from edgelenet.fileio import atomic_path, ensure_dir, write_text_atomic
 from edgelenet.model import PIXEL_OFFSET, LeNet5, ModelConfig, normalize_pixels
+from edgelenet.progress import progress_bar
 
 
 @dataclass
@@ -92,12 +92,6 @@ def accuracy(model: LeNet5, split: Split, batch: int = 2000) -> float:
             logits = model.forward_pixels(torch.from_numpy(split.images[start:start + batch]))
             correct += int((logits.argmax(1).numpy() == split.labels[start:start + batch]).sum())
     return correct / max(len(split), 1)
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.4f}  {task.fields[ips]:.0f} img/s"),
-                    TimeElapsedColumn(), console=console, transient=False)
 
 
 @dataclass
@@ -186,12 +180,13 @@ def train(cfg: TrainConfig, data: Mnist, console: Console | None = None, state_p
         load_state(state_path, cfg, run)
         console.print(f"resuming after epoch {run.epoch}")
     started = time.perf_counter()
-    with _progress(console) as progress:
-        task = progress.add_task("train", total=cfg.epochs * steps_per_epoch, completed=run.epoch * steps_per_epoch,
-                                 epoch=run.epoch + 1, loss=0.0, acc=0.0, ips=0.0)
+    with progress_bar(console) as progress:
+        task = progress.add_task(f"train {cfg.arch}", total=cfg.epochs * steps_per_epoch,
+                                 completed=run.epoch * steps_per_epoch)
         while run.epoch < cfg.epochs:
             def update(loss, acc, ips, epoch=run.epoch + 1):
-                progress.update(task, advance=1, epoch=epoch, loss=loss, acc=acc, ips=ips)
+                progress.update(task, advance=1, description=f"train {cfg.arch} epoch {epoch}/{cfg.epochs}  "
+                                                             f"loss {loss:.4f}  acc {acc:.4f}  {ips:,.0f} img/s")
             record = _train_epoch(run, cfg, images, labels, update)
             record.valid_accuracy = accuracy(run.model, data.valid)
             run.history.append(record)
@@ -206,15 +201,20 @@ def train(cfg: TrainConfig, data: Mnist, console: Console | None = None, state_p
 
 def training_record(cfg: TrainConfig, result: TrainResult) -> dict:
     """What the checkpoint records about its making: no wall times, so a seed gives the same bytes."""
-    return {"edgelenet": __version__, "torch": torch.__version__, "config": asdict(cfg),
+    curves = [{"epoch": r.epoch, "loss": r.loss, "train_accuracy": r.train_accuracy,
+               "valid_accuracy": r.valid_accuracy} for r in result.history]
+    return {"edgelenet": __version__, "torch": torch.__version__, "config": asdict(cfg), "history": curves,
             "final_valid_accuracy": result.history[-1].valid_accuracy if result.history else None}
 
 
-def plot_history(history: list[EpochRecord], path: Path, title: str) -> Path:
+def plot_history(history: list, path: Path, title: str) -> Path:
+    """Loss and accuracy per epoch, from EpochRecords or the dicts a checkpoint records."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    history = [EpochRecord(**{"images_per_second": 0.0, "seconds": 0.0, **r}) if isinstance(r, dict) else r
+               for r in history]
     epochs = [r.epoch for r in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
     ax_loss.plot(epochs, [r.loss for r in history], marker="o")

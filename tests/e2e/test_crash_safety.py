@@ -107,3 +107,37 @@ def test_mnist_cache_built_by_two_processes_at_once(tmp_path):
     assert len(files) == 1 and files[0].suffix == ".npz"
     from edgelenet import data
     assert data._load_cache(files[0]) is not None
+
+
+def _tree(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def test_export_c_killed_at_random_moments_leaves_old_or_new_files(tmp_path, artifact_path, classic_artifact_path):
+    """Every file of the export directory is either the previous export's or the new one's, never torn."""
+    out = tmp_path / "c"
+    assert run("export-c", artifact_path, "--out", out).returncode == 0
+    old = _tree(out)
+    fresh = tmp_path / "fresh"
+    assert run("export-c", classic_artifact_path, "--out", fresh).returncode == 0
+    new = _tree(fresh)
+    rng = random.Random(2)
+    for _ in range(6):
+        proc = start("export-c", classic_artifact_path, "--out", out)
+        time.sleep(rng.uniform(0.3, 6.0))
+        proc.kill()
+        proc.wait()
+        for name, content in _tree(out).items():
+            assert content in (old.get(name), new.get(name)), f"{name} is torn"
+
+
+def test_two_export_c_runs_at_once_do_not_interfere(tmp_path, artifact_path, classic_artifact_path):
+    procs = [subprocess.Popen([*CLI, "export-c", str(art), "--out", str(tmp_path / name)], env=ENV,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for name, art in (("a", artifact_path), ("b", classic_artifact_path))]
+    for proc in procs:
+        assert proc.wait(timeout=600) == 0, proc.stderr.read()
+    for name, art in (("a", artifact_path), ("b", classic_artifact_path)):
+        alone = tmp_path / f"{name}-alone"
+        assert run("export-c", art, "--out", alone).returncode == 0
+        assert _tree(alone) == _tree(tmp_path / name)

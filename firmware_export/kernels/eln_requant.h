@@ -1,0 +1,54 @@
+/* eln_requant.h: the one requantization of the edgelenet C engine (docs/quantization.md).
+ *
+ *   requantize(acc, m, n) = floor((acc * m + 2^(n-1)) / 2^n)    one rounding, half up, on the exact product
+ *
+ * then, by activation: y = clamp(requantize + zero_point, act_min, 127), and for tanh y = lut[y + 128].
+ * |acc| < 2^31 and m < 2^31 give |acc * m| < 2^62; adding 2^(n-1) <= 2^61 cannot overflow int64.
+ * C99 leaves `>>` of a negative value implementation-defined, so the shift below floors portably:
+ * int64_t is two's complement by definition (C99 7.18.1.1), hence ~v == -v - 1 and, for v < 0,
+ * floor(v / 2^n) == ~(~v >> n) with ~v >= 0. GCC and clang compile it to a plain arithmetic shift.
+ */
+#ifndef ELN_REQUANT_H
+#define ELN_REQUANT_H
+
+#include <stdint.h>
+
+/* Per-layer output stage, prepared by Python at export time (const: it lives in flash). */
+typedef struct {
+    const int32_t *multiplier;  /* (Cout,) m in [2^30, 2^31), or smaller for tiny factors */
+    const int8_t *shift;        /* (Cout,) n in [1, 62] */
+    int32_t zero_point;         /* output zero point, or the tanh input's zero point */
+    int32_t act_min;            /* lower clamp: the output zero point for ReLU, else -128 */
+    const int8_t *lut;          /* (256,) tanh table indexed by value + 128, or NULL */
+} eln_quant;
+
+static inline int64_t eln_floor_shift(int64_t value, int32_t n)
+{
+    return value >= 0 ? value >> n : ~(~value >> n);
+}
+
+/* Values beyond +-2^30 saturate to +-2^30: any of them clamps to the same int8 after adding a zero
+ * point in [-128, 127], so the result stays bit-identical to the int64 reference. */
+static inline int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    const int64_t rounded = (int64_t)acc * multiplier + ((int64_t)1 << (shift - 1));
+    const int64_t scaled = eln_floor_shift(rounded, shift);
+    if (scaled > ((int64_t)1 << 30)) {
+        return (int32_t)1 << 30;
+    }
+    if (scaled < -((int64_t)1 << 30)) {
+        return -((int32_t)1 << 30);
+    }
+    return (int32_t)scaled;
+}
+
+/* The epilogue every kernel shares: requantize channel c, add the zero point, clamp, look up tanh. */
+static inline int8_t eln_output_s8(int32_t acc, const eln_quant *quant, int32_t c)
+{
+    int32_t value = eln_requantize(acc, quant->multiplier[c], quant->shift[c]) + quant->zero_point;
+    value = value < quant->act_min ? quant->act_min : value;
+    value = value > 127 ? 127 : value;
+    return quant->lut != 0 ? quant->lut[value + 128] : (int8_t)value;
+}
+
+#endif /* ELN_REQUANT_H */

@@ -1,0 +1,201 @@
+"""Weights to C arrays: the export-time "Prepare" of every value the C engine reads.
+
+The artifact's layers become a short list of fused `Step`s (what one kernel call does) and the `CArray`s
+they read, named `<prefix>_<layer>_<tensor>`. All arithmetic set-up happens here, in Python integers:
+- the input zero point is folded into each bias: bias'[c] = bias[c] - z_in * sum_k w[c, k];
+- C3's connection table becomes per-map lists of input maps, and only connected kernels are stored;
+- the int32 accumulator bound is proved per layer from the actual weights (and refused if it fails).
+- the convolution weights get a second, DSP copy: 16-bit pairs in the order of the SMLAD inner loop
+  (kernels/eln_conv_window.h), compiled instead of the int8 copy when __ARM_FEATURE_DSP is defined.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edgelenet.artifact import QLayer, QuantizedModel
+from edgelenet.errors import UserError
+
+INT32_LIMIT = 1 << 31
+INPUT_MAGNITUDE = 128  # |q| <= 128 for every int8 value the kernels multiply
+
+
+@dataclass
+class CArray:
+    """One const array of the weights file."""
+    name: str                 # symbol, e.g. lenet5_c1_weights
+    ctype: str                # int8_t, int16_t, int32_t, uint8_t
+    values: np.ndarray        # flattened in storage order
+    comment: str              # layer, tensor and shape, e.g. "C1 weights (6, 1, 5, 5) int8"
+    dsp: bool = False         # only compiled for the DSP path
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.values.size * np.dtype(self.ctype.replace("_t", "")).itemsize)
+
+
+@dataclass
+class OutputStage:
+    """The eln_quant of one layer: requantize, zero point, clamp, optional tanh table."""
+    layer: str
+    zero_point: int
+    act_min: int
+    has_lut: bool
+
+
+@dataclass
+class Step:
+    """One kernel call of the engine: a layer, with its activation and its pooling/subsampling fused."""
+    kind: str                          # "conv_maxpool", "conv_subsample" or "fc"
+    layers: list[QLayer]               # [conv] / [conv, subsampling] / [linear]
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    macs: list[int]                    # per layer of `layers`, as `edgelenet summary` counts them
+    acc_bound: int                     # max |acc| over channels, inputs in [-128, 127]
+    conn_count: list[int] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return "+".join(layer.name for layer in self.layers)
+
+    @property
+    def out_bytes(self) -> int:
+        return int(np.prod(self.out_shape))
+
+
+def dsp_pack(kernels: np.ndarray) -> np.ndarray:
+    """int8 (n, 5, 5) kernels -> int32 (n, 5, 3): per row the 16-bit pairs {w0, w2}, {w1, w3}, {0, w4}
+    (low half first), the operands of SMLAD against the input pairs {r0, r2}, {r1, r3}, {r2, r4}."""
+    w = kernels.astype(np.int64) & 0xFFFF
+    pairs = [(w[..., 0], w[..., 2]), (w[..., 1], w[..., 3]), (np.zeros_like(w[..., 4]), w[..., 4])]
+    words = np.stack([low | (high << 16) for low, high in pairs], axis=-1)
+    return np.where(words >= 1 << 31, words - (1 << 32), words)
+
+
+def symbol(prefix: str, layer: str, tensor: str) -> str:
+    return f"{prefix}_{layer.lower()}_{tensor}"
+
+
+def fold_bias(layer: QLayer) -> np.ndarray:
+    """bias'[c] = bias[c] - z_in * sum_k w[c, k], so kernels multiply raw int8 inputs (int64, checked)."""
+    w = layer.weights.astype(np.int64).reshape(len(layer.weights), -1)
+    return layer.bias.astype(np.int64) - layer.input.zero_point * w.sum(axis=1)
+
+
+def accumulator_bound(layer: QLayer, weights_used: np.ndarray) -> int:
+    """max_c |bias'[c]| + 128 * sum_k |w[c, k]|: no partial sum of any kernel can exceed it."""
+    w = np.abs(weights_used.astype(np.int64)).reshape(len(weights_used), -1).sum(axis=1)
+    bound = int((np.abs(fold_bias(layer)) + INPUT_MAGNITUDE * w).max())
+    if bound >= INT32_LIMIT:
+        raise UserError(f"{layer.name}: accumulator bound {bound:,} does not fit int32; cannot export")
+    return bound
+
+
+def connections(layer: QLayer) -> list[list[int]]:
+    """Per output map, the input maps it reads: the C3 table, plus any map with a nonzero weight."""
+    cout, cin = layer.weights.shape[:2]
+    table = layer.connections if layer.connections is not None else np.ones((cout, cin), np.uint8)
+    nonzero = np.abs(layer.weights.astype(np.int32)).reshape(cout, cin, -1).sum(axis=2) > 0
+    return [[i for i in range(cin) if table[c, i] or nonzero[c, i]] for c in range(cout)]
+
+
+def _is_subsampling(layer: QLayer) -> bool:
+    return (layer.kind == "conv" and layer.kernel == 2 and layer.stride == 2 and layer.groups == layer.in_shape[0]
+            and layer.pool == "none")
+
+
+def plan_steps(model: QuantizedModel) -> list[Step]:
+    """Group the artifact's layers into fused kernel calls; refuse layer sequences the kernels cannot run."""
+    steps, layers, i = [], model.layers, 0
+    while i < len(layers):
+        layer = layers[i]
+        if layer.kind == "linear":
+            steps.append(_fc_step(layer))
+            i += 1
+        elif layer.kind == "conv" and layer.groups == 1 and layer.stride == 1 and layer.pool == "max":
+            if layer.activation == "tanh":
+                raise UserError(f"{layer.name}: max pooling after tanh is not supported by export-c")
+            steps.append(_conv_step("conv_maxpool", [layer], layer.out_shape))
+            i += 1
+        elif (layer.kind == "conv" and layer.groups == 1 and layer.stride == 1 and i + 1 < len(layers)
+              and _is_subsampling(layers[i + 1])):
+            steps.append(_conv_step("conv_subsample", [layer, layers[i + 1]], layers[i + 1].out_shape))
+            i += 2
+        else:
+            raise UserError(f"{layer.name}: a {layer.kind} layer with groups={layer.groups}, stride={layer.stride}, "
+                            f"pool={layer.pool} is not supported by export-c")
+    if steps[0].in_shape != (1, 32, 32) or steps[-1].out_shape != (10,):
+        raise UserError("export-c needs a (1, 32, 32) input and 10 logits")
+    return steps
+
+
+def _conv_step(kind: str, layers: list[QLayer], out_shape: list[int]) -> Step:
+    conv = layers[0]
+    cout, _, k, _ = conv.weights.shape
+    if k != 5:
+        raise UserError(f"{conv.name}: {k}x{k} convolution; export-c's kernels run LeNet-5's 5x5 convolutions")
+    side = conv.in_shape[1] - k + 1  # convolution output side, before pooling
+    if side % 2 or (2 * out_shape[1], cout) != (side, out_shape[0]):
+        raise UserError(f"{conv.name}: output {out_shape} is not the 2x2 pooling of a {side}x{side} convolution")
+    conn = connections(conv)
+    used = np.stack([np.pad(conv.weights[c, conn[c]], ((0, len(conv.weights[0]) - len(conn[c])), (0, 0), (0, 0)))
+                     for c in range(cout)])
+    macs = [sum(len(c) for c in conn) * k * k * side * side]
+    if kind == "conv_subsample":
+        macs.append(4 * int(np.prod(out_shape)))
+        accumulator_bound(layers[1], layers[1].weights)
+    return Step(kind, layers, tuple(conv.in_shape), tuple(out_shape), macs, accumulator_bound(conv, used),
+                [len(c) for c in conn])
+
+
+def _fc_step(layer: QLayer) -> Step:
+    cout, cin = layer.weights.shape
+    return Step("fc", [layer], (int(np.prod(layer.in_shape)),), (cout,), [cout * cin],
+                accumulator_bound(layer, layer.weights))
+
+
+def output_stage(layer: QLayer) -> OutputStage:
+    if layer.activation == "tanh":
+        return OutputStage(layer.name, layer.pre.zero_point, -128, True)
+    act_min = layer.output.zero_point if layer.activation == "relu" else -128
+    return OutputStage(layer.name, layer.output.zero_point, act_min, False)
+
+
+def layer_arrays(prefix: str, layer: QLayer, step: Step) -> list[CArray]:
+    """bias', multiplier, shift, tanh table and (compacted) weights of one layer, with their comments."""
+    name, cout = layer.name, len(layer.weights)
+    arrays = []
+    if step.kind != "fc" and layer is step.layers[0]:
+        conn = connections(layer)
+        kernels = np.concatenate([layer.weights[c, conn[c]].reshape(-1) for c in range(cout)])
+        n_conn = sum(len(c) for c in conn)
+        k = layer.kernel
+        arrays += [
+            CArray(symbol(prefix, name, "weights"), "int32_t", dsp_pack(kernels.reshape(n_conn, k, k)),
+                   f"{name} weights for the DSP path ({n_conn} connected kernels, {k} rows, 3 words of 16-bit "
+                   f"pairs {{w0,w2}} {{w1,w3}} {{0,w4}}), grouped by output map", dsp=True),
+            CArray(symbol(prefix, name, "weights"), "int8_t", kernels,
+                   f"{name} weights ({n_conn} connected kernels of {k}x{k}, grouped by output map) int8"),
+            CArray(symbol(prefix, name, "conn_count"), "uint8_t", np.array([len(c) for c in conn]),
+                   f"{name} input maps read by each of the {cout} output maps"),
+            CArray(symbol(prefix, name, "conn_index"), "uint8_t", np.concatenate(conn),
+                   f"{name} those input maps, in weight order ({n_conn},)"),
+        ]
+    else:
+        shape = "x".join(map(str, layer.weights.shape))
+        arrays.append(CArray(symbol(prefix, name, "weights"), "int8_t", layer.weights.reshape(-1),
+                             f"{name} weights ({shape}) int8"))
+    arrays += [
+        CArray(symbol(prefix, name, "bias"), "int32_t", fold_bias(layer),
+               f"{name} bias ({cout},) int32, input zero point {layer.input.zero_point} folded in"),
+        CArray(symbol(prefix, name, "multiplier"), "int32_t", layer.multiplier.astype(np.int64),
+               f"{name} requantization multipliers m ({cout},)"),
+        CArray(symbol(prefix, name, "shift"), "int8_t", layer.shift.astype(np.int64),
+               f"{name} requantization shifts n ({cout},)"),
+    ]
+    if layer.activation == "tanh":
+        arrays.append(CArray(symbol(prefix, name, "lut"), "int8_t", layer.lut.astype(np.int64),
+                             f"{name} tanh table (256,): output for tanh input q at index q + 128"))
+    return arrays

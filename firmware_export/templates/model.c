@@ -1,0 +1,51 @@
+${banner}
+/* Integer-only C99 engine: no float, no malloc, no writable globals (all state in the caller's scratch),
+ * every table const. The kernels are hand-written (firmware_export/kernels), pasted below as static
+ * functions so that several exported models can live in one firmware; only the layer tables at the end
+ * are specific to this model. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "${prefix}.h"
+#include "${prefix}_weights.h"
+
+#define ELN_KERNEL static
+
+${kernels}
+/* ===================================================================================================
+ * ${model_title}: the layers
+ * =================================================================================================== */
+
+${steps}
+#ifdef ${PREFIX}_PROFILE
+void ${prefix}_profile_hook(int32_t step); /* supplied by the application; called after each step */
+#define ${PREFIX}_AFTER_STEP(step) ${prefix}_profile_hook(step)
+#else
+#define ${PREFIX}_AFTER_STEP(step) ((void)0)
+#endif
+
+void ${prefix}_prepare_input(const uint8_t pixels[784], int8_t input[${PREFIX}_INPUT_LEN])
+{
+    int32_t y, x;
+    for (y = 0; y < 32; ++y) {
+        for (x = 0; x < 32; ++x) {
+            const int inside = y >= 2 && y < 30 && x >= 2 && x < 30; /* 28x28 centred in 32x32 */
+            input[y * 32 + x] = inside ? (int8_t)(pixels[(y - 2) * 28 + (x - 2)] - 128) : (int8_t)-128;
+        }
+    }
+}
+
+int ${prefix}_infer(const int8_t input[${PREFIX}_INPUT_LEN], int8_t logits[${PREFIX}_NUM_CLASSES], void *scratch)
+{
+    /* scratch: ${scratch_layout} */
+    int8_t *const buffer = (int8_t *)scratch;
+    int best = 0, c;
+    if (input == NULL || logits == NULL || scratch == NULL) {
+        return -1;
+    }
+${calls}
+    for (c = 1; c < ${PREFIX}_NUM_CLASSES; ++c) {
+        best = logits[c] > logits[best] ? c : best; /* ties go to the lowest index */
+    }
+    return best;
+}

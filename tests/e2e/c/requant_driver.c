@@ -1,0 +1,19 @@
+/* Test driver for firmware_export/kernels/eln_requant.h: reads "acc m n zero_point act_min" lines on stdin,
+ * prints "requantize output_s8" for each (tests/e2e/test_requant_c.py compares them with Python integers). */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "eln_requant.h"
+
+int main(void)
+{
+    long long acc, m, n, zero_point, act_min;
+    while (scanf("%lld %lld %lld %lld %lld", &acc, &m, &n, &zero_point, &act_min) == 5) {
+        const int32_t multiplier[1] = {(int32_t)m};
+        const int8_t shift[1] = {(int8_t)n};
+        const eln_quant quant = {multiplier, shift, (int32_t)zero_point, (int32_t)act_min, NULL};
+        printf("%" PRId32 " %d\n", eln_requantize((int32_t)acc, (int32_t)m, (int32_t)n),
+               eln_output_s8((int32_t)acc, &quant, 0));
+    }
+    return 0;
+}

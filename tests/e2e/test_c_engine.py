@@ -1,0 +1,113 @@
+"""The exported C engine, compiled: bit-exact with the integer reference on the host (also under the
+sanitizers, on all 10,000 test images), warning-free for every compiler and CPU, and identical on three
+emulated Cortex-M boards."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgelenet import reference
+from edgelenet.runtimes import build_runtime
+from firmware_export import build, export_c
+from firmware_export.runtime import CRuntime, export_with_driver
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "golden"))
+from synthetic import synthetic_model  # noqa: E402
+
+KERNELS = Path(str(resources.files("firmware_export") / "kernels"))
+QEMU_VECTORS = 24
+
+
+@pytest.fixture(scope="module")
+def exported(int8_model, tmp_path_factory) -> tuple:
+    out = tmp_path_factory.mktemp(f"export-{int8_model.arch}") / "out"
+    export_c(int8_model, out, measure_flash=False)
+    return int8_model, out
+
+
+def test_c_runtime_matches_reference_on_test_subset(host_cc, int8_model, test_subset):
+    runtime = build_runtime("c", int8_model)
+    assert isinstance(runtime, CRuntime) and runtime.int8 and runtime.name == "c"
+    c_logits = runtime.logits(test_subset.images)
+    assert c_logits.dtype == np.int8 and c_logits.shape == (len(test_subset), 10)
+    np.testing.assert_array_equal(c_logits, reference.predict(int8_model, test_subset.images)[1])
+
+
+@pytest.mark.parametrize("arch", ["modern", "classic"])
+def test_c_engine_matches_reference_on_synthetic_shapes(host_cc, arch, rng):
+    """Other map counts, a partial table, saturated logits: the kernels are not specialised to LeNet-5's."""
+    model = synthetic_model(arch)
+    pixels = rng.integers(0, 256, size=(200, 28, 28)).astype(np.uint8)
+    expected = reference.predict(model, pixels)[1]
+    np.testing.assert_array_equal(CRuntime(model).logits(pixels), expected)
+
+
+def test_kernels_compile_on_their_own(host_cc, tmp_path):
+    for source in sorted(KERNELS.glob("*.c")):
+        for cc in filter(None, {host_cc, build.shutil.which("clang")}):
+            build.run([cc, *build.STRICT, "-O2", "-c", str(source), "-o", str(tmp_path / "kernel.o")])
+
+
+def test_engine_has_no_writable_globals(host_cc, exported, tmp_path):
+    _, out = exported
+    # -fno-pic: PIC would put const tables holding pointers in .data.rel.ro, read-only but in a "d" section
+    obj = build.run([host_cc, *build.STRICT, "-O2", "-fno-pic", "-c", str(out / "lenet5.c"), "-o", str(tmp_path / "e.o")])
+    symbols = build.run(["nm", str(tmp_path / "e.o")]).split("\n")
+    writable = [line for line in symbols if len(line.split()) == 3 and line.split()[1] in "bBdDcC"]
+    assert obj == "" and writable == []
+
+
+@pytest.mark.slow
+def test_engine_builds_warning_free_everywhere(host_cc, arm_toolchain, exported, tmp_path):
+    _, out = exported
+    for cc in filter(None, ["gcc", "clang"]):
+        if build.shutil.which(cc):
+            for source in build.engine_sources(out):
+                for opt in (build.HOST_OPT, build.HOST_FAST):  # -O3 runs more analyses (and warnings)
+                    build.run([cc, *build.STRICT, *opt, "-c", str(source), "-o", str(tmp_path / "h.o")])
+    for cpu in ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7"):
+        for source in build.engine_sources(out):
+            build.compile_arm_object(source, cpu, tmp_path / f"{cpu}.o")
+
+
+@pytest.mark.slow
+def test_full_test_set_bit_exact_under_sanitizers(host_cc, exported, mnist, tmp_path):
+    model, out = exported
+    sources = export_with_driver(model, out)
+    exe = build.compile_host(sources, tmp_path / "batch", build.SANITIZE + ["-DELN_BATCH_MAIN", f"-I{out}"], host_cc)
+    images = mnist.test.images
+    done = subprocess.run([str(exe)], input=np.ascontiguousarray(images, np.uint8).tobytes(), capture_output=True,
+                          timeout=600)
+    assert done.returncode == 0 and done.stderr == b"", done.stderr.decode()[-2000:]
+    c_logits = np.frombuffer(done.stdout, np.int8).reshape(-1, 10)
+    assert len(c_logits) == 10_000
+    np.testing.assert_array_equal(c_logits, reference.predict(model, images)[1])
+
+
+@pytest.mark.slow
+def test_example_makefile_builds_and_runs_on_host(host_cc, exported):
+    model, out = exported
+    build.run(["make", "-s", "-C", str(out / "example"), f"CC={host_cc}"])
+    classes, logits, _ = build.parse_example_output(build.run([str(out / "example" / "lenet5_example")]))
+    stroke = np.zeros((1, 28, 28), np.uint8)
+    stroke[0, 4:24, 13:16] = 255  # example/main.c's built-in digit
+    assert logits == reference.predict(model, stroke)[1].tolist()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("board", sorted(build.BOARDS))
+def test_qemu_boards_match_reference(qemu, exported, mnist, board, tmp_path):
+    model, out = exported
+    images = mnist.test.images[:QEMU_VECTORS]
+    build.vectors_header(images, tmp_path / "vectors.h")
+    elf = build.build_arm_example(out, board, tmp_path / "app.elf", ['-DELN_VECTORS="vectors.h"'], [tmp_path])
+    classes, logits, _ = build.parse_example_output(build.run_qemu(elf, board))
+    expected_labels, expected = reference.predict(model, images)
+    assert logits == expected.tolist()
+    assert classes == expected_labels.tolist()
