@@ -71,6 +71,8 @@ def measure(model, images: np.ndarray, repeats: int) -> dict:
         return result
     result["onnxruntime_float_us"] = round(onnxruntime_latency_us(float_onnx_bytes(model), images, repeats), 2)
     result["onnxruntime_int8_us"] = round(onnxruntime_latency_us(int8_onnx_bytes(model), images, repeats), 2)
+    result["c_over_onnxruntime_int8"] = round(result["c_engine_us"] / result["onnxruntime_int8_us"], 3)
+    result["c_over_onnxruntime_float"] = round(result["c_engine_us"] / result["onnxruntime_float_us"], 3)
     return result
 
 
@@ -90,6 +92,9 @@ def main() -> None:
         model = quantize_model(checkpoint, calibration, calibration_info={"source": "mnist-train", "seed": 0})[0]
         result["models"][arch] = measure(model, images, args.repeats)
         print(arch, json.dumps(result["models"][arch]))
+    result["headline"] = {f"{arch}: C engine / onnxruntime int8, float latency": f"{m['c_engine_us']} us vs "
+                          f"{m.get('onnxruntime_int8_us')} / {m.get('onnxruntime_float_us')} us"
+                          for arch, m in result["models"].items()}
     write_text_atomic(RESULTS, json.dumps(result, indent=2) + "\n")
     print(f"wrote {RESULTS}\ncommand: {result['command']}")
 

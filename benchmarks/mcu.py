@@ -65,6 +65,17 @@ def measure(model, images: np.ndarray, workdir: Path) -> dict:
             "scratch_bytes": report["scratch_bytes"]}
 
 
+def headline(models: dict) -> dict:
+    """The key figures for the README: instructions per inference and per MAC, DSP against portable."""
+    rows = {}
+    for arch, info in models.items():
+        dsp, portable = info["runs"]["mps2-an386/dsp"], info["runs"]["mps2-an385/portable"]
+        rows[f"{arch}: Cortex-M4 DSP instructions per inference"] = f"{dsp['instructions']:,}"
+        rows[f"{arch}: Cortex-M4 DSP instructions per MAC"] = dsp["instructions_per_mac"]
+        rows[f"{arch}: Cortex-M3 portable instructions per MAC"] = portable["instructions_per_mac"]
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", nargs="+", default=["modern", "classic"])
@@ -80,6 +91,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for arch in args.arch:
             result["models"][arch] = measure(quantized(arch, mnist), images, Path(tmp))
+    result["headline"] = headline(result["models"])
     write_text_atomic(RESULTS, json.dumps(result, indent=2) + "\n")
     for arch, info in result["models"].items():
         for name, run in info["runs"].items():

@@ -3,10 +3,11 @@
 The artifact's layers become a short list of fused `Step`s (what one kernel call does) and the `CArray`s
 they read, named `<prefix>_<layer>_<tensor>`. All arithmetic set-up happens here, in Python integers:
 - the input zero point is folded into each bias: bias'[c] = bias[c] - z_in * sum_k w[c, k];
-- C3's connection table becomes per-map lists of input maps, and only connected kernels are stored;
+- C3's connection table is zero weights (the kernels run every map pair; MACs count connected ones);
 - the int32 accumulator bound is proved per layer from the actual weights (and refused if it fails).
-- the convolution weights get a second, DSP copy: 16-bit pairs in the order of the SMLAD inner loop
-  (kernels/eln_conv_window.h), compiled instead of the int8 copy when __ARM_FEATURE_DSP is defined.
+- the weights are laid out for the kernels' inner loops: the convolutions as int16 6-wide kernels
+  (kernels/eln_conv_window.h), with a second, DSP copy of 16-bit pairs in SMLAD order (and the full
+  layers' too), compiled instead when __ARM_FEATURE_DSP is defined.
 """
 
 from __future__ import annotations
@@ -65,12 +66,34 @@ class Step:
         return int(np.prod(self.out_shape))
 
 
-def dsp_pack(kernels: np.ndarray) -> np.ndarray:
-    """int8 (n, 5, 5) kernels -> int32 (n, 5, 3): per row the 16-bit pairs {w0, w2}, {w1, w3}, {0, w4}
-    (low half first), the operands of SMLAD against the input pairs {r0, r2}, {r1, r3}, {r2, r4}."""
-    w = kernels.astype(np.int64) & 0xFFFF
-    pairs = [(w[..., 0], w[..., 2]), (w[..., 1], w[..., 3]), (np.zeros_like(w[..., 4]), w[..., 4])]
-    words = np.stack([low | (high << 16) for low, high in pairs], axis=-1)
+def conv_pack(kernels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """int8 (Cout, Cin, 5, 5) -> the two layouts of kernels/eln_conv_window.h, both of the 6-wide kernels
+    E[ky] = {w0..w4, 0} (dx = 0) and O[ky] = {0, w0..w4} (dx = 1) over the patch's 6 columns:
+    portable int16 (Cout, 2, Cin*36) indexed [E/O][i][m][ky][l] (row ky = 5 zero; column 2m+l), and
+    DSP int32 (Cout, Cin, 3, 5, 2) words: per column pair m and row ky, E then O as 16-bit pairs, low first."""
+    cout, cin = kernels.shape[:2]
+    six = np.zeros((cout, cin, 2, 6, 6), np.int64)                     # (Cout, Cin, E/O, ky, column)
+    six[:, :, 0, :5, :5] = kernels
+    six[:, :, 1, :5, 1:] = kernels
+    pairs = six.reshape(cout, cin, 2, 6, 3, 2).transpose(0, 2, 1, 4, 3, 5)  # (Cout, E/O, Cin, m, ky, l)
+    portable = pairs.reshape(cout, -1)
+    words = (pairs[..., 0] & 0xFFFF) | ((pairs[..., 1] & 0xFFFF) << 16)     # (Cout, E/O, Cin, m, ky)
+    dsp = words[:, :, :, :, :5].transpose(0, 2, 3, 4, 1)                   # (Cout, Cin, m, ky, E/O)
+    return portable, _int32(dsp.reshape(-1))
+
+
+def fc_pack(weights: np.ndarray) -> np.ndarray:
+    """int8 (F_out, F_in) -> DSP int32 words (ceil(F_out/4), F_in/2 rounded up to even, 4) of 16-bit pairs
+    {w[o][2j], w[o][2j+1]}, zero-padded (kernels/eln_fc_s8.c)."""
+    fout, fin = weights.shape
+    padded = np.zeros((-(-fout // 4) * 4, -(-fin // 4) * 4), np.int64)
+    padded[:fout, :fin] = weights
+    w = padded & 0xFFFF
+    words = w[:, 0::2] | (w[:, 1::2] << 16)                                # (F_out', pairs)
+    return _int32(words.reshape(-1, 4, words.shape[1]).transpose(0, 2, 1).reshape(-1))
+
+
+def _int32(words: np.ndarray) -> np.ndarray:
     return np.where(words >= 1 << 31, words - (1 << 32), words)
 
 
@@ -168,25 +191,25 @@ def layer_arrays(prefix: str, layer: QLayer, step: Step) -> list[CArray]:
     name, cout = layer.name, len(layer.weights)
     arrays = []
     if step.kind != "fc" and layer is step.layers[0]:
-        conn = connections(layer)
-        kernels = np.concatenate([layer.weights[c, conn[c]].reshape(-1) for c in range(cout)])
-        n_conn = sum(len(c) for c in conn)
-        k = layer.kernel
+        cin, k = layer.weights.shape[1], layer.kernel
+        portable, dsp = conv_pack(layer.weights.astype(np.int64))
         arrays += [
-            CArray(symbol(prefix, name, "weights"), "int32_t", dsp_pack(kernels.reshape(n_conn, k, k)),
-                   f"{name} weights for the DSP path ({n_conn} connected kernels, {k} rows, 3 words of 16-bit "
-                   f"pairs {{w0,w2}} {{w1,w3}} {{0,w4}}), grouped by output map", dsp=True),
-            CArray(symbol(prefix, name, "weights"), "int8_t", kernels,
-                   f"{name} weights ({n_conn} connected kernels of {k}x{k}, grouped by output map) int8"),
-            CArray(symbol(prefix, name, "conn_count"), "uint8_t", np.array([len(c) for c in conn]),
-                   f"{name} input maps read by each of the {cout} output maps"),
-            CArray(symbol(prefix, name, "conn_index"), "uint8_t", np.concatenate(conn),
-                   f"{name} those input maps, in weight order ({n_conn},)"),
+            CArray(symbol(prefix, name, "weights"), "int32_t", dsp,
+                   f"{name} weights for the DSP path ({cout}, {cin}, 3, 5, 2) words: per column pair and kernel "
+                   f"row, the dx = 0 and dx = 1 kernels' 16-bit pairs", dsp=True),
+            CArray(symbol(prefix, name, "weights"), "int16_t", portable,
+                   f"{name} weights ({cout}, 2, {cin}*36) int16: {k}x{k} kernels as 6-wide dx = 0 / dx = 1 rows"),
         ]
+    elif step.kind != "fc":  # subsampling: four copies of one coefficient, read as int8
+        arrays.append(CArray(symbol(prefix, name, "weights"), "int8_t", layer.weights.reshape(-1),
+                             f"{name} weights ({'x'.join(map(str, layer.weights.shape))}) int8"))
     else:
         shape = "x".join(map(str, layer.weights.shape))
-        arrays.append(CArray(symbol(prefix, name, "weights"), "int8_t", layer.weights.reshape(-1),
-                             f"{name} weights ({shape}) int8"))
+        arrays += [
+            CArray(symbol(prefix, name, "weights"), "int32_t", fc_pack(layer.weights.astype(np.int64)),
+                   f"{name} weights for the DSP path: ({shape}) as 16-bit pairs, 4 rows interleaved", dsp=True),
+            CArray(symbol(prefix, name, "weights"), "int8_t", layer.weights.reshape(-1), f"{name} weights ({shape}) int8"),
+        ]
     arrays += [
         CArray(symbol(prefix, name, "bias"), "int32_t", fold_bias(layer),
                f"{name} bias ({cout},) int32, input zero point {layer.input.zero_point} folded in"),

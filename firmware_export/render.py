@@ -100,12 +100,19 @@ def _literal(value: int) -> str:
 
 
 def pasted_kernels(steps: list[Step]) -> str:
-    """The kernels this model needs, as static functions: headers first, then each kernel once."""
-    names = ["eln_requant.h", "eln_kernels.h"]
-    if any(step.kind != "fc" for step in steps):
-        names.append("eln_conv_window.h")
+    """The kernels this model needs, as static functions: headers first, then each kernel once, after the
+    buffer bounds of this model (the largest convolution input and full-layer input, padded)."""
+    names = ["eln_requant.h", "eln_kernels.h", "eln_dsp.h"]
+    convs = [step for step in steps if step.kind != "fc"]
+    if convs:
+        names += ["eln_conv_patch.h", "eln_conv_dsp.h", "eln_conv_window.h"]
     names += sorted({KERNELS[step.kind] for step in steps})
-    parts = []
+    bounds = [f"#define ELN_FC_MAX_IN {max(-(-s.in_shape[0] // 4) * 4 for s in steps if s.kind == 'fc')}"
+              " /* largest F_in, rounded up to a multiple of 4 */"]
+    if convs:
+        bounds.insert(0, f"#define ELN_CONV_MAX_MAPS {max(s.in_shape[0] for s in convs)} /* input maps of the "
+                         "largest convolution */")
+    parts = ["\n".join(bounds) + "\n\n"]
     for name in names:
         text = "".join(line for line in kernel_text(name).splitlines(keepends=True)
                        if not line.startswith('#include "eln_'))
@@ -130,7 +137,7 @@ def _step_values(prefix: str, step: Step) -> dict:
         values.update(k=layer.kernel, in_side=layer.in_shape[1], out_side=step.out_shape[1])
     if step.kind == "conv_subsample":
         sub = step.layers[1]
-        full = all(count == values["cin"] for count in step.conn_count)
+        full = all(count == values["cin"] for count in step.conn_count)  # unconnected pairs: zero weights
         values.update(sub=sub.name, s=symbol(prefix, sub.name, "")[:-1], sub_macs=f"{step.macs[1]:,}",
                       sub_zero_point=sub.pre.zero_point,
                       connections="all maps connected" if full else f"{sum(step.conn_count)} of "

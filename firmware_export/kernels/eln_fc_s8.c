@@ -4,34 +4,71 @@
  *
  * Four outputs per pass share each input load. Overflow: the partial sums are at most
  * F_in * 128 * 127 <= 6,502,400 (F_in = 400) before the bias, whose exact bound is checked at export time.
+ * - portable: int8 weights (F_out, F_in); the k loop is a plain dot product that compilers vectorise.
+ * - DSP: the input is widened once into int16 pairs on the stack (ELN_FC_MAX_IN * 2 bytes) and the
+ *   weights are int16 pairs (ceil(F_out/4), F_in/2 rounded up to even, 4) words, zero-padded: per two
+ *   input pairs, one LDRD of x and two LDMs of four weight words feed 8 SMLADs (16 MACs).
  */
 #include "eln_kernels.h"
 
+#include "eln_dsp.h"
+
+#if defined(__ARM_FEATURE_DSP)
+#ifndef ELN_FC_MAX_IN
+#define ELN_FC_MAX_IN 400 /* largest F_in rounded up to a multiple of 4 (the engine defines the exact one) */
+#endif
+#endif
+
 ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, const int8_t *input,
-                          const int8_t *weights, const int32_t *bias, int8_t *output)
+                          const void *weights, const int32_t *bias, int8_t *output)
 {
     const int32_t n_in = shape->in_features, n_out = shape->out_features;
-    const int8_t *w = weights; /* row o of (F_out, F_in); advanced, not indexed, so no o * F_in product */
-    int32_t o, k;
-    for (o = 0; o + 4 <= n_out; o += 4, w += 4 * n_in) { /* rows o..o+3 */
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        for (k = 0; k < n_in; ++k) {
-            const int32_t x = input[k];
-            a0 += x * w[k];
-            a1 += x * w[n_in + k];
-            a2 += x * w[2 * n_in + k];
-            a3 += x * w[3 * n_in + k];
-        }
-        output[o] = eln_output_s8(a0 + bias[o], quant, o);
-        output[o + 1] = eln_output_s8(a1 + bias[o + 1], quant, o + 1);
-        output[o + 2] = eln_output_s8(a2 + bias[o + 2], quant, o + 2);
-        output[o + 3] = eln_output_s8(a3 + bias[o + 3], quant, o + 3);
+    int32_t o, k, q;
+#if defined(__ARM_FEATURE_DSP)
+    union { int32_t words[ELN_FC_MAX_IN / 2]; int16_t values[ELN_FC_MAX_IN]; } x; /* (F_in padded,) int16 */
+    const int32_t n_pairs = (n_in + 3) / 4 * 2;
+    const int32_t *w = (const int32_t *)weights;
+    for (k = 0; k < 2 * n_pairs; ++k) {
+        x.values[k] = k < n_in ? input[k] : 0;
     }
-    for (; o < n_out; ++o, w += n_in) { /* F_out not a multiple of 4 (F6: 84 is, OUTPUT: 10 is not) */
-        int32_t acc = 0;
-        for (k = 0; k < n_in; ++k) {
-            acc += (int32_t)input[k] * w[k];
+    for (o = 0; o < n_out; o += 4) { /* rows o..o+3 (rows past F_out are zero weights, not stored) */
+        int32_t acc[4], a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        const int32_t *xp = x.words, *const end = x.words + n_pairs;
+        for (; xp < end; xp += 2) {
+            register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
+            const int32_t x0 = xp[0], x1 = xp[1];
+            ELN_LDM4(w, w0, w1, w2, w3);
+            a0 = __smlad(x0, w0, a0), a1 = __smlad(x0, w1, a1), a2 = __smlad(x0, w2, a2), a3 = __smlad(x0, w3, a3);
+            ELN_LDM4(w, w0, w1, w2, w3);
+            a0 = __smlad(x1, w0, a0), a1 = __smlad(x1, w1, a1), a2 = __smlad(x1, w2, a2), a3 = __smlad(x1, w3, a3);
         }
-        output[o] = eln_output_s8(acc + bias[o], quant, o);
+        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+        for (q = 0; q < 4 && o + q < n_out; ++q) {
+            output[o + q] = eln_output_s8(acc[q] + bias[o + q], quant, o + q);
+        }
     }
+#else
+    const int8_t *w = (const int8_t *)weights; /* row o of (F_out, F_in); advanced, not indexed */
+    for (o = 0; o < n_out; o += 4, w += 4 * n_in) { /* rows o..o+3, or fewer at the end */
+        const int32_t rows = n_out - o < 4 ? n_out - o : 4;
+        int32_t acc[4] = {0, 0, 0, 0};
+        if (rows == 4) {
+            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            for (k = 0; k < n_in; ++k) {
+                const int32_t v = input[k];
+                a0 += v * w[k], a1 += v * w[n_in + k], a2 += v * w[2 * n_in + k], a3 += v * w[3 * n_in + k];
+            }
+            acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+        } else {
+            for (q = 0; q < rows; ++q) {
+                for (k = 0; k < n_in; ++k) {
+                    acc[q] += (int32_t)input[k] * w[q * n_in + k];
+                }
+            }
+        }
+        for (q = 0; q < rows; ++q) {
+            output[o + q] = eln_output_s8(acc[q] + bias[o + q], quant, o + q);
+        }
+    }
+#endif
 }

@@ -13,14 +13,12 @@
 
 #include "eln_requant.h"
 
-/* A 2x2-pooled square convolution, stride 1, no padding, partial connections allowed. */
+/* A 2x2-pooled 5x5 convolution, stride 1, no padding; a partial connection table is zero weights. */
 typedef struct {
+    int32_t in_channels;          /* Cin */
     int32_t in_side;              /* input maps (Cin, in_side, in_side) */
     int32_t out_channels;         /* Cout */
     int32_t out_side;             /* pooled output maps (Cout, out_side, out_side) */
-    int32_t kernel;               /* k: weights are (Cout, conn_count[c], k, k), see eln_conv_window.h */
-    const uint8_t *conn_count;    /* (Cout,) input maps read by each output map */
-    const uint8_t *conn_index;    /* (sum of conn_count,) those input maps, in weight order */
 } eln_conv_shape;
 
 /* LeNet-5's S2/S4 subsampling: a depthwise 2x2 stride-2 convolution, then its own output stage. */
@@ -33,7 +31,7 @@ typedef struct {
 /* A fully connected layer. */
 typedef struct {
     int32_t in_features;          /* F_in */
-    int32_t out_features;         /* F_out: weights are (F_out, F_in) */
+    int32_t out_features;         /* F_out: weights are (F_out, F_in) int8, or for DSP see eln_fc_s8.c */
 } eln_fc_shape;
 
 /* Compiled on their own, the kernels are extern and declared here; the engine defines ELN_KERNEL as
@@ -46,7 +44,7 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
                                       const eln_subsample *sub, const int8_t *input, const void *weights,
                                       const int32_t *bias, int8_t *output);
 ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, const int8_t *input,
-                          const int8_t *weights, const int32_t *bias, int8_t *output);
+                          const void *weights, const int32_t *bias, int8_t *output);
 #endif
 
 #endif /* ELN_KERNELS_H */

@@ -28,18 +28,27 @@ static inline int64_t eln_floor_shift(int64_t value, int32_t n)
 }
 
 /* Values beyond +-2^30 saturate to +-2^30: any of them clamps to the same int8 after adding a zero
- * point in [-128, 127], so the result stays bit-identical to the int64 reference. */
+ * point in [-128, 127], so the result stays bit-identical to the int64 reference.
+ * Fast path, n > 32 (every LeNet-5 layer: m / 2^n is a small factor): floor division composes, and
+ * 2^(n-1) is a multiple of 2^32, so floor((p + 2^(n-1)) / 2^n) = floor((floor(p / 2^32) + 2^(n-33)) / 2^(n-32))
+ * with p = acc * m. floor(p / 2^32) is the high word of one SMULL on Cortex-M3/M4 (|.| < 2^30, so adding
+ * 2^(n-33) <= 2^29 stays in int32), and no saturation is needed: |p| < 2^62 gives |result| < 2^29. */
 static inline int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t shift)
 {
-    const int64_t rounded = (int64_t)acc * multiplier + ((int64_t)1 << (shift - 1));
-    const int64_t scaled = eln_floor_shift(rounded, shift);
-    if (scaled > ((int64_t)1 << 30)) {
-        return (int32_t)1 << 30;
+    if (shift > 32) {
+        const int32_t high = (int32_t)eln_floor_shift((int64_t)acc * multiplier, 32) + ((int32_t)1 << (shift - 33));
+        const int32_t n = shift - 32;
+        return high >= 0 ? high >> n : ~(~high >> n); /* floor shift of int32, as eln_floor_shift */
+    } else {
+        const int64_t scaled = eln_floor_shift((int64_t)acc * multiplier + ((int64_t)1 << (shift - 1)), shift);
+        if (scaled > ((int64_t)1 << 30)) {
+            return (int32_t)1 << 30;
+        }
+        if (scaled < -((int64_t)1 << 30)) {
+            return -((int32_t)1 << 30);
+        }
+        return (int32_t)scaled;
     }
-    if (scaled < -((int64_t)1 << 30)) {
-        return -((int32_t)1 << 30);
-    }
-    return (int32_t)scaled;
 }
 
 /* The epilogue every kernel shares: requantize channel c, add the zero point, clamp, look up tanh. */

@@ -70,7 +70,7 @@ def test_prefix_renames_files_symbols_and_macros():
                         "int digits_infer(const int8_t input[DIGITS_INPUT_LEN], int8_t logits[DIGITS_NUM_CLASSES], "
                         "void *scratch);"):
         assert declaration in header
-    assert "static const int8_t digits_c1_weights[" in files["digits_weights.h"]
+    assert "static const int16_t digits_c1_weights[" in files["digits_weights.h"]
 
 
 def test_engine_is_integer_only_without_malloc(int8_model):

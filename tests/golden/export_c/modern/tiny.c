@@ -15,6 +15,9 @@
 
 #define ELN_KERNEL static
 
+#define ELN_CONV_MAX_MAPS 2 /* input maps of the largest convolution */
+#define ELN_FC_MAX_IN 76 /* largest F_in, rounded up to a multiple of 4 */
+
 /* ---- firmware_export/kernels/eln_requant.h ---- */
 /* eln_requant.h: the one requantization of the edgelenet C engine (docs/quantization.md).
  *
@@ -46,18 +49,27 @@ static inline int64_t eln_floor_shift(int64_t value, int32_t n)
 }
 
 /* Values beyond +-2^30 saturate to +-2^30: any of them clamps to the same int8 after adding a zero
- * point in [-128, 127], so the result stays bit-identical to the int64 reference. */
+ * point in [-128, 127], so the result stays bit-identical to the int64 reference.
+ * Fast path, n > 32 (every LeNet-5 layer: m / 2^n is a small factor): floor division composes, and
+ * 2^(n-1) is a multiple of 2^32, so floor((p + 2^(n-1)) / 2^n) = floor((floor(p / 2^32) + 2^(n-33)) / 2^(n-32))
+ * with p = acc * m. floor(p / 2^32) is the high word of one SMULL on Cortex-M3/M4 (|.| < 2^30, so adding
+ * 2^(n-33) <= 2^29 stays in int32), and no saturation is needed: |p| < 2^62 gives |result| < 2^29. */
 static inline int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t shift)
 {
-    const int64_t rounded = (int64_t)acc * multiplier + ((int64_t)1 << (shift - 1));
-    const int64_t scaled = eln_floor_shift(rounded, shift);
-    if (scaled > ((int64_t)1 << 30)) {
-        return (int32_t)1 << 30;
+    if (shift > 32) {
+        const int32_t high = (int32_t)eln_floor_shift((int64_t)acc * multiplier, 32) + ((int32_t)1 << (shift - 33));
+        const int32_t n = shift - 32;
+        return high >= 0 ? high >> n : ~(~high >> n); /* floor shift of int32, as eln_floor_shift */
+    } else {
+        const int64_t scaled = eln_floor_shift((int64_t)acc * multiplier + ((int64_t)1 << (shift - 1)), shift);
+        if (scaled > ((int64_t)1 << 30)) {
+            return (int32_t)1 << 30;
+        }
+        if (scaled < -((int64_t)1 << 30)) {
+            return -((int32_t)1 << 30);
+        }
+        return (int32_t)scaled;
     }
-    if (scaled < -((int64_t)1 << 30)) {
-        return -((int32_t)1 << 30);
-    }
-    return (int32_t)scaled;
 }
 
 /* The epilogue every kernel shares: requantize channel c, add the zero point, clamp, look up tanh. */
@@ -86,14 +98,12 @@ static inline int8_t eln_output_s8(int32_t acc, const eln_quant *quant, int32_t 
 #include <stdint.h>
 
 
-/* A 2x2-pooled square convolution, stride 1, no padding, partial connections allowed. */
+/* A 2x2-pooled 5x5 convolution, stride 1, no padding; a partial connection table is zero weights. */
 typedef struct {
+    int32_t in_channels;          /* Cin */
     int32_t in_side;              /* input maps (Cin, in_side, in_side) */
     int32_t out_channels;         /* Cout */
     int32_t out_side;             /* pooled output maps (Cout, out_side, out_side) */
-    int32_t kernel;               /* k: weights are (Cout, conn_count[c], k, k), see eln_conv_window.h */
-    const uint8_t *conn_count;    /* (Cout,) input maps read by each output map */
-    const uint8_t *conn_index;    /* (sum of conn_count,) those input maps, in weight order */
 } eln_conv_shape;
 
 /* LeNet-5's S2/S4 subsampling: a depthwise 2x2 stride-2 convolution, then its own output stage. */
@@ -106,7 +116,7 @@ typedef struct {
 /* A fully connected layer. */
 typedef struct {
     int32_t in_features;          /* F_in */
-    int32_t out_features;         /* F_out: weights are (F_out, F_in) */
+    int32_t out_features;         /* F_out: weights are (F_out, F_in) int8, or for DSP see eln_fc_s8.c */
 } eln_fc_shape;
 
 /* Compiled on their own, the kernels are extern and declared here; the engine defines ELN_KERNEL as
@@ -119,96 +129,170 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
                                       const eln_subsample *sub, const int8_t *input, const void *weights,
                                       const int32_t *bias, int8_t *output);
 ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, const int8_t *input,
-                          const int8_t *weights, const int32_t *bias, int8_t *output);
+                          const void *weights, const int32_t *bias, int8_t *output);
 #endif
 
 #endif /* ELN_KERNELS_H */
 
-/* ---- firmware_export/kernels/eln_conv_window.h ---- */
-/* eln_conv_window.h: the convolution inner loop nest, shared by the two convolution kernels.
+/* ---- firmware_export/kernels/eln_dsp.h ---- */
+/* eln_dsp.h: Cortex-M4/M7 (__ARM_FEATURE_DSP) helpers of the DSP kernel paths.
  *
- * One call computes the four convolution outputs of one 2x2 pooling window of output map c:
- *   acc[dy][dx] = sum over connected input maps i, taps (ky, kx) of x[i][2py+dy+ky][2px+dx+kx] * w[c][i][ky][kx]
- * Bias and zero point are added by the caller. Overflow: each product is at most 128 * 127 in magnitude,
- * so |acc| <= fan_in * 16,256 <= 6,502,400 for LeNet-5's largest fan-in (400), far below 2^31 (the exact
- * per-layer bound is in the generated engine).
- *
- * Two paths, bit-identical (integer sums in any order are exact):
- * - portable: int8 weights (conn, k, k); each weight is loaded once and used for the four outputs.
- * - DSP (__ARM_FEATURE_DSP, 5x5 kernels only): per kernel row, three words of 16-bit weight pairs
- *   {w0, w2}, {w1, w3}, {0, w4}, stored so by the exporter. One input row of the window, bytes r0..r5,
- *   is two word loads; SXTB16 splits them into the pairs {r0,r2} {r1,r3} {r2,r4} {r3,r5}, and SMLAD does
- *   two MACs at once: dx = 0 is {r0,r2}.{w0,w2} + {r1,r3}.{w1,w3} + {r2,r4}.{0,w4}, dx = 1 the same one pair on.
+ * LDM loads 2-4 consecutive words in one instruction. GCC 12 merges at most two loads (LDRD) and, in
+ * long SMLAD sequences, hoists loads until it spills, so the DSP loops load through these small asm
+ * helpers: each writes named registers (the caller binds them to ascending r0..r6, as LDM requires) and
+ * advances the pointer; "memory" orders them after the stores that filled the buffers they read.
  */
-#ifndef ELN_CONV_WINDOW_H
-#define ELN_CONV_WINDOW_H
-
-#include <string.h>
-
+#ifndef ELN_DSP_H
+#define ELN_DSP_H
 
 #if defined(__ARM_FEATURE_DSP)
 #include <arm_acle.h>
 
-#define ELN_KERNEL_BYTES(k) ((k) * 3 * 4) /* bytes of one k x k kernel: k rows of three words */
+#define ELN_LDM4(p, a, b, c, d) \
+    __asm__ volatile("ldmia %0!, {%1, %2, %3, %4}" : "+r"(p), "=r"(a), "=r"(b), "=r"(c), "=r"(d) : : "memory")
+#define ELN_LDM3(p, a, b, c) __asm__ volatile("ldmia %0!, {%1, %2, %3}" : "+r"(p), "=r"(a), "=r"(b), "=r"(c) : : "memory")
+#define ELN_LDM2(p, a, b) __asm__ volatile("ldmia %0!, {%1, %2}" : "+r"(p), "=r"(a), "=r"(b) : : "memory")
+#define ELN_LDR1(p, a) __asm__ volatile("ldr %1, [%0], #4" : "+r"(p), "=r"(a) : : "memory")
+#endif
 
-/* Four int8 at p as two 16-bit pairs: *lo = {p[0], p[2]}, *hi = {p[1], p[3]} (SXTB16, SXTB16 ROR 8).
- * memcpy is the unaligned-safe load (one LDR on Cortex-M4/M7); the rotation is written as shifts, which
- * GCC and clang fold into SXTB16's ROR operand. uint32 -> int32 casts wrap, as GCC and clang define them. */
-static inline void eln_pairs_s8(const int8_t *p, int32_t *lo, int32_t *hi)
+#endif /* ELN_DSP_H */
+
+/* ---- firmware_export/kernels/eln_conv_patch.h ---- */
+/* eln_conv_patch.h: a convolution window's input, widened to int16 once and shared by every output map.
+ *
+ * Patch layout (Cin, 3, 6, 2): value (i, row r, column 2m+l) of the 6x6 input window at
+ * ((i*3 + m)*6 + r)*2 + l, so word (m, r) holds the 16-bit pair {x[r][2m], x[r][2m+1]} and the words of
+ * rows r and r+1 are adjacent (eln_conv_window.h explains why).
+ */
+#ifndef ELN_CONV_PATCH_H
+#define ELN_CONV_PATCH_H
+
+
+#ifndef ELN_CONV_MAX_MAPS
+#define ELN_CONV_MAX_MAPS 16 /* input maps of the largest convolution (the engine defines the exact one) */
+#endif
+#define ELN_PATCH_WORDS (ELN_CONV_MAX_MAPS * 18 + 1) /* + 1: the portable dy = 1 products read 2 values past */
+
+typedef union { /* int32 member: 4-byte alignment for the DSP path's word loads */
+    int32_t words[ELN_PATCH_WORDS];
+    int16_t values[2 * ELN_PATCH_WORDS];
+} eln_patch;
+
+/* input: (Cin, in_side, in_side) int8 -> patch: the 6x6 input window of every map, int16, layout above. */
+static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input, int32_t py, int32_t px,
+                                  eln_patch *patch)
 {
-    uint32_t word;
-    memcpy(&word, p, sizeof word);
-    *lo = __sxtb16((int32_t)word);
-    *hi = __sxtb16((int32_t)((word >> 8) | (word << 24)));
+    const int32_t side = shape->in_side;
+    int32_t i, r;
+    for (i = 0; i < shape->in_channels; ++i) {
+        const int8_t *row = input + (i * side + 2 * py) * side + 2 * px;
+        int16_t *pair = patch->values + i * 36; /* word (m, r) at (m*6 + r)*2: columns 2m, 2m+1 */
+        for (r = 0; r < 6; ++r, row += side, pair += 2) {
+            pair[0] = row[0], pair[1] = row[1];
+            pair[12] = row[2], pair[13] = row[3];
+            pair[24] = row[4], pair[25] = row[5];
+        }
+    }
+    patch->values[shape->in_channels * 36] = 0;
+    patch->values[shape->in_channels * 36 + 1] = 0;
 }
-#else
-#define ELN_KERNEL_BYTES(k) ((k) * (k))
-#endif
 
-/* input: (Cin, in_side, in_side); weights: this map's kernels; conn: its count input maps; acc: (2, 2) out. */
-static inline void eln_conv_window(const eln_conv_shape *shape, const int8_t *input, const void *weights,
-                                   const uint8_t *conn, int32_t count, int32_t py, int32_t px, int32_t acc[4])
-{
-    const int32_t side = shape->in_side, k = shape->kernel;
-    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-    int32_t i, ky;
+#endif /* ELN_CONV_PATCH_H */
+
+/* ---- firmware_export/kernels/eln_conv_dsp.h ---- */
+/* eln_conv_dsp.h: the Cortex-M4/M7 (__ARM_FEATURE_DSP) inner loop of eln_conv_window.h.
+ *
+ * Per input map and patch column pair m: the 6 patch words P[m][0..5] ({x[r][2m], x[r][2m+1]}) and the
+ * 10 weight words {E[ky][m], O[ky][m]}, ky = 0..4, are loaded with LDM (one instruction for 2-4 words)
+ * into fixed registers, and 20 SMLADs (two 16-bit MACs each) update the four accumulators:
+ *   a00 += P[ky].E[ky]   a01 += P[ky].O[ky]   a10 += P[ky+1].E[ky]   a11 += P[ky+1].O[ky]
+ * 26 instructions for 40 MAC slots (33 used: E and O have one zero each); LDM: eln_dsp.h.
+ */
+#ifndef ELN_CONV_DSP_H
+#define ELN_CONV_DSP_H
+
+
 #if defined(__ARM_FEATURE_DSP)
-    const int32_t *w = (const int32_t *)weights; /* (count, 5, 3) packed 16-bit pairs */
-    for (i = 0; i < count; ++i) {
-        const int8_t *row = input + (int32_t)conn[i] * side * side + 2 * py * side + 2 * px; /* (6, 6) window */
-        for (ky = 0; ky < k; ++ky, w += 3, row += side) {
-            int32_t t02, t13, t24, t35, b02, b13, b24, b35;
-            eln_pairs_s8(row, &t02, &t13);
-            eln_pairs_s8(row + 2, &t24, &t35);
-            eln_pairs_s8(row + side, &b02, &b13);
-            eln_pairs_s8(row + side + 2, &b24, &b35);
-            a00 = __smlad(t24, w[2], __smlad(t13, w[1], __smlad(t02, w[0], a00)));
-            a01 = __smlad(t35, w[2], __smlad(t24, w[1], __smlad(t13, w[0], a01)));
-            a10 = __smlad(b24, w[2], __smlad(b13, w[1], __smlad(b02, w[0], a10)));
-            a11 = __smlad(b35, w[2], __smlad(b24, w[1], __smlad(b13, w[0], a11)));
-        }
+/* kernel row ky = patch rows (top, bottom) with weights (e, o) */
+#define ELN_ROW(top, bottom, e, o) \
+    (a00 = __smlad(top, e, a00), a01 = __smlad(top, o, a01), a10 = __smlad(bottom, e, a10), \
+     a11 = __smlad(bottom, o, a11))
+
+/* weights: this output map's (Cin, 3, 5, 2) words; acc: (2, 2) out. */
+static inline void eln_conv_window(int32_t maps, const eln_patch *patch, const void *weights, int32_t acc[4])
+{
+    const int32_t *p = patch->words, *w = (const int32_t *)weights;
+    const int32_t *const end = p + maps * 18;
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    while (p < end) { /* one column pair m of one input map per pass */
+        register int32_t e0 __asm__("r0"), o0 __asm__("r1"), e1 __asm__("r2"), o1 __asm__("r3");
+        register int32_t p0 __asm__("r4"), p1 __asm__("r5"), p2 __asm__("r6");
+        ELN_LDM3(p, p0, p1, p2);     /* rows 0..2 */
+        ELN_LDM4(w, e0, o0, e1, o1); /* ky = 0, 1 */
+        ELN_ROW(p0, p1, e0, o0);
+        ELN_ROW(p1, p2, e1, o1);
+        ELN_LDM2(p, p0, p1);         /* rows 3, 4 */
+        ELN_LDM4(w, e0, o0, e1, o1); /* ky = 2, 3 */
+        ELN_ROW(p2, p0, e0, o0);
+        ELN_ROW(p0, p1, e1, o1);
+        ELN_LDR1(p, p2);             /* row 5 */
+        ELN_LDM2(w, e0, o0);         /* ky = 4 */
+        ELN_ROW(p1, p2, e0, o0);
     }
-#else
-    const int8_t *w = (const int8_t *)weights; /* (count, k, k) */
-    int32_t kx;
-    for (i = 0; i < count; ++i) {
-        const int8_t *row = input + (int32_t)conn[i] * side * side + 2 * py * side + 2 * px; /* (k+1, k+1) window */
-        for (ky = 0; ky < k; ++ky, w += k, row += side) {
-            for (kx = 0; kx < k; ++kx) {
-                const int32_t weight = w[kx];
-                a00 += weight * row[kx];
-                a01 += weight * row[kx + 1];
-                a10 += weight * row[side + kx];
-                a11 += weight * row[side + kx + 1];
-            }
-        }
-    }
-#endif
     acc[0] = a00;
     acc[1] = a01;
     acc[2] = a10;
     acc[3] = a11;
 }
+
+#define ELN_CONV_MAP_BYTES(maps) ((maps) * 30 * 4) /* (Cin, 3, 5, 2) words */
+#endif
+
+#endif /* ELN_CONV_DSP_H */
+
+/* ---- firmware_export/kernels/eln_conv_window.h ---- */
+/* eln_conv_window.h: the convolution inner loop nest, shared by the two convolution kernels.
+ *
+ * One call computes the four convolution outputs of one 2x2 pooling window (py, px) of one output map:
+ *   acc[dy][dx] = sum over input maps i, taps (ky, kx) of x[i][2py+dy+ky][2px+dx+kx] * w[i][ky][kx]
+ * from the window's input patch, widened to int16 once per window and shared by every output map.
+ * Patch layout (eln_conv_patch.h): word (i, m, r) = {x[i][r][2m], x[i][r][2m+1]}, rows r, r+1 adjacent.
+ * Weights, prepared by the exporter (layout.py), come as two 6-wide kernels over the patch's 6 columns:
+ *   E[ky] = {w0, w1, w2, w3, w4, 0} (dx = 0) and O[ky] = {0, w0, w1, w2, w3, w4} (dx = 1),
+ * so dy = 1 is the same dot product one row further down. Bias and zero point are added by the caller.
+ * Overflow: each product is at most 128 * 127 in magnitude, so |acc| <= fan_in * 16,256 <= 6,502,400 for
+ * LeNet-5's largest fan-in (400), far below 2^31 (the exact per-layer bound is in the generated engine).
+ *
+ * Two paths, bit-identical (integer sums in any order are exact):
+ * - portable: int16 weights (2, Cin*36), E then O, row 5 zero: four dot products over the flat patch.
+ * - DSP (__ARM_FEATURE_DSP): int32 words (Cin, 3, 5, {E, O}) of 16-bit pairs; per patch column pair m,
+ *   LDM loads patch words and weight words, and each SMLAD does two MACs (eln_conv_dsp.h).
+ */
+#ifndef ELN_CONV_WINDOW_H
+#define ELN_CONV_WINDOW_H
+
+
+#if !defined(__ARM_FEATURE_DSP) /* the DSP path: eln_conv_dsp.h */
+#define ELN_CONV_MAP_BYTES(maps) ((maps) * 72 * 2) /* (2, Cin*36) int16 */
+/* weights: this output map's (2, Cin*36) int16; acc: (2, 2) out. Four dot products of one fixed length:
+ * contiguous int16 operands into int32 sums, which compilers vectorise (pmaddwd-style) on hosts. */
+static inline void eln_conv_window(int32_t maps, const eln_patch *patch, const void *weights, int32_t acc[4])
+{
+    const int32_t n = maps * 36;
+    const int16_t *const p = patch->values, *const e = (const int16_t *)weights, *const o = e + n;
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, t;
+    for (t = 0; t < n; ++t) {
+        a00 += p[t] * e[t];
+        a01 += p[t] * o[t];
+        a10 += p[t + 2] * e[t];
+        a11 += p[t + 2] * o[t];
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+#endif
 
 #endif /* ELN_CONV_WINDOW_H */
 
@@ -218,29 +302,30 @@ static inline void eln_conv_window(const eln_conv_shape *shape, const int8_t *in
  * Only the pooled map is written: max pooling commutes with the monotonic requantization and the ReLU
  * clamp (docs/quantization.md), so the four accumulators of a window are pooled first and requantized
  * once. The result is bit-identical to requantize -> clamp -> pool, at a quarter of the requantizations.
+ * Windows outside, output maps inside: each window's input patch is widened once for all output maps.
+ * Stack: the patch, ELN_PATCH_WORDS * 4 bytes.
  */
 
 ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant *quant, const int8_t *input,
                                     const void *weights, const int32_t *bias, int8_t *output)
 {
-    const int32_t kernel_bytes = ELN_KERNEL_BYTES(shape->kernel), side = shape->out_side;
-    const int8_t *w_map = (const int8_t *)weights; /* this output map's kernels */
-    const uint8_t *conn = shape->conn_index;
+    const int32_t side = shape->out_side, maps = shape->in_channels;
+    const int32_t map_bytes = ELN_CONV_MAP_BYTES(maps); /* one output map's weights (eln_conv_window.h) */
+    eln_patch patch;
     int32_t c, py, px;
-    for (c = 0; c < shape->out_channels; ++c) {
-        const int32_t count = shape->conn_count[c];
-        for (py = 0; py < side; ++py) {
-            for (px = 0; px < side; ++px) {
+    for (py = 0; py < side; ++py) {
+        for (px = 0; px < side; ++px) {
+            const uint8_t *w_map = (const uint8_t *)weights;
+            eln_conv_patch(shape, input, py, px, &patch);
+            for (c = 0; c < shape->out_channels; ++c, w_map += map_bytes) {
                 int32_t acc[4], best;
-                eln_conv_window(shape, input, w_map, conn, count, py, px, acc);
+                eln_conv_window(maps, &patch, w_map, acc);
                 best = acc[0] > acc[1] ? acc[0] : acc[1];
                 best = acc[2] > best ? acc[2] : best;
                 best = acc[3] > best ? acc[3] : best;
                 output[(c * side + py) * side + px] = eln_output_s8(best + bias[c], quant, c); /* (Cout, side, side) */
             }
         }
-        w_map += count * kernel_bytes;
-        conn += count;
     }
 }
 
@@ -251,35 +336,71 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
  *
  * Four outputs per pass share each input load. Overflow: the partial sums are at most
  * F_in * 128 * 127 <= 6,502,400 (F_in = 400) before the bias, whose exact bound is checked at export time.
+ * - portable: int8 weights (F_out, F_in); the k loop is a plain dot product that compilers vectorise.
+ * - DSP: the input is widened once into int16 pairs on the stack (ELN_FC_MAX_IN * 2 bytes) and the
+ *   weights are int16 pairs (ceil(F_out/4), F_in/2 rounded up to even, 4) words, zero-padded: per two
+ *   input pairs, one LDRD of x and two LDMs of four weight words feed 8 SMLADs (16 MACs).
  */
 
+
+#if defined(__ARM_FEATURE_DSP)
+#ifndef ELN_FC_MAX_IN
+#define ELN_FC_MAX_IN 400 /* largest F_in rounded up to a multiple of 4 (the engine defines the exact one) */
+#endif
+#endif
+
 ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, const int8_t *input,
-                          const int8_t *weights, const int32_t *bias, int8_t *output)
+                          const void *weights, const int32_t *bias, int8_t *output)
 {
     const int32_t n_in = shape->in_features, n_out = shape->out_features;
-    const int8_t *w = weights; /* row o of (F_out, F_in); advanced, not indexed, so no o * F_in product */
-    int32_t o, k;
-    for (o = 0; o + 4 <= n_out; o += 4, w += 4 * n_in) { /* rows o..o+3 */
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        for (k = 0; k < n_in; ++k) {
-            const int32_t x = input[k];
-            a0 += x * w[k];
-            a1 += x * w[n_in + k];
-            a2 += x * w[2 * n_in + k];
-            a3 += x * w[3 * n_in + k];
-        }
-        output[o] = eln_output_s8(a0 + bias[o], quant, o);
-        output[o + 1] = eln_output_s8(a1 + bias[o + 1], quant, o + 1);
-        output[o + 2] = eln_output_s8(a2 + bias[o + 2], quant, o + 2);
-        output[o + 3] = eln_output_s8(a3 + bias[o + 3], quant, o + 3);
+    int32_t o, k, q;
+#if defined(__ARM_FEATURE_DSP)
+    union { int32_t words[ELN_FC_MAX_IN / 2]; int16_t values[ELN_FC_MAX_IN]; } x; /* (F_in padded,) int16 */
+    const int32_t n_pairs = (n_in + 3) / 4 * 2;
+    const int32_t *w = (const int32_t *)weights;
+    for (k = 0; k < 2 * n_pairs; ++k) {
+        x.values[k] = k < n_in ? input[k] : 0;
     }
-    for (; o < n_out; ++o, w += n_in) { /* F_out not a multiple of 4 (F6: 84 is, OUTPUT: 10 is not) */
-        int32_t acc = 0;
-        for (k = 0; k < n_in; ++k) {
-            acc += (int32_t)input[k] * w[k];
+    for (o = 0; o < n_out; o += 4) { /* rows o..o+3 (rows past F_out are zero weights, not stored) */
+        int32_t acc[4], a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        const int32_t *xp = x.words, *const end = x.words + n_pairs;
+        for (; xp < end; xp += 2) {
+            register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
+            const int32_t x0 = xp[0], x1 = xp[1];
+            ELN_LDM4(w, w0, w1, w2, w3);
+            a0 = __smlad(x0, w0, a0), a1 = __smlad(x0, w1, a1), a2 = __smlad(x0, w2, a2), a3 = __smlad(x0, w3, a3);
+            ELN_LDM4(w, w0, w1, w2, w3);
+            a0 = __smlad(x1, w0, a0), a1 = __smlad(x1, w1, a1), a2 = __smlad(x1, w2, a2), a3 = __smlad(x1, w3, a3);
         }
-        output[o] = eln_output_s8(acc + bias[o], quant, o);
+        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+        for (q = 0; q < 4 && o + q < n_out; ++q) {
+            output[o + q] = eln_output_s8(acc[q] + bias[o + q], quant, o + q);
+        }
     }
+#else
+    const int8_t *w = (const int8_t *)weights; /* row o of (F_out, F_in); advanced, not indexed */
+    for (o = 0; o < n_out; o += 4, w += 4 * n_in) { /* rows o..o+3, or fewer at the end */
+        const int32_t rows = n_out - o < 4 ? n_out - o : 4;
+        int32_t acc[4] = {0, 0, 0, 0};
+        if (rows == 4) {
+            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            for (k = 0; k < n_in; ++k) {
+                const int32_t v = input[k];
+                a0 += v * w[k], a1 += v * w[n_in + k], a2 += v * w[2 * n_in + k], a3 += v * w[3 * n_in + k];
+            }
+            acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+        } else {
+            for (q = 0; q < rows; ++q) {
+                for (k = 0; k < n_in; ++k) {
+                    acc[q] += (int32_t)input[k] * w[q * n_in + k];
+                }
+            }
+        }
+        for (q = 0; q < rows; ++q) {
+            output[o + q] = eln_output_s8(acc[q] + bias[o + q], quant, o + q);
+        }
+    }
+#endif
 }
 
 
@@ -289,12 +410,12 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 
 /* C1: conv 5x5, 1->2, relu, 2x2 max pool: (1, 32, 32) -> (2, 14, 14); 39,200 MACs.
  * int32 accumulator: |acc| <= 256,831 < 2^31 (worst channel: |bias'| + 128 * sum |w|). */
-static const eln_conv_shape tiny_c1_shape = {32, 2, 14, 5, tiny_c1_conn_count, tiny_c1_conn_index};
+static const eln_conv_shape tiny_c1_shape = {1, 32, 2, 14};
 static const eln_quant tiny_c1_quant = {tiny_c1_multiplier, tiny_c1_shift, -128, -128, NULL};
 
 /* C3: conv 5x5, 2->3, relu, 2x2 max pool: (2, 14, 14) -> (3, 5, 5); 15,000 MACs.
  * int32 accumulator: |acc| <= 514,544 < 2^31 (worst channel: |bias'| + 128 * sum |w|). */
-static const eln_conv_shape tiny_c3_shape = {14, 3, 5, 5, tiny_c3_conn_count, tiny_c3_conn_index};
+static const eln_conv_shape tiny_c3_shape = {2, 14, 3, 5};
 static const eln_quant tiny_c3_quant = {tiny_c3_multiplier, tiny_c3_shift, -128, -128, NULL};
 
 /* C5: full 75->8, relu: (75) -> (8); 600 MACs.

@@ -1,0 +1,41 @@
+/* eln_conv_patch.h: a convolution window's input, widened to int16 once and shared by every output map.
+ *
+ * Patch layout (Cin, 3, 6, 2): value (i, row r, column 2m+l) of the 6x6 input window at
+ * ((i*3 + m)*6 + r)*2 + l, so word (m, r) holds the 16-bit pair {x[r][2m], x[r][2m+1]} and the words of
+ * rows r and r+1 are adjacent (eln_conv_window.h explains why).
+ */
+#ifndef ELN_CONV_PATCH_H
+#define ELN_CONV_PATCH_H
+
+#include "eln_kernels.h"
+
+#ifndef ELN_CONV_MAX_MAPS
+#define ELN_CONV_MAX_MAPS 16 /* input maps of the largest convolution (the engine defines the exact one) */
+#endif
+#define ELN_PATCH_WORDS (ELN_CONV_MAX_MAPS * 18 + 1) /* + 1: the portable dy = 1 products read 2 values past */
+
+typedef union { /* int32 member: 4-byte alignment for the DSP path's word loads */
+    int32_t words[ELN_PATCH_WORDS];
+    int16_t values[2 * ELN_PATCH_WORDS];
+} eln_patch;
+
+/* input: (Cin, in_side, in_side) int8 -> patch: the 6x6 input window of every map, int16, layout above. */
+static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input, int32_t py, int32_t px,
+                                  eln_patch *patch)
+{
+    const int32_t side = shape->in_side;
+    int32_t i, r;
+    for (i = 0; i < shape->in_channels; ++i) {
+        const int8_t *row = input + (i * side + 2 * py) * side + 2 * px;
+        int16_t *pair = patch->values + i * 36; /* word (m, r) at (m*6 + r)*2: columns 2m, 2m+1 */
+        for (r = 0; r < 6; ++r, row += side, pair += 2) {
+            pair[0] = row[0], pair[1] = row[1];
+            pair[12] = row[2], pair[13] = row[3];
+            pair[24] = row[4], pair[25] = row[5];
+        }
+    }
+    patch->values[shape->in_channels * 36] = 0;
+    patch->values[shape->in_channels * 36 + 1] = 0;
+}
+
+#endif /* ELN_CONV_PATCH_H */

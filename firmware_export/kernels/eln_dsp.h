@@ -1,0 +1,21 @@
+/* eln_dsp.h: Cortex-M4/M7 (__ARM_FEATURE_DSP) helpers of the DSP kernel paths.
+ *
+ * LDM loads 2-4 consecutive words in one instruction. GCC 12 merges at most two loads (LDRD) and, in
+ * long SMLAD sequences, hoists loads until it spills, so the DSP loops load through these small asm
+ * helpers: each writes named registers (the caller binds them to ascending r0..r6, as LDM requires) and
+ * advances the pointer; "memory" orders them after the stores that filled the buffers they read.
+ */
+#ifndef ELN_DSP_H
+#define ELN_DSP_H
+
+#if defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+
+#define ELN_LDM4(p, a, b, c, d) \
+    __asm__ volatile("ldmia %0!, {%1, %2, %3, %4}" : "+r"(p), "=r"(a), "=r"(b), "=r"(c), "=r"(d) : : "memory")
+#define ELN_LDM3(p, a, b, c) __asm__ volatile("ldmia %0!, {%1, %2, %3}" : "+r"(p), "=r"(a), "=r"(b), "=r"(c) : : "memory")
+#define ELN_LDM2(p, a, b) __asm__ volatile("ldmia %0!, {%1, %2}" : "+r"(p), "=r"(a), "=r"(b) : : "memory")
+#define ELN_LDR1(p, a) __asm__ volatile("ldr %1, [%0], #4" : "+r"(p), "=r"(a) : : "memory")
+#endif
+
+#endif /* ELN_DSP_H */
