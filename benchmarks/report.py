@@ -108,9 +108,16 @@ def render_headline(results: dict[str, dict]) -> str:
                  f"{scratch[0] if scratch else not_run('mcu')}", "—"])
     for name in sorted(results):
         for label, value in (results[name].get("headline") or {}).items():
-            rows.append([f"{label} ({name})", cell(value), "—"])
+            rows.append([f"{label} ({name})", *_per_arch(value)])
     return (table(["figure", "modern", "classic"], rows)
             + "\n\nEvery figure, with the command that produced it: [BENCHMARKS.md](BENCHMARKS.md).")
+
+
+def _per_arch(value) -> list[str]:
+    """A headline value is either {"modern": v, "classic": v} or one figure for the modern variant."""
+    if isinstance(value, dict):
+        return [cell(value[arch]) if arch in value else "—" for arch in ("modern", "classic")]
+    return [cell(value), "—"]
 
 
 def splice_readme(text: str, headline: str) -> str:

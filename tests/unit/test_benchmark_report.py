@@ -67,6 +67,8 @@ def test_unknown_results_render_generically_and_feed_the_headline():
     headline = report.render_headline(results)
     assert "| RAM: TFLM arena vs edgelenet C scratch (bytes) | 10096 vs 2048 | — |" in headline
     assert "| Cortex-M4 instructions per image (mcu) | 123456 | — |" in headline
+    per_arch = report.render_headline({"mcu": {"headline": {"M4 per MAC": {"modern": 1.2, "classic": 2.3}}}})
+    assert "| M4 per MAC (mcu) | 1.2 | 2.3 |" in per_arch
     assert "| best peer int8 accuracy | 98.85 % (TFLite/TFLM) |" in headline
 
 
