@@ -49,7 +49,7 @@ def main() -> None:
             for seed in args.seeds:
                 images = select_calibration_set(data.train, size, seed)
                 for method in OBSERVERS:
-                    for per_tensor in ([False, True] if (method, size) == ("mse", 1000) else [False]):
+                    for per_tensor in ([False, True] if (method, size) == ("minmax", 1000) else [False]):
                         row = {"arch": arch, "method": method, "size": size, "seed": seed,
                                "weights": "per-tensor" if per_tensor else "per-channel", "float_accuracy": float_acc,
                                **measure(model, images, data.test, float_pred, method, per_tensor)}

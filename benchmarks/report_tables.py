@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 # The `edgelenet quantize` defaults: the row that stands for "edgelenet int8" in comparisons.
-DEFAULT_METHOD, DEFAULT_SIZE, DEFAULT_WEIGHTS = "mse", 1000, "per-channel"
+DEFAULT_METHOD, DEFAULT_SIZE, DEFAULT_WEIGHTS = "minmax", 1000, "per-channel"
 BOOKKEEPING = ("benchmark", "command", "machine", "versions", "peers_versions")
 
 

@@ -127,7 +127,8 @@ def evaluate(
 @_guard
 def quantize(
     model: ModelArg,
-    calib_method: Annotated[str, typer.Option(help="Range estimator: minmax, percentile, mse or entropy.")] = "mse",
+    calib_method: Annotated[str, typer.Option(
+        help="Range estimator: minmax (default, chosen on the validation split), percentile, mse or entropy.")] = "minmax",
     calib_size: Annotated[int, typer.Option(help="Number of calibration images (class-balanced).")] = 1000,
     calib_data: Annotated[Optional[Path], typer.Option(
         help="Calibrate on these images (PNG class folder, IDX or .npy) instead of MNIST training images.")] = None,

@@ -167,7 +167,7 @@ def quantize_layer(plan: LayerPlan, in_q: QParams, ranges: dict[str, Range], per
                   pool=plan.pool, pre=pre, lut=lut, connections=plan.connections)
 
 
-def quantize_model(model: LeNet5, calibration_images: np.ndarray, method: str = "mse", per_tensor: bool = False,
+def quantize_model(model: LeNet5, calibration_images: np.ndarray, method: str = "minmax", per_tensor: bool = False,
                    calibration_info: dict | None = None) -> tuple[QuantizedModel, list[str]]:
     """The int8 model, plus notes (warnings) about degenerate ranges."""
     model.eval()

@@ -38,7 +38,7 @@ class RunConfig:
     epochs: int | None = None
     seed: int = 0
     train_limit: int | None = None
-    calib_method: str = "mse"
+    calib_method: str = "minmax"      # benchmarks/calibration_choice.py
     calib_size: int = 1000
     validate_limit: int | None = None  # None: the whole official test set
     vectors: int = 20                  # test images embedded in the C example runs
