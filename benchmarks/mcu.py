@@ -6,8 +6,12 @@ QEMU's -icount shift=0 makes time count executed instructions, and SysTick (40 i
 the mps2 boards) reads it: deterministic counts, not cycles. Each shipped checkpoint is quantized as the
 tests do (300 class-balanced training images, seed 0), exported, built with the example's flags plus a
 per-step hook, and run on the first test images; logits are checked against the integer reference.
-Runs: mps2-an386 (Cortex-M4) with the DSP path and with the portable path (-U__ARM_FEATURE_DSP),
-mps2-an385 (Cortex-M3, portable). Writes benchmarks/results/mcu.json.
+Runs: mps2-an386 (Cortex-M4) with the DSP path and with the Thumb path (-U__ARM_FEATURE_DSP), mps2-an385
+(Cortex-M3, Thumb path), and Cortex-M0 code (-mcpu=cortex-m0, Thumb-1 only) on mps2-an385: a Cortex-M3
+executes ARMv6-M code, so the count is the M0 binary's instruction count (the micro:bit board has no
+usable SysTick count under QEMU). Beside each run, the naive baseline (benchmarks/naive/naive.c: plain
+per-layer loops, full-size static buffers) compiled -O3 for the same core, with its logits checked too.
+Writes benchmarks/results/mcu.json.
 """
 
 from __future__ import annotations
@@ -26,10 +30,16 @@ from edgelenet.checkpoint import load_checkpoint
 from edgelenet.data import load_mnist
 from edgelenet.fileio import write_text_atomic
 from edgelenet.quantize import quantize_model
+from benchmarks.naive.generate import naive_header
 from firmware_export import build, export_c
 
 RESULTS = Path(__file__).resolve().parent / "results" / "mcu.json"
-RUNS = [("mps2-an386", "dsp", []), ("mps2-an386", "portable", ["-U__ARM_FEATURE_DSP"]), ("mps2-an385", "portable", [])]
+NAIVE = Path(__file__).resolve().parent / "naive" / "naive.c"
+# (name, board, cpu, path, extra flags)
+RUNS = [("mps2-an386/dsp", "mps2-an386", "cortex-m4", "dsp", []),
+        ("mps2-an386/thumb", "mps2-an386", "cortex-m4", "thumb", ["-U__ARM_FEATURE_DSP"]),
+        ("mps2-an385/thumb", "mps2-an385", "cortex-m3", "thumb", []),
+        ("mps2-an385/cortex-m0-code/thumb", "mps2-an385", "cortex-m0", "thumb", [])]
 
 
 def quantized(arch: str, mnist):
@@ -44,35 +54,62 @@ def measure(model, images: np.ndarray, workdir: Path) -> dict:
     steps = [name for name in report["accumulator_bounds"]]
     build.vectors_header(images, workdir / "vectors.h")
     expected = reference.predict(model, images)[1].tolist()
+    (workdir / "naive_weights.h").write_text(naive_header(model))
     runs = {}
-    for board, path, flags in RUNS:
-        elf = build.build_arm_example(out, board, workdir / f"{board}-{path}.elf",
+    for name, board, cpu, path, flags in RUNS:
+        elf = build.build_arm_example(out, board, workdir / "engine.elf",
                                       ['-DELN_VECTORS="vectors.h"', "-DELN_SYSTICK", "-DLENET5_PROFILE", *flags],
-                                      [workdir])
-        _, logits, counts = build.parse_example_output(build.run_qemu(elf, board))
-        if logits != expected:
-            raise SystemExit(f"{model.arch} on {board} ({path}): logits differ from the reference")
-        if len({c[0] for c in counts}) != 1:  # per step, +-1 tick (40) of quantization is expected
-            raise SystemExit(f"{model.arch} on {board} ({path}): totals differ between images: {counts}")
-        total, per_step = counts[0][0], counts[0][1:]
-        runs[f"{board}/{path}"] = {
-            "cpu": build.BOARDS[board], "path": path, "instructions": total,
+                                      [workdir], cpu=cpu)
+        total, per_step = run_checked(elf, board, expected, f"{model.arch} on {name}")
+        naive = run_checked(build_naive(out, workdir, cpu), board, expected, f"naive {model.arch} on {name}")[0]
+        runs[name] = {
+            "board": board, "cpu": cpu, "path": path, "instructions": total,
             "instructions_per_mac": round(total / report["total_macs"], 3),
             "steps": dict(zip(steps, per_step)),
+            "naive_O3_instructions": naive, "over_naive": round(total / naive, 3),
         }
+        if cpu != build.BOARDS[board]:
+            runs[name]["note"] = f"{cpu} code run on {board} ({build.BOARDS[board]} executes ARMv6-M code)"
     return {"macs": report["total_macs"], "macs_per_layer": report["macs"], "runs": runs,
-            "flash": {k: report[k] for k in ("flash_bytes", "code_bytes", "weights_bytes", "weights_bytes_dsp")},
-            "scratch_bytes": report["scratch_bytes"]}
+            "flash": {k: report[k] for k in ("flash_bytes", "code_bytes", "weights_bytes", "weights_bytes_dsp",
+                                             "weights_bytes_thumb")},
+            "weights_note": "weights_bytes: host path; _dsp: Cortex-M4/M7; _thumb: Cortex-M0/M0+/M3",
+            "scratch_bytes": report["scratch_bytes"], "stack_bytes": report.get("stack_bytes")}
+
+
+def run_checked(elf: Path, board: str, expected: list, what: str) -> tuple[int, list[int]]:
+    """(total, per-step) instructions of the first image; logits checked against the reference."""
+    _, logits, counts = build.parse_example_output(build.run_qemu(elf, board))
+    if logits != expected:
+        raise SystemExit(f"{what}: logits differ from the reference")
+    totals = [c[0] for c in counts]  # ARMv6-M has no IT blocks: its clamps branch, so counts vary slightly
+    if max(totals) - min(totals) > max(totals) // 1000:  # per step, +-1 tick (40) of quantization is expected
+        raise SystemExit(f"{what}: totals differ between images by more than 0.1%: {counts}")
+    return counts[0][0], counts[0][1:]
+
+
+def build_naive(out: Path, workdir: Path, cpu: str) -> Path:
+    """benchmarks/naive/naive.c -O3 for `cpu`, with the example's start-up and linker script."""
+    example, target = out / "example", workdir / "naive.elf"
+    build.run([build.ARM_CC, *build.STRICT, *build.CPU_FLAGS[cpu], "-O3", *build.ARM_LIBS, "-T",
+               str(example / "link.ld"), f"-I{workdir}", '-DELN_VECTORS="vectors.h"', str(NAIVE),
+               str(example / "startup.c"), "-o", str(target)])
+    return target
 
 
 def headline(models: dict) -> dict:
-    """The key figures for the README: instructions per inference and per MAC, DSP against portable."""
+    """The key figures for the README: per variant, M4 DSP per inference and per MAC; M3 and M0 Thumb path
+    per inference and against the naive -O3 baseline."""
     rows = {}
     for arch, info in models.items():
-        dsp, portable = info["runs"]["mps2-an386/dsp"], info["runs"]["mps2-an385/portable"]
-        rows[f"{arch}: Cortex-M4 DSP instructions per inference"] = f"{dsp['instructions']:,}"
-        rows[f"{arch}: Cortex-M4 DSP instructions per MAC"] = dsp["instructions_per_mac"]
-        rows[f"{arch}: Cortex-M3 portable instructions per MAC"] = portable["instructions_per_mac"]
+        runs = info["runs"]
+        dsp = runs["mps2-an386/dsp"]
+        rows[f"{arch}: Cortex-M4 DSP instructions per inference"] = (
+            f"{dsp['instructions']:,} ({dsp['instructions_per_mac']}/MAC; naive -O3 {dsp['naive_O3_instructions']:,})")
+        for cpu, name in (("M3", "mps2-an385/thumb"), ("M0", "mps2-an385/cortex-m0-code/thumb")):
+            run = runs[name]
+            rows[f"{arch}: Cortex-{cpu} instructions per inference"] = (
+                f"{run['instructions']:,} ({run['over_naive']}x naive -O3 {run['naive_O3_instructions']:,})")
     return rows
 
 
@@ -95,8 +132,8 @@ def main() -> None:
     write_text_atomic(RESULTS, json.dumps(result, indent=2) + "\n")
     for arch, info in result["models"].items():
         for name, run in info["runs"].items():
-            print(f"{arch:8s} {name:22s} {run['instructions']:>10,} instructions  {run['instructions_per_mac']:.2f}/MAC  "
-                  + "  ".join(f"{k} {v:,}" for k, v in run["steps"].items()))
+            print(f"{arch:8s} {name:32s} {run['instructions']:>10,} instructions  {run['instructions_per_mac']:.2f}/MAC  "
+                  f"naive {run['naive_O3_instructions']:>10,} ({run['over_naive']:.2f}x)  " + "  ".join(f"{k} {v:,}" for k, v in run["steps"].items()))
     print(f"wrote {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}\n"
           f"command: {result['command']}")
 

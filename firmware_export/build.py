@@ -86,11 +86,12 @@ def compile_arm_object(source: Path, cpu: str, target: Path, flags: list[str] | 
 
 
 def build_arm_example(out: Path, board: str, target: Path, defines: list[str] = (),
-                      include: list[Path] = ()) -> Path:
-    """OUT/*.c + OUT/example/{main,startup}.c, linked for `board`'s CPU with the example linker script."""
+                      include: list[Path] = (), cpu: str | None = None) -> Path:
+    """OUT/*.c + OUT/example/{main,startup}.c, linked for `board`'s CPU (or `cpu`, e.g. cortex-m0 code
+    for the Cortex-M3 board, which executes ARMv6-M code) with the example linker script."""
     example = Path(out) / "example"
     sources = engine_sources(out) + [example / "main.c", example / "startup.c"]
-    cmd = [ARM_CC, *STRICT, *CPU_FLAGS[BOARDS[board]], *ARM_OPT, *ARM_LIBS, "-T", str(example / "link.ld"),
+    cmd = [ARM_CC, *STRICT, *CPU_FLAGS[cpu or BOARDS[board]], *ARM_OPT, *ARM_LIBS, "-T", str(example / "link.ld"),
            f"-I{out}", *[f"-I{p}" for p in include], *defines, *map(str, sources), "-o", str(target)]
     run(cmd)
     return target

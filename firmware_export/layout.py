@@ -3,11 +3,12 @@
 The artifact's layers become a short list of fused `Step`s (what one kernel call does) and the `CArray`s
 they read, named `<prefix>_<layer>_<tensor>`. All arithmetic set-up happens here, in Python integers:
 - the input zero point is folded into each bias: bias'[c] = bias[c] - z_in * sum_k w[c, k];
-- C3's connection table is zero weights (the kernels run every map pair; MACs count connected ones);
+- C3's connection table: a list of input maps per output map (`maps`); the Thumb path stores and runs only
+  the connected kernels, the host and DSP paths store it as zero weights (MACs count connected ones);
 - the int32 accumulator bound is proved per layer from the actual weights (and refused if it fails).
-- the weights are laid out for the kernels' inner loops: the convolutions as int16 6-wide kernels
-  (kernels/eln_conv_window.h), with a second, DSP copy of 16-bit pairs in SMLAD order (and the full
-  layers' too), compiled instead when __ARM_FEATURE_DSP is defined.
+- the weights are laid out for each compile-time path's inner loops (kernels/eln_kernels.h): the host's
+  convolutions as int16 6-wide kernels (kernels/eln_conv_window.h), the DSP path's as 16-bit pairs in
+  SMLAD order (and its full layers' too), the Thumb path's as the plain int8 kernels.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ class CArray:
     ctype: str                # int8_t, int16_t, int32_t, uint8_t
     values: np.ndarray        # flattened in storage order
     comment: str              # layer, tensor and shape, e.g. "C1 weights (6, 1, 5, 5) int8"
-    dsp: bool = False         # only compiled for the DSP path
+    path: str = ""            # compiled for every path (""), or one twin: "dsp", "thumb", "host", or
+                              # "portable" (thumb and host); twins share the name (render.c_arrays)
 
     @property
     def nbytes(self) -> int:
@@ -193,12 +195,21 @@ def layer_arrays(prefix: str, layer: QLayer, step: Step) -> list[CArray]:
     if step.kind != "fc" and layer is step.layers[0]:
         cin, k = layer.weights.shape[1], layer.kernel
         portable, dsp = conv_pack(layer.weights.astype(np.int64))
+        conn = connections(layer)
+        maps = [v for c in range(cout) for v in [len(conn[c]), *conn[c]]]
+        thumb = np.concatenate([layer.weights[c, conn[c]].reshape(-1) for c in range(cout)])
         arrays += [
             CArray(symbol(prefix, name, "weights"), "int32_t", dsp,
                    f"{name} weights for the DSP path ({cout}, {cin}, 3, 5, 2) words: per column pair and kernel "
-                   f"row, the dx = 0 and dx = 1 kernels' 16-bit pairs", dsp=True),
+                   f"row, the dx = 0 and dx = 1 kernels' 16-bit pairs", path="dsp"),
+            CArray(symbol(prefix, name, "weights"), "int8_t", thumb.astype(np.int64),
+                   f"{name} weights for the Thumb path: per output map, its connected maps' {k}x{k} kernels, "
+                   f"int8 ({sum(map(len, conn))} kernels)", path="thumb"),
             CArray(symbol(prefix, name, "weights"), "int16_t", portable,
-                   f"{name} weights ({cout}, 2, {cin}*36) int16: {k}x{k} kernels as 6-wide dx = 0 / dx = 1 rows"),
+                   f"{name} weights ({cout}, 2, {cin}*36) int16: {k}x{k} kernels as 6-wide dx = 0 / dx = 1 rows",
+                   path="host"),
+            CArray(symbol(prefix, name, "maps"), "uint8_t", np.array(maps, np.int64),
+                   f"{name} input maps per output map: n, then the n maps it reads ({sum(map(len, conn))} pairs)"),
         ]
     elif step.kind != "fc":  # subsampling: four copies of one coefficient, read as int8
         arrays.append(CArray(symbol(prefix, name, "weights"), "int8_t", layer.weights.reshape(-1),
@@ -207,8 +218,9 @@ def layer_arrays(prefix: str, layer: QLayer, step: Step) -> list[CArray]:
         shape = "x".join(map(str, layer.weights.shape))
         arrays += [
             CArray(symbol(prefix, name, "weights"), "int32_t", fc_pack(layer.weights.astype(np.int64)),
-                   f"{name} weights for the DSP path: ({shape}) as 16-bit pairs, 4 rows interleaved", dsp=True),
-            CArray(symbol(prefix, name, "weights"), "int8_t", layer.weights.reshape(-1), f"{name} weights ({shape}) int8"),
+                   f"{name} weights for the DSP path: ({shape}) as 16-bit pairs, 4 rows interleaved", path="dsp"),
+            CArray(symbol(prefix, name, "weights"), "int8_t", layer.weights.reshape(-1), f"{name} weights ({shape}) int8",
+                   path="portable"),
         ]
     arrays += [
         CArray(symbol(prefix, name, "bias"), "int32_t", fold_bias(layer),

@@ -50,22 +50,21 @@ def macs_per_layer(steps: list[Step]) -> dict[str, int]:
     return {layer.name: macs for step in steps for layer, macs in zip(step.layers, step.macs)}
 
 
-def weights_bytes(arrays: list[CArray], dsp: bool) -> int:
-    """const data compiled for the portable path (dsp=False) or the DSP path (dsp=True, where a DSP twin
-    replaces the array of the same name)."""
-    twins = {a.name for a in arrays if a.dsp}
-    return sum(a.nbytes for a in arrays if (a.dsp if dsp else not a.dsp) or (dsp and not a.dsp and a.name not in twins))
+def weights_bytes(arrays: list[CArray], path: str) -> int:
+    """const data compiled for one path of kernels/eln_kernels.h: "dsp", "thumb" or "host"."""
+    return sum(a.nbytes for a in arrays if a.path in ("", path) or (a.path == "portable" and path != "dsp"))
 
 
 def report(steps: list[Step], arrays: list[CArray], scratch: int, files: list[Path], measured: dict | None) -> dict:
     """The export-c result: files, flash, scratch, stack, MACs per layer, weights vs code."""
     macs = macs_per_layer(steps)
-    portable, dsp = weights_bytes(arrays, False), weights_bytes(arrays, True)
+    portable, dsp, thumb = (weights_bytes(arrays, path) for path in ("host", "dsp", "thumb"))
     result = {
         "files": [str(f) for f in files],
         "scratch_bytes": scratch,
         "weights_bytes": portable,
         "weights_bytes_dsp": dsp,
+        "weights_bytes_thumb": thumb,
         "macs": macs,
         "total_macs": sum(macs.values()),
         "accumulator_bounds": {step.name: step.acc_bound for step in steps},

@@ -82,16 +82,23 @@ def c_array(array: CArray) -> str:
 
 
 def c_arrays(arrays: list[CArray]) -> str:
-    """All arrays; an array with a DSP twin (same name) becomes #if __ARM_FEATURE_DSP twin #else array #endif."""
-    parts = []
+    """All arrays; twins (same name, one per compile-time path) become one #if chain over the paths of
+    kernels/eln_kernels.h: __ARM_FEATURE_DSP, then another ARM core (Thumb), then the host."""
+    parts, done = [], set()
     for array in arrays:
-        if array.dsp:
+        if array.name in done:
             continue
-        twin = next((a for a in arrays if a.dsp and a.name == array.name), None)
-        if twin is None:
+        done.add(array.name)
+        twins = {a.path: a for a in arrays if a.name == array.name}
+        if "" in twins:
             parts.append(c_array(array))
+        elif "portable" in twins:
+            parts.append(f"#if defined(__ARM_FEATURE_DSP)\n{c_array(twins['dsp'])}#else\n"
+                         f"{c_array(twins['portable'])}#endif\n")
         else:
-            parts.append(f"#if defined(__ARM_FEATURE_DSP)\n{c_array(twin)}#else\n{c_array(array)}#endif\n")
+            parts.append(f"#if defined(__ARM_FEATURE_DSP)\n{c_array(twins['dsp'])}"
+                         f"#elif defined(__arm__) || defined(__thumb__)\n{c_array(twins['thumb'])}#else\n"
+                         f"{c_array(twins['host'])}#endif\n")
     return "\n".join(parts)
 
 
@@ -105,7 +112,7 @@ def pasted_kernels(steps: list[Step]) -> str:
     names = ["eln_requant.h", "eln_kernels.h", "eln_dsp.h"]
     convs = [step for step in steps if step.kind != "fc"]
     if convs:
-        names += ["eln_conv_patch.h", "eln_conv_dsp.h", "eln_conv_window.h"]
+        names += ["eln_conv_patch.h", "eln_conv_dsp.h", "eln_conv_thumb.h", "eln_conv_window.h"]
     names += sorted({KERNELS[step.kind] for step in steps})
     bounds = [f"#define ELN_FC_MAX_IN {max(-(-s.in_shape[0] // 4) * 4 for s in steps if s.kind == 'fc')}"
               " /* largest F_in, rounded up to a multiple of 4 */"]

@@ -18,11 +18,14 @@
     (a00 = __smlad(top, e, a00), a01 = __smlad(top, o, a01), a10 = __smlad(bottom, e, a10), \
      a11 = __smlad(bottom, o, a11))
 
-/* weights: this output map's (Cin, 3, 5, 2) words; acc: (2, 2) out. */
-static inline void eln_conv_window(int32_t maps, const eln_patch *patch, const void *weights, int32_t acc[4])
+/* weights: this output map's (Cin, 3, 5, 2) words; acc: (2, 2) out; returns the next map's weights.
+ * Every input map is read (a partial table is zero weights): a per-map loop for the C3 table cost the
+ * dense layers more (register pressure) than it saved classic's C3. */
+static inline const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
+                                          const void *weights, int32_t acc[4])
 {
     const int32_t *p = patch->words, *w = (const int32_t *)weights;
-    const int32_t *const end = p + maps * 18;
+    const int32_t *const end = p + shape->in_channels * 18;
     int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
     while (p < end) { /* one column pair m of one input map per pass */
         register int32_t e0 __asm__("r0"), o0 __asm__("r1"), e1 __asm__("r2"), o1 __asm__("r3");
@@ -43,9 +46,9 @@ static inline void eln_conv_window(int32_t maps, const eln_patch *patch, const v
     acc[1] = a01;
     acc[2] = a10;
     acc[3] = a11;
+    (void)maps;
+    return w;
 }
-
-#define ELN_CONV_MAP_BYTES(maps) ((maps) * 30 * 4) /* (Cin, 3, 5, 2) words */
 #endif
 
 #endif /* ELN_CONV_DSP_H */

@@ -9,6 +9,18 @@
 
 #include "eln_kernels.h"
 
+#if defined(ELN_THUMB)
+/* The Thumb path reads the int8 input in place: the patch is the window's top-left value in map 0. */
+typedef struct {
+    const int8_t *origin;
+} eln_patch;
+
+static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input, int32_t py, int32_t px,
+                                  eln_patch *patch)
+{
+    patch->origin = input + (2 * py * shape->in_side + 2 * px);
+}
+#else
 #ifndef ELN_CONV_MAX_MAPS
 #define ELN_CONV_MAX_MAPS 16 /* input maps of the largest convolution (the engine defines the exact one) */
 #endif
@@ -37,5 +49,6 @@ static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *inp
     patch->values[shape->in_channels * 36] = 0;
     patch->values[shape->in_channels * 36 + 1] = 0;
 }
+#endif
 
 #endif /* ELN_CONV_PATCH_H */

@@ -13,18 +13,18 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
                                       const eln_subsample *sub, const int8_t *input, const void *weights,
                                       const int32_t *bias, int8_t *output)
 {
-    const int32_t side = shape->out_side, maps = shape->in_channels;
-    const int32_t map_bytes = ELN_CONV_MAP_BYTES(maps); /* one output map's weights (eln_conv_window.h) */
+    const int32_t side = shape->out_side;
     eln_patch patch;
     int32_t c, py, px, j;
     for (py = 0; py < side; ++py) {
         for (px = 0; px < side; ++px) {
-            const uint8_t *w_map = (const uint8_t *)weights;
+            const void *w_map = weights;        /* output map c's weights (layout: eln_conv_window.h) */
+            const uint8_t *maps = shape->maps;  /* output map c's input maps: n, then n indices */
             eln_conv_patch(shape, input, py, px, &patch);
-            for (c = 0; c < shape->out_channels; ++c, w_map += map_bytes) {
+            for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0]) {
                 const int8_t *w_sub = sub->weights + 4 * c; /* (2, 2) */
                 int32_t acc[4], s = sub->bias[c];
-                eln_conv_window(maps, &patch, w_map, acc);
+                w_map = eln_conv_window(shape, maps, &patch, w_map, acc);
                 for (j = 0; j < 4; ++j) {
                     s += (int32_t)w_sub[j] * eln_output_s8(acc[j] + bias[c], quant, c);
                 }

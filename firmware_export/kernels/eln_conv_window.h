@@ -10,8 +10,9 @@
  * Overflow: each product is at most 128 * 127 in magnitude, so |acc| <= fan_in * 16,256 <= 6,502,400 for
  * LeNet-5's largest fan-in (400), far below 2^31 (the exact per-layer bound is in the generated engine).
  *
- * Two paths, bit-identical (integer sums in any order are exact):
- * - portable: int16 weights (2, Cin*36), E then O, row 5 zero: four dot products over the flat patch.
+ * Three paths, bit-identical (integer sums in any order are exact):
+ * - host: int16 weights (2, Cin*36), E then O, row 5 zero: four dot products over the flat patch.
+ * - Thumb (ELN_THUMB): int8 (n, 5, 5) kernels of the connected maps only, read in place (eln_conv_thumb.h).
  * - DSP (__ARM_FEATURE_DSP): int32 words (Cin, 3, 5, {E, O}) of 16-bit pairs; per patch column pair m,
  *   LDM loads patch words and weight words, and each SMLAD does two MACs (eln_conv_dsp.h).
  */
@@ -20,14 +21,16 @@
 
 #include "eln_conv_dsp.h"
 #include "eln_conv_patch.h"
+#include "eln_conv_thumb.h"
 
-#if !defined(__ARM_FEATURE_DSP) /* the DSP path: eln_conv_dsp.h */
-#define ELN_CONV_MAP_BYTES(maps) ((maps) * 72 * 2) /* (2, Cin*36) int16 */
-/* weights: this output map's (2, Cin*36) int16; acc: (2, 2) out. Four dot products of one fixed length:
- * contiguous int16 operands into int32 sums, which compilers vectorise (pmaddwd-style) on hosts. */
-static inline void eln_conv_window(int32_t maps, const eln_patch *patch, const void *weights, int32_t acc[4])
+#if !defined(__ARM_FEATURE_DSP) && !defined(ELN_THUMB) /* the other paths: eln_conv_dsp.h, eln_conv_thumb.h */
+/* weights: this output map's (2, Cin*36) int16; acc: (2, 2) out; returns the next map's weights. Four dot
+ * products of one fixed length: contiguous int16 operands into int32 sums, which compilers vectorise
+ * (pmaddwd-style) on hosts. Every input map is read (a partial table is zero weights). */
+static inline const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
+                                          const void *weights, int32_t acc[4])
 {
-    const int32_t n = maps * 36;
+    const int32_t n = shape->in_channels * 36;
     const int16_t *const p = patch->values, *const e = (const int16_t *)weights, *const o = e + n;
     int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, t;
     for (t = 0; t < n; ++t) {
@@ -40,6 +43,8 @@ static inline void eln_conv_window(int32_t maps, const eln_patch *patch, const v
     acc[1] = a01;
     acc[2] = a10;
     acc[3] = a11;
+    (void)maps;
+    return o + n;
 }
 #endif
 

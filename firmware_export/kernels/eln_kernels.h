@@ -13,12 +13,22 @@
 
 #include "eln_requant.h"
 
+/* Three compile-time paths, chosen by the compiler's feature macros, all bit-identical:
+ * - DSP (__ARM_FEATURE_DSP: Cortex-M4/M7): SMLAD on 16-bit pairs (eln_conv_dsp.h, eln_fc_s8.c);
+ * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
+ *   padding, unconnected input maps skipped (eln_conv_thumb.h);
+ * - host (everything else): the portable C loops, shaped for compilers that vectorise. */
+#if !defined(__ARM_FEATURE_DSP) && (defined(__arm__) || defined(__thumb__))
+#define ELN_THUMB 1
+#endif
+
 /* A 2x2-pooled 5x5 convolution, stride 1, no padding; a partial connection table is zero weights. */
 typedef struct {
     int32_t in_channels;          /* Cin */
     int32_t in_side;              /* input maps (Cin, in_side, in_side) */
     int32_t out_channels;         /* Cout */
     int32_t out_side;             /* pooled output maps (Cout, out_side, out_side) */
+    const uint8_t *maps;          /* per output map: n, then the n input maps it reads (the C3 table) */
 } eln_conv_shape;
 
 /* LeNet-5's S2/S4 subsampling: a depthwise 2x2 stride-2 convolution, then its own output stage. */

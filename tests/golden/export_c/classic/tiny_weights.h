@@ -17,6 +17,14 @@ static const int32_t tiny_c1_weights[60] = {
     -917494, 655360, 7339990, -2752512, -6750148, 3932160, 4456333, -7536640, 2818042, -327785, -5832705, -14, 8126449, -982929, -655342, 1245081,
     -5111793, 983107, 65421, -7536598, 65500, -2293850, 65440, -6291333, 65487, -3145738, 65452, -5439566,
 };
+#elif defined(__arm__) || defined(__thumb__)
+/* C1 weights for the Thumb path: per output map, its connected maps' 5x5 kernels, int8 (2 kernels) */
+static const int8_t tiny_c1_weights[50] = {
+    106, -104, -1, -105, -15, 100, 69, -53, -77, 76, 42, 29, 126, -102, -118, -24,
+    -31, 13, -107, -58, -54, 98, 41, 10, -77, -11, -105, -6, 42, -115, 10, -14,
+    -1, -90, -36, -42, 111, -15, 123, -96, 60, -103, 18, -10, -49, -115, 67, 15,
+    -78, -84,
+};
 #else
 /* C1 weights (2, 2, 1*36) int16: 5x5 kernels as 6-wide dx = 0 / dx = 1 rows */
 static const int16_t tiny_c1_weights[144] = {
@@ -31,6 +39,11 @@ static const int16_t tiny_c1_weights[144] = {
     67, 15, 0, 0, 42, -115, -90, -36, 123, -96, -10, -49, -78, -84, 0, 0,
 };
 #endif
+
+/* C1 input maps per output map: n, then the n maps it reads (2 pairs) */
+static const uint8_t tiny_c1_maps[4] = {
+    1, 0, 1, 0,
+};
 
 /* C1 bias (2,) int32, input zero point -108 folded in */
 static const int32_t tiny_c1_bias[2] = {
@@ -123,6 +136,17 @@ static const int32_t tiny_c3_weights[180] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0,
 };
+#elif defined(__arm__) || defined(__thumb__)
+/* C3 weights for the Thumb path: per output map, its connected maps' 5x5 kernels, int8 (4 kernels) */
+static const int8_t tiny_c3_weights[100] = {
+    -106, -16, -45, 64, -54, 86, 10, -48, 82, -15, -8, 0, 56, 20, 69, 46,
+    16, -73, -58, -20, 120, 15, -102, -8, -53, 27, 31, 116, 61, -92, -62, -9,
+    -40, -82, -103, 98, -86, 66, -95, 23, -58, 97, -34, -52, -54, -37, 9, 29,
+    2, -13, 46, 106, -111, 91, 23, -60, 88, 69, -1, -57, 106, -18, -120, -98,
+    63, -102, 52, -63, 30, -105, -63, 85, 119, 63, 108, -84, 10, 59, -8, 117,
+    -89, -78, -63, -81, -40, -107, 102, -66, 63, 8, 109, -105, -119, -101, 3, 109,
+    89, 122, -4, -75,
+};
 #else
 /* C3 weights (3, 2, 2*36) int16: 5x5 kernels as 6-wide dx = 0 / dx = 1 rows */
 static const int16_t tiny_c3_weights[432] = {
@@ -155,6 +179,11 @@ static const int16_t tiny_c3_weights[432] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 #endif
+
+/* C3 input maps per output map: n, then the n maps it reads (4 pairs) */
+static const uint8_t tiny_c3_maps[7] = {
+    2, 0, 1, 1, 1, 1, 0,
+};
 
 /* C3 bias (3,) int32, input zero point -11 folded in */
 static const int32_t tiny_c3_bias[3] = {

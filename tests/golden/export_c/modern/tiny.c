@@ -98,12 +98,22 @@ static inline int8_t eln_output_s8(int32_t acc, const eln_quant *quant, int32_t 
 #include <stdint.h>
 
 
+/* Three compile-time paths, chosen by the compiler's feature macros, all bit-identical:
+ * - DSP (__ARM_FEATURE_DSP: Cortex-M4/M7): SMLAD on 16-bit pairs (eln_conv_dsp.h, eln_fc_s8.c);
+ * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
+ *   padding, unconnected input maps skipped (eln_conv_thumb.h);
+ * - host (everything else): the portable C loops, shaped for compilers that vectorise. */
+#if !defined(__ARM_FEATURE_DSP) && (defined(__arm__) || defined(__thumb__))
+#define ELN_THUMB 1
+#endif
+
 /* A 2x2-pooled 5x5 convolution, stride 1, no padding; a partial connection table is zero weights. */
 typedef struct {
     int32_t in_channels;          /* Cin */
     int32_t in_side;              /* input maps (Cin, in_side, in_side) */
     int32_t out_channels;         /* Cout */
     int32_t out_side;             /* pooled output maps (Cout, out_side, out_side) */
+    const uint8_t *maps;          /* per output map: n, then the n input maps it reads (the C3 table) */
 } eln_conv_shape;
 
 /* LeNet-5's S2/S4 subsampling: a depthwise 2x2 stride-2 convolution, then its own output stage. */
@@ -168,6 +178,18 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 #define ELN_CONV_PATCH_H
 
 
+#if defined(ELN_THUMB)
+/* The Thumb path reads the int8 input in place: the patch is the window's top-left value in map 0. */
+typedef struct {
+    const int8_t *origin;
+} eln_patch;
+
+static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input, int32_t py, int32_t px,
+                                  eln_patch *patch)
+{
+    patch->origin = input + (2 * py * shape->in_side + 2 * px);
+}
+#else
 #ifndef ELN_CONV_MAX_MAPS
 #define ELN_CONV_MAX_MAPS 16 /* input maps of the largest convolution (the engine defines the exact one) */
 #endif
@@ -196,6 +218,7 @@ static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *inp
     patch->values[shape->in_channels * 36] = 0;
     patch->values[shape->in_channels * 36 + 1] = 0;
 }
+#endif
 
 #endif /* ELN_CONV_PATCH_H */
 
@@ -218,11 +241,14 @@ static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *inp
     (a00 = __smlad(top, e, a00), a01 = __smlad(top, o, a01), a10 = __smlad(bottom, e, a10), \
      a11 = __smlad(bottom, o, a11))
 
-/* weights: this output map's (Cin, 3, 5, 2) words; acc: (2, 2) out. */
-static inline void eln_conv_window(int32_t maps, const eln_patch *patch, const void *weights, int32_t acc[4])
+/* weights: this output map's (Cin, 3, 5, 2) words; acc: (2, 2) out; returns the next map's weights.
+ * Every input map is read (a partial table is zero weights): a per-map loop for the C3 table cost the
+ * dense layers more (register pressure) than it saved classic's C3. */
+static inline const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
+                                          const void *weights, int32_t acc[4])
 {
     const int32_t *p = patch->words, *w = (const int32_t *)weights;
-    const int32_t *const end = p + maps * 18;
+    const int32_t *const end = p + shape->in_channels * 18;
     int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
     while (p < end) { /* one column pair m of one input map per pass */
         register int32_t e0 __asm__("r0"), o0 __asm__("r1"), e1 __asm__("r2"), o1 __asm__("r3");
@@ -243,12 +269,65 @@ static inline void eln_conv_window(int32_t maps, const eln_patch *patch, const v
     acc[1] = a01;
     acc[2] = a10;
     acc[3] = a11;
+    (void)maps;
+    return w;
 }
-
-#define ELN_CONV_MAP_BYTES(maps) ((maps) * 30 * 4) /* (Cin, 3, 5, 2) words */
 #endif
 
 #endif /* ELN_CONV_DSP_H */
+
+/* ---- firmware_export/kernels/eln_conv_thumb.h ---- */
+/* eln_conv_thumb.h: the inner loop of eln_conv_window.h for ARM cores without the DSP extension
+ * (ELN_THUMB: Cortex-M0/M0+ run Thumb-1 with 8 low registers, Cortex-M3 Thumb-2 with MLA).
+ *
+ * No widening and no zero padding: the int8 input is read in place (LDRSB) and each output map stores the
+ * 5x5 int8 kernels of only the input maps it is connected to (classic C3 skips its table's zeros).
+ * Per kernel row ky, the two input rows ky (top) and ky + 1 (bottom) slide left to right: tap kx loads
+ * one weight and one new column {top[kx+1], bottom[kx+1]}, and the previous column is still in registers:
+ *   a00 += w*top[kx]   a01 += w*top[kx+1]   a10 += w*bottom[kx]   a11 += w*bottom[kx+1]
+ * 3 loads for 4 MACs (MLA on M3; MULS + ADD on M0), 9 live values, pointers advanced, not indexed.
+ * Overflow: |acc| <= n * 25 * 128 * 127 <= 6,502,400 for 16 maps (the engine states the exact bound).
+ */
+#ifndef ELN_CONV_THUMB_H
+#define ELN_CONV_THUMB_H
+
+
+#if defined(ELN_THUMB)
+/* tap kx: weight v; (lt, lb) = column kx, already loaded; (rt, rb) = column kx + 1, loaded here */
+#define ELN_TAP(kx, lt, lb, rt, rb) \
+    (v = w[kx], rt = top[(kx) + 1], rb = bottom[(kx) + 1], \
+     a00 += v * lt, a01 += v * rt, a10 += v * lb, a11 += v * rb)
+
+/* maps: n, then this output map's n input maps; weights: their (n, 5, 5) int8 kernels; acc: (2, 2) out.
+ * Returns the next output map's weights. */
+static inline const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
+                                          const void *weights, int32_t acc[4])
+{
+    const int32_t side = shape->in_side, plane = side * side;
+    const int8_t *w = (const int8_t *)weights;
+    const uint8_t *map = maps + 1, *const last = map + maps[0];
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    for (; map < last; ++map) { /* one connected input map per pass */
+        const int8_t *top = patch->origin + *map * plane, *bottom = top + side;
+        const int8_t *const end = w + 25;
+        for (; w < end; w += 5, top += side, bottom += side) { /* kernel row ky */
+            int32_t t0 = top[0], b0 = bottom[0], t1, b1, v;
+            ELN_TAP(0, t0, b0, t1, b1);
+            ELN_TAP(1, t1, b1, t0, b0);
+            ELN_TAP(2, t0, b0, t1, b1);
+            ELN_TAP(3, t1, b1, t0, b0);
+            ELN_TAP(4, t0, b0, t1, b1);
+        }
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+    return w;
+}
+#endif
+
+#endif /* ELN_CONV_THUMB_H */
 
 /* ---- firmware_export/kernels/eln_conv_window.h ---- */
 /* eln_conv_window.h: the convolution inner loop nest, shared by the two convolution kernels.
@@ -263,8 +342,9 @@ static inline void eln_conv_window(int32_t maps, const eln_patch *patch, const v
  * Overflow: each product is at most 128 * 127 in magnitude, so |acc| <= fan_in * 16,256 <= 6,502,400 for
  * LeNet-5's largest fan-in (400), far below 2^31 (the exact per-layer bound is in the generated engine).
  *
- * Two paths, bit-identical (integer sums in any order are exact):
- * - portable: int16 weights (2, Cin*36), E then O, row 5 zero: four dot products over the flat patch.
+ * Three paths, bit-identical (integer sums in any order are exact):
+ * - host: int16 weights (2, Cin*36), E then O, row 5 zero: four dot products over the flat patch.
+ * - Thumb (ELN_THUMB): int8 (n, 5, 5) kernels of the connected maps only, read in place (eln_conv_thumb.h).
  * - DSP (__ARM_FEATURE_DSP): int32 words (Cin, 3, 5, {E, O}) of 16-bit pairs; per patch column pair m,
  *   LDM loads patch words and weight words, and each SMLAD does two MACs (eln_conv_dsp.h).
  */
@@ -272,13 +352,14 @@ static inline void eln_conv_window(int32_t maps, const eln_patch *patch, const v
 #define ELN_CONV_WINDOW_H
 
 
-#if !defined(__ARM_FEATURE_DSP) /* the DSP path: eln_conv_dsp.h */
-#define ELN_CONV_MAP_BYTES(maps) ((maps) * 72 * 2) /* (2, Cin*36) int16 */
-/* weights: this output map's (2, Cin*36) int16; acc: (2, 2) out. Four dot products of one fixed length:
- * contiguous int16 operands into int32 sums, which compilers vectorise (pmaddwd-style) on hosts. */
-static inline void eln_conv_window(int32_t maps, const eln_patch *patch, const void *weights, int32_t acc[4])
+#if !defined(__ARM_FEATURE_DSP) && !defined(ELN_THUMB) /* the other paths: eln_conv_dsp.h, eln_conv_thumb.h */
+/* weights: this output map's (2, Cin*36) int16; acc: (2, 2) out; returns the next map's weights. Four dot
+ * products of one fixed length: contiguous int16 operands into int32 sums, which compilers vectorise
+ * (pmaddwd-style) on hosts. Every input map is read (a partial table is zero weights). */
+static inline const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
+                                          const void *weights, int32_t acc[4])
 {
-    const int32_t n = maps * 36;
+    const int32_t n = shape->in_channels * 36;
     const int16_t *const p = patch->values, *const e = (const int16_t *)weights, *const o = e + n;
     int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, t;
     for (t = 0; t < n; ++t) {
@@ -291,6 +372,8 @@ static inline void eln_conv_window(int32_t maps, const eln_patch *patch, const v
     acc[1] = a01;
     acc[2] = a10;
     acc[3] = a11;
+    (void)maps;
+    return o + n;
 }
 #endif
 
@@ -309,17 +392,17 @@ static inline void eln_conv_window(int32_t maps, const eln_patch *patch, const v
 ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant *quant, const int8_t *input,
                                     const void *weights, const int32_t *bias, int8_t *output)
 {
-    const int32_t side = shape->out_side, maps = shape->in_channels;
-    const int32_t map_bytes = ELN_CONV_MAP_BYTES(maps); /* one output map's weights (eln_conv_window.h) */
+    const int32_t side = shape->out_side;
     eln_patch patch;
     int32_t c, py, px;
     for (py = 0; py < side; ++py) {
         for (px = 0; px < side; ++px) {
-            const uint8_t *w_map = (const uint8_t *)weights;
+            const void *w_map = weights;        /* output map c's weights (layout: eln_conv_window.h) */
+            const uint8_t *maps = shape->maps;  /* output map c's input maps: n, then n indices */
             eln_conv_patch(shape, input, py, px, &patch);
-            for (c = 0; c < shape->out_channels; ++c, w_map += map_bytes) {
+            for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0]) {
                 int32_t acc[4], best;
-                eln_conv_window(maps, &patch, w_map, acc);
+                w_map = eln_conv_window(shape, maps, &patch, w_map, acc);
                 best = acc[0] > acc[1] ? acc[0] : acc[1];
                 best = acc[2] > best ? acc[2] : best;
                 best = acc[3] > best ? acc[3] : best;
@@ -410,12 +493,12 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 
 /* C1: conv 5x5, 1->2, relu, 2x2 max pool: (1, 32, 32) -> (2, 14, 14); 39,200 MACs.
  * int32 accumulator: |acc| <= 256,831 < 2^31 (worst channel: |bias'| + 128 * sum |w|). */
-static const eln_conv_shape tiny_c1_shape = {1, 32, 2, 14};
+static const eln_conv_shape tiny_c1_shape = {1, 32, 2, 14, tiny_c1_maps};
 static const eln_quant tiny_c1_quant = {tiny_c1_multiplier, tiny_c1_shift, -128, -128, NULL};
 
 /* C3: conv 5x5, 2->3, relu, 2x2 max pool: (2, 14, 14) -> (3, 5, 5); 15,000 MACs.
  * int32 accumulator: |acc| <= 514,544 < 2^31 (worst channel: |bias'| + 128 * sum |w|). */
-static const eln_conv_shape tiny_c3_shape = {2, 14, 3, 5};
+static const eln_conv_shape tiny_c3_shape = {2, 14, 3, 5, tiny_c3_maps};
 static const eln_quant tiny_c3_quant = {tiny_c3_multiplier, tiny_c3_shift, -128, -128, NULL};
 
 /* C5: full 75->8, relu: (75) -> (8); 600 MACs.
