@@ -45,8 +45,6 @@ def test_example_cmake_builds_and_runs_on_host(cmake, host_cc, exported, tmp_pat
     assert logits == expected_logits(model)
 
 
-@pytest.mark.xfail(strict=True, reason="CMakeLists.txt sets CMAKE_TRY_COMPILE_TARGET_TYPE after project(), so "
-                                       "project()'s compiler check links a bare-metal program and fails (_exit)")
 def test_example_cmake_documented_cortex_m4_command_runs_in_qemu(cmake, qemu, exported, tmp_path):
     """The command in the CMakeLists.txt's header, as written there, then the ELF on mps2-an386."""
     model, out = exported
@@ -57,8 +55,6 @@ def test_example_cmake_documented_cortex_m4_command_runs_in_qemu(cmake, qemu, ex
     assert logits == expected_logits(model)
 
 
-@pytest.mark.xfail(strict=True, reason="CMAKE_C_STANDARD 99 without CMAKE_C_EXTENSIONS OFF compiles with "
-                                       "-std=gnu99, not the -std=c99 of build.STRICT")
 def test_example_cmake_compiles_the_engine_as_iso_c99(cmake, host_cc, exported, tmp_path):
     _, out = exported
     build.run([cmake, "-S", str(out / "example"), "-B", str(tmp_path / "build"), f"-DCMAKE_C_COMPILER={host_cc}",
