@@ -101,6 +101,8 @@ def render_headline(results: dict[str, dict]) -> str:
         tied = " = ".join(sorted(name for acc, name in candidates if acc == best))   # a tie names every tool
         peer.append(f"{pct(best)} ({tied})" if candidates else not_run("peers_ort"))
     rows.append(["best peer int8 accuracy"] + peer)
+    rows.append(["training: test accuracy over seeds (min–max), longest wall time, images/s"]
+                + [_training_cell(results.get("training"), arch) for arch in ("modern", "classic")])
     tflm = results.get("peers_tflite")
     scratch = find_key(results, "scratch_bytes")
     rows.append(["RAM: TFLM arena vs edgelenet C scratch (bytes)",
@@ -111,6 +113,15 @@ def render_headline(results: dict[str, dict]) -> str:
             rows.append([f"{label} ({name})", *_per_arch(value)])
     return (table(["figure", "modern", "classic"], rows)
             + "\n\nEvery figure, with the command that produced it: [BENCHMARKS.md](BENCHMARKS.md).")
+
+
+def _training_cell(training: dict | None, arch: str) -> str:
+    if not training or arch not in training.get("summary", {}):
+        return not_run("training")
+    t = training["summary"][arch]
+    seeds = sum(1 for run in training["runs"] if run["arch"] == arch)
+    return (f"{pct(t['min_accuracy'])}–{pct(t['max_accuracy'])} ({seeds} seeds), {t['max_wall_seconds']:.0f} s, "
+            f"{t['mean_images_per_second']:,} img/s")
 
 
 def _per_arch(value) -> list[str]:

@@ -69,6 +69,10 @@ def test_unknown_results_render_generically_and_feed_the_headline():
     assert "| Cortex-M4 instructions per image (mcu) | 123456 | — |" in headline
     per_arch = report.render_headline({"mcu": {"headline": {"M4 per MAC": {"modern": 1.2, "classic": 2.3}}}})
     assert "| M4 per MAC (mcu) | 1.2 | 2.3 |" in per_arch
+    training = {"runs": [{"arch": "modern"}] * 2, "summary": {"modern": {
+        "min_accuracy": 0.9931, "max_accuracy": 0.9944, "max_wall_seconds": 71.4, "mean_images_per_second": 16000}}}
+    row = report.render_headline({"training": training})
+    assert "99.31 %–99.44 % (2 seeds), 71 s, 16,000 img/s" in row and "not run yet" in row
     assert "| best peer int8 accuracy | 98.85 % (TFLite/TFLM) |" in headline
 
 
