@@ -68,30 +68,34 @@ class Step:
         return int(np.prod(self.out_shape))
 
 
-def conv_pack(kernels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def conv_pack(kernels: np.ndarray, epilogue: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """int8 (Cout, Cin, 5, 5) -> the two layouts of kernels/eln_conv_window.h, both of the 6-wide kernels
     E[ky] = {w0..w4, 0} (dx = 0) and O[ky] = {0, w0..w4} (dx = 1) over the patch's 6 columns:
-    portable int16 (Cout, 2, Cin*36) indexed [E/O][i][m][ky][l] (row ky = 5 zero; column 2m+l), and
-    DSP int32 (Cout, Cin, 3, 5, 2) words: per column pair m and row ky, E then O as 16-bit pairs, low first."""
+    portable int16 (Cout, 2, Cin*36) indexed [E/O][i][g][ky][l] (row ky = 5 zero; column pair g of
+    kernels/eln_conv_patch.h), and
+    DSP int32 per output map: (Cin, 3, 5, 2) words (per column pair g and row ky, E then O as 16-bit pairs,
+    low first), then the map's `epilogue` row (Cout, 4): its eln_channel words, fetched with one LDM."""
     cout, cin = kernels.shape[:2]
     six = np.zeros((cout, cin, 2, 6, 6), np.int64)                     # (Cout, Cin, E/O, ky, column)
     six[:, :, 0, :5, :5] = kernels
     six[:, :, 1, :5, 1:] = kernels
-    pairs = six.reshape(cout, cin, 2, 6, 3, 2).transpose(0, 2, 1, 4, 3, 5)  # (Cout, E/O, Cin, m, ky, l)
+    six = six[..., [0, 2, 1, 3, 4, 5]]  # the patch's column pairs {0, 2}, {1, 3}, {4, 5} (eln_conv_patch.h)
+    pairs = six.reshape(cout, cin, 2, 6, 3, 2).transpose(0, 2, 1, 4, 3, 5)  # (Cout, E/O, Cin, g, ky, l)
     portable = pairs.reshape(cout, -1)
-    words = (pairs[..., 0] & 0xFFFF) | ((pairs[..., 1] & 0xFFFF) << 16)     # (Cout, E/O, Cin, m, ky)
-    dsp = words[:, :, :, :, :5].transpose(0, 2, 3, 4, 1)                   # (Cout, Cin, m, ky, E/O)
-    return portable, _int32(dsp.reshape(-1))
+    words = (pairs[..., 0] & 0xFFFF) | ((pairs[..., 1] & 0xFFFF) << 16)     # (Cout, E/O, Cin, g, ky)
+    dsp = words[:, :, :, :, :5].transpose(0, 2, 3, 4, 1).reshape(cout, -1)  # (Cout, Cin*g*ky*E/O)
+    return portable, np.concatenate([_int32(dsp), epilogue.astype(np.int64)], axis=1).reshape(-1)
 
 
 def fc_pack(weights: np.ndarray) -> np.ndarray:
-    """int8 (F_out, F_in) -> DSP int32 words (ceil(F_out/4), F_in/2 rounded up to even, 4) of 16-bit pairs
-    {w[o][2j], w[o][2j+1]}, zero-padded (kernels/eln_fc_s8.c)."""
+    """int8 (F_out, F_in) -> DSP int32 words (ceil(F_out/4), F_in/2 rounded up to a multiple of 4, 4) of
+    16-bit pairs, zero-padded: per 4 inputs k..k+3 the pairs {w[o][k], w[o][k+2]}, {w[o][k+1], w[o][k+3]},
+    low first, the order in which SXTB16 widens the input (kernels/eln_fc_s8.c)."""
     fout, fin = weights.shape
-    padded = np.zeros((-(-fout // 4) * 4, -(-fin // 4) * 4), np.int64)
+    padded = np.zeros((-(-fout // 4) * 4, -(-fin // 8) * 8), np.int64)
     padded[:fout, :fin] = weights
-    w = padded & 0xFFFF
-    words = w[:, 0::2] | (w[:, 1::2] << 16)                                # (F_out', pairs)
+    w = padded.reshape(len(padded), -1, 2, 2) & 0xFFFF                    # (F_out', k // 4, k % 4 // 2, k % 2)
+    words = (w[:, :, 0, :] | (w[:, :, 1, :] << 16)).reshape(len(padded), -1)  # pairs {k+p, k+2+p}
     return _int32(words.reshape(-1, 4, words.shape[1]).transpose(0, 2, 1).reshape(-1))
 
 
@@ -194,14 +198,18 @@ def layer_arrays(prefix: str, layer: QLayer, step: Step) -> list[CArray]:
     arrays = []
     if step.kind != "fc" and layer is step.layers[0]:
         cin, k = layer.weights.shape[1], layer.kernel
-        portable, dsp = conv_pack(layer.weights.astype(np.int64))
+        shift = layer.shift.astype(np.int64)  # eln_channel: bias', m, n - 32, 2^(n-33) for n > 32 else 0
+        rounding = np.where(shift > 32, np.left_shift(1, np.maximum(shift - 33, 0)), 0)
+        epilogue = np.stack([fold_bias(layer), layer.multiplier.astype(np.int64), shift - 32, rounding], 1)
+        portable, dsp = conv_pack(layer.weights.astype(np.int64), epilogue)
         conn = connections(layer)
         maps = [v for c in range(cout) for v in [len(conn[c]), *conn[c]]]
         thumb = np.concatenate([layer.weights[c, conn[c]].reshape(-1) for c in range(cout)])
         arrays += [
             CArray(symbol(prefix, name, "weights"), "int32_t", dsp,
-                   f"{name} weights for the DSP path ({cout}, {cin}, 3, 5, 2) words: per column pair and kernel "
-                   f"row, the dx = 0 and dx = 1 kernels' 16-bit pairs", path="dsp"),
+                   f"{name} weights for the DSP path, per output map ({cout}): ({cin}, 3, 5, 2) words (per column "
+                   f"pair and kernel row, the dx = 0 and dx = 1 kernels' 16-bit pairs), then bias', m, n - 32, rounding",
+                   path="dsp"),
             CArray(symbol(prefix, name, "weights"), "int8_t", thumb.astype(np.int64),
                    f"{name} weights for the Thumb path: per output map, its connected maps' {k}x{k} kernels, "
                    f"int8 ({sum(map(len, conn))} kernels)", path="thumb"),

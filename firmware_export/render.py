@@ -114,8 +114,8 @@ def pasted_kernels(steps: list[Step]) -> str:
     if convs:
         names += ["eln_conv_patch.h", "eln_conv_dsp.h", "eln_conv_thumb.h", "eln_conv_window.h"]
     names += sorted({KERNELS[step.kind] for step in steps})
-    bounds = [f"#define ELN_FC_MAX_IN {max(-(-s.in_shape[0] // 4) * 4 for s in steps if s.kind == 'fc')}"
-              " /* largest F_in, rounded up to a multiple of 4 */"]
+    bounds = [f"#define ELN_FC_MAX_IN {max(-(-s.in_shape[0] // 8) * 8 for s in steps if s.kind == 'fc')}"
+              " /* largest F_in, rounded up to a multiple of 8 */"]
     if convs:
         bounds.insert(0, f"#define ELN_CONV_MAX_MAPS {max(s.in_shape[0] for s in convs)} /* input maps of the "
                          "largest convolution */")

@@ -1,10 +1,14 @@
 /* eln_conv_dsp.h: the Cortex-M4/M7 (__ARM_FEATURE_DSP) inner loop of eln_conv_window.h.
  *
- * Per input map and patch column pair m: the 6 patch words P[m][0..5] ({x[r][2m], x[r][2m+1]}) and the
- * 10 weight words {E[ky][m], O[ky][m]}, ky = 0..4, are loaded with LDM (one instruction for 2-4 words)
- * into fixed registers, and 20 SMLADs (two 16-bit MACs each) update the four accumulators:
+ * Per input map, its 3 patch column pairs g unrolled: the 6 patch words P[g][0..5] (rows 0..5 of the
+ * pair, eln_conv_patch.h) and the 10 weight words {E[ky][g], O[ky][g]}, ky = 0..4, are loaded with LDM (one instruction for 2-4
+ * words) into fixed registers, and 20 SMLADs (two 16-bit MACs each) update the four accumulators:
  *   a00 += P[ky].E[ky]   a01 += P[ky].O[ky]   a10 += P[ky+1].E[ky]   a11 += P[ky+1].O[ky]
- * 26 instructions for 40 MAC slots (33 used: E and O have one zero each); LDM: eln_dsp.h.
+ * 26 instructions per column pair for 40 MAC slots (33 used: E and O have one zero each), 78 plus the
+ * loop test per input map (the loop is unrolled per map: 3 passes per map cost C3 4,800 more tests).
+ * LDM: eln_dsp.h. After a map's (Cin, 3, 5, 2) weight words come its four epilogue words
+ * {bias', m, n - 32, round} (eln_channel, layout.py), read with one LDM by eln_conv_channel: indexing
+ * three per-channel arrays costs the register-starved map loop several spills per map.
  */
 #ifndef ELN_CONV_DSP_H
 #define ELN_CONV_DSP_H
@@ -14,11 +18,24 @@
 
 #if defined(__ARM_FEATURE_DSP)
 /* kernel row ky = patch rows (top, bottom) with weights (e, o) */
-#define ELN_ROW(top, bottom, e, o) \
-    (a00 = __smlad(top, e, a00), a01 = __smlad(top, o, a01), a10 = __smlad(bottom, e, a10), \
+#define ELN_ROW(top, bottom, e, o)                                                                  \
+    (a00 = __smlad(top, e, a00), a01 = __smlad(top, o, a01), a10 = __smlad(bottom, e, a10),         \
      a11 = __smlad(bottom, o, a11))
+/* one column pair g: patch rows 0..5, kernel rows 0..4 */
+#define ELN_PAIR()                                                                                  \
+    do {                                                                                            \
+        ELN_LDM3(p, p0, p1, p2); /* rows 0..2 */                                                    \
+        ELN_LDM4(w, e0, o0, e1, o1); /* ky = 0, 1 */                                                \
+        ELN_ROW(p0, p1, e0, o0), ELN_ROW(p1, p2, e1, o1);                                           \
+        ELN_LDM2(p, p0, p1); /* rows 3, 4 */                                                        \
+        ELN_LDM4(w, e0, o0, e1, o1); /* ky = 2, 3 */                                                \
+        ELN_ROW(p2, p0, e0, o0), ELN_ROW(p0, p1, e1, o1);                                           \
+        ELN_LDR1(p, p2); /* row 5 */                                                                \
+        ELN_LDM2(w, e0, o0); /* ky = 4 */                                                           \
+        ELN_ROW(p1, p2, e0, o0);                                                                    \
+    } while (0)
 
-/* weights: this output map's (Cin, 3, 5, 2) words; acc: (2, 2) out; returns the next map's weights.
+/* weights: this output map's (Cin, 3, 5, 2) words; acc: (2, 2) out; returns its epilogue words.
  * Every input map is read (a partial table is zero weights): a per-map loop for the C3 table cost the
  * dense layers more (register pressure) than it saved classic's C3. */
 static inline const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
@@ -26,27 +43,31 @@ static inline const void *eln_conv_window(const eln_conv_shape *shape, const uin
 {
     const int32_t *p = patch->words, *w = (const int32_t *)weights;
     const int32_t *const end = p + shape->in_channels * 18;
+    register int32_t e0 __asm__("r0"), o0 __asm__("r1"), e1 __asm__("r2"), o1 __asm__("r3");
+    register int32_t p0 __asm__("r4"), p1 __asm__("r5"), p2 __asm__("r6");
     int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-    while (p < end) { /* one column pair m of one input map per pass */
-        register int32_t e0 __asm__("r0"), o0 __asm__("r1"), e1 __asm__("r2"), o1 __asm__("r3");
-        register int32_t p0 __asm__("r4"), p1 __asm__("r5"), p2 __asm__("r6");
-        ELN_LDM3(p, p0, p1, p2);     /* rows 0..2 */
-        ELN_LDM4(w, e0, o0, e1, o1); /* ky = 0, 1 */
-        ELN_ROW(p0, p1, e0, o0);
-        ELN_ROW(p1, p2, e1, o1);
-        ELN_LDM2(p, p0, p1);         /* rows 3, 4 */
-        ELN_LDM4(w, e0, o0, e1, o1); /* ky = 2, 3 */
-        ELN_ROW(p2, p0, e0, o0);
-        ELN_ROW(p0, p1, e1, o1);
-        ELN_LDR1(p, p2);             /* row 5 */
-        ELN_LDM2(w, e0, o0);         /* ky = 4 */
-        ELN_ROW(p1, p2, e0, o0);
-    }
+    do { /* one input map per pass */
+        ELN_PAIR();
+        ELN_PAIR();
+        ELN_PAIR();
+    } while (p < end);
     acc[0] = a00;
     acc[1] = a01;
     acc[2] = a10;
     acc[3] = a11;
     (void)maps;
+    return w;
+}
+
+/* weights: past output map c's kernels, at its eln_channel words; returns the next map's weights. */
+static inline const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant,
+                                           int32_t c, eln_channel *channel)
+{
+    const int32_t *w = (const int32_t *)weights;
+    register int32_t b __asm__("r0"), m __asm__("r1"), k __asm__("r2"), round __asm__("r3");
+    ELN_LDM4(w, b, m, k, round);
+    channel->bias = b, channel->multiplier = m, channel->high_shift = k, channel->round = round;
+    (void)bias, (void)quant, (void)c;
     return w;
 }
 #endif

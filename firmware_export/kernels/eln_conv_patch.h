@@ -1,12 +1,16 @@
 /* eln_conv_patch.h: a convolution window's input, widened to int16 once and shared by every output map.
  *
- * Patch layout (Cin, 3, 6, 2): value (i, row r, column 2m+l) of the 6x6 input window at
- * ((i*3 + m)*6 + r)*2 + l, so word (m, r) holds the 16-bit pair {x[r][2m], x[r][2m+1]} and the words of
- * rows r and r+1 are adjacent (eln_conv_window.h explains why).
+ * Patch layout (Cin, 3, 6, 2): the 6 columns of each row of the 6x6 input window are grouped in three
+ * 16-bit pairs, g = 0: {x[r][0], x[r][2]}, g = 1: {x[r][1], x[r][3]}, g = 2: {x[r][4], x[r][5]} (the order
+ * in which SXTB16 widens a word and a halfword), pair (i, g, r) at word (i*3 + g)*6 + r, so the words of
+ * rows r and r+1 are adjacent (eln_conv_window.h explains why; the weights use the same pairs).
  */
 #ifndef ELN_CONV_PATCH_H
 #define ELN_CONV_PATCH_H
 
+#include <string.h>
+
+#include "eln_dsp.h"
 #include "eln_kernels.h"
 
 #if defined(ELN_THUMB)
@@ -39,15 +43,24 @@ static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *inp
     int32_t i, r;
     for (i = 0; i < shape->in_channels; ++i) {
         const int8_t *row = input + (i * side + 2 * py) * side + 2 * px;
-        int16_t *pair = patch->values + i * 36; /* word (m, r) at (m*6 + r)*2: columns 2m, 2m+1 */
-        for (r = 0; r < 6; ++r, row += side, pair += 2) {
-            pair[0] = row[0], pair[1] = row[1];
-            pair[12] = row[2], pair[13] = row[3];
+        int32_t at = i * 18; /* word of pair (i, g = 0, r) */
+        for (r = 0; r < 6; ++r, row += side, ++at) {
+#if defined(__ARM_FEATURE_DSP) /* one word and one halfword load, three SXTB16 (little-endian: eln_dsp.h) */
+            uint32_t four;
+            uint16_t two;
+            memcpy(&four, row, 4), memcpy(&two, row + 4, 2);
+            patch->words[at] = __sxtb16((int32_t)four);                         /* {x0, x2} */
+            patch->words[at + 6] = eln_sxtb16_ror8((int32_t)four);              /* {x1, x3} */
+            patch->words[at + 12] = __sxtb16((int32_t)(two | (uint32_t)two << 8)); /* {x4, x5} */
+#else
+            int16_t *const pair = patch->values + 2 * at;
+            pair[0] = row[0], pair[1] = row[2];
+            pair[12] = row[1], pair[13] = row[3];
             pair[24] = row[4], pair[25] = row[5];
+#endif
         }
     }
-    patch->values[shape->in_channels * 36] = 0;
-    patch->values[shape->in_channels * 36 + 1] = 0;
+    patch->words[shape->in_channels * 18] = 0;
 }
 #endif
 

@@ -3,7 +3,8 @@
  * One call computes the four convolution outputs of one 2x2 pooling window (py, px) of one output map:
  *   acc[dy][dx] = sum over input maps i, taps (ky, kx) of x[i][2py+dy+ky][2px+dx+kx] * w[i][ky][kx]
  * from the window's input patch, widened to int16 once per window and shared by every output map.
- * Patch layout (eln_conv_patch.h): word (i, m, r) = {x[i][r][2m], x[i][r][2m+1]}, rows r, r+1 adjacent.
+ * Patch layout (eln_conv_patch.h): word (i, g, r) = column pair g of row r of map i ({0, 2}, {1, 3},
+ * {4, 5}), rows r, r+1 adjacent; the weights pair their columns the same way.
  * Weights, prepared by the exporter (layout.py), come as two 6-wide kernels over the patch's 6 columns:
  *   E[ky] = {w0, w1, w2, w3, w4, 0} (dx = 0) and O[ky] = {0, w0, w1, w2, w3, w4} (dx = 1),
  * so dy = 1 is the same dot product one row further down. Bias and zero point are added by the caller.
@@ -13,8 +14,8 @@
  * Three paths, bit-identical (integer sums in any order are exact):
  * - host: int16 weights (2, Cin*36), E then O, row 5 zero: four dot products over the flat patch.
  * - Thumb (ELN_THUMB): int8 (n, 5, 5) kernels of the connected maps only, read in place (eln_conv_thumb.h).
- * - DSP (__ARM_FEATURE_DSP): int32 words (Cin, 3, 5, {E, O}) of 16-bit pairs; per patch column pair m,
- *   LDM loads patch words and weight words, and each SMLAD does two MACs (eln_conv_dsp.h).
+ * - DSP (__ARM_FEATURE_DSP): int32 words (Cin, 3, 5, {E, O}) of 16-bit pairs, then the map's eln_channel;
+ *   per patch column pair g, LDM loads patch words and weight words, each SMLAD does two MACs (eln_conv_dsp.h).
  */
 #ifndef ELN_CONV_WINDOW_H
 #define ELN_CONV_WINDOW_H
@@ -45,6 +46,18 @@ static inline const void *eln_conv_window(const eln_conv_shape *shape, const uin
     acc[3] = a11;
     (void)maps;
     return o + n;
+}
+#endif
+
+#if !defined(__ARM_FEATURE_DSP) /* the DSP path stores these four words after the map's weights */
+/* output map c's bias' and requantization (eln_channel); returns weights unchanged. */
+static inline const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant,
+                                           int32_t c, eln_channel *channel)
+{
+    const int32_t n = quant->shift[c];
+    channel->bias = bias[c], channel->multiplier = quant->multiplier[c], channel->high_shift = n - 32;
+    channel->round = n > 32 ? (int32_t)1 << (n - 33) : 0;
+    return weights;
 }
 #endif
 

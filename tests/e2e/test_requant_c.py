@@ -38,7 +38,9 @@ def driver(host_cc, tmp_path_factory):
 def run_driver(driver, cases: list[tuple[int, int, int, int, int]]) -> list[tuple[int, int]]:
     text = "".join(" ".join(map(str, case)) + "\n" for case in cases)
     out = subprocess.run([str(driver)], input=text, capture_output=True, text=True, check=True).stdout
-    return [tuple(map(int, line.split())) for line in out.splitlines()]
+    rows = [tuple(map(int, line.split())) for line in out.splitlines()]
+    assert all(channel == value for value, _, channel in rows)  # eln_requantize_channel == eln_requantize
+    return [(value, output) for value, output, _ in rows]
 
 
 def expected(acc: int, m: int, n: int, zero_point: int, act_min: int) -> tuple[int, int]:

@@ -1,5 +1,6 @@
 /* Test driver for firmware_export/kernels/eln_requant.h: reads "acc m n zero_point act_min" lines on stdin,
- * prints "requantize output_s8" for each (tests/e2e/test_requant_c.py compares them with Python integers). */
+ * prints "requantize output_s8 requantize_channel" for each (tests/e2e/test_requant_c.py compares them with
+ * Python integers; the third is the convolutions' form, with the constants prepared as layout.py does). */
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -12,8 +13,9 @@ int main(void)
         const int32_t multiplier[1] = {(int32_t)m};
         const int8_t shift[1] = {(int8_t)n};
         const eln_quant quant = {multiplier, shift, (int32_t)zero_point, (int32_t)act_min, NULL};
-        printf("%" PRId32 " %d\n", eln_requantize((int32_t)acc, (int32_t)m, (int32_t)n),
-               eln_output_s8((int32_t)acc, &quant, 0));
+        const eln_channel channel = {0, (int32_t)m, (int32_t)n - 32, n > 32 ? (int32_t)1 << (n - 33) : 0};
+        printf("%" PRId32 " %d %" PRId32 "\n", eln_requantize((int32_t)acc, (int32_t)m, (int32_t)n),
+               eln_output_s8((int32_t)acc, &quant, 0), eln_requantize_channel((int32_t)acc, &channel));
     }
     return 0;
 }

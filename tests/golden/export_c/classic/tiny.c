@@ -16,7 +16,7 @@
 #define ELN_KERNEL static
 
 #define ELN_CONV_MAX_MAPS 2 /* input maps of the largest convolution */
-#define ELN_FC_MAX_IN 76 /* largest F_in, rounded up to a multiple of 4 */
+#define ELN_FC_MAX_IN 80 /* largest F_in, rounded up to a multiple of 8 */
 
 /* ---- firmware_export/kernels/eln_requant.h ---- */
 /* eln_requant.h: the one requantization of the edgelenet C engine (docs/quantization.md).
@@ -43,6 +43,12 @@ typedef struct {
     const int8_t *lut;          /* (256,) tanh table indexed by value + 128, or NULL */
 } eln_quant;
 
+/* One output channel's folded bias and requantization, fetched together by the convolution epilogues:
+ * n = high_shift + 32, and when high_shift > 0 (the fast path below) round = 2^(high_shift - 1). */
+typedef struct {
+    int32_t bias, multiplier, high_shift, round;
+} eln_channel;
+
 static inline int64_t eln_floor_shift(int64_t value, int32_t n)
 {
     return value >= 0 ? value >> n : ~(~value >> n);
@@ -54,6 +60,12 @@ static inline int64_t eln_floor_shift(int64_t value, int32_t n)
  * 2^(n-1) is a multiple of 2^32, so floor((p + 2^(n-1)) / 2^n) = floor((floor(p / 2^32) + 2^(n-33)) / 2^(n-32))
  * with p = acc * m. floor(p / 2^32) is the high word of one SMULL on Cortex-M3/M4 (|.| < 2^30, so adding
  * 2^(n-33) <= 2^29 stays in int32), and no saturation is needed: |p| < 2^62 gives |result| < 2^29. */
+static inline int32_t eln_requantize_high(int32_t acc, int32_t multiplier, int32_t high_shift, int32_t round)
+{
+    const int32_t high = (int32_t)eln_floor_shift((int64_t)acc * multiplier, 32) + round;
+    return high >= 0 ? high >> high_shift : ~(~high >> high_shift); /* floor shift of int32 */
+}
+
 static inline int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t shift)
 {
     if (shift > 32) {
@@ -72,13 +84,34 @@ static inline int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t sh
     }
 }
 
-/* The epilogue every kernel shares: requantize channel c, add the zero point, clamp, look up tanh. */
+/* eln_requantize with the channel's prepared values: the fast path without recomputing its constants. */
+static inline int32_t eln_requantize_channel(int32_t acc, const eln_channel *channel)
+{
+    if (channel->high_shift > 0) {
+        return eln_requantize_high(acc, channel->multiplier, channel->high_shift, channel->round);
+    }
+    return eln_requantize(acc, channel->multiplier, channel->high_shift + 32);
+}
+
+/* After requantization: add the zero point, clamp to [act_min, 127] (ReLU or none). */
+static inline int8_t eln_clamp_s8(int32_t requantized, const eln_quant *quant)
+{
+    int32_t value = requantized + quant->zero_point;
+    value = value < quant->act_min ? quant->act_min : value;
+    return (int8_t)(value > 127 ? 127 : value);
+}
+
+/* eln_clamp_s8, then the tanh table if the layer has one. */
+static inline int8_t eln_saturate_s8(int32_t requantized, const eln_quant *quant)
+{
+    const int8_t value = eln_clamp_s8(requantized, quant);
+    return quant->lut != 0 ? quant->lut[value + 128] : value;
+}
+
+/* The epilogue every kernel shares: requantize channel c, then eln_saturate_s8. */
 static inline int8_t eln_output_s8(int32_t acc, const eln_quant *quant, int32_t c)
 {
-    int32_t value = eln_requantize(acc, quant->multiplier[c], quant->shift[c]) + quant->zero_point;
-    value = value < quant->act_min ? quant->act_min : value;
-    value = value > 127 ? 127 : value;
-    return quant->lut != 0 ? quant->lut[value + 128] : (int8_t)value;
+    return eln_saturate_s8(eln_requantize(acc, quant->multiplier[c], quant->shift[c]), quant);
 }
 
 #endif /* ELN_REQUANT_H */
@@ -158,10 +191,22 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 #if defined(__ARM_FEATURE_DSP)
 #include <arm_acle.h>
 
+#if defined(__ARM_BIG_ENDIAN)
+#error "the DSP path widens int8 words with SXTB16 in little-endian byte order"
+#endif
+
 #define ELN_LDM4(p, a, b, c, d) \
     __asm__ volatile("ldmia %0!, {%1, %2, %3, %4}" : "+r"(p), "=r"(a), "=r"(b), "=r"(c), "=r"(d) : : "memory")
 #define ELN_LDM3(p, a, b, c) __asm__ volatile("ldmia %0!, {%1, %2, %3}" : "+r"(p), "=r"(a), "=r"(b), "=r"(c) : : "memory")
 #define ELN_LDM2(p, a, b) __asm__ volatile("ldmia %0!, {%1, %2}" : "+r"(p), "=r"(a), "=r"(b) : : "memory")
+/* SXTB16 of the value rotated right by 8: bytes 1 and 3 sign-extended into the two halves, one instruction
+ * (GCC 12 emits a separate ROR for the C expression) */
+static inline int32_t eln_sxtb16_ror8(int32_t value)
+{
+    int32_t result;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(result) : "r"(value));
+    return result;
+}
 #define ELN_LDR1(p, a) __asm__ volatile("ldr %1, [%0], #4" : "+r"(p), "=r"(a) : : "memory")
 #endif
 
@@ -170,12 +215,15 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 /* ---- firmware_export/kernels/eln_conv_patch.h ---- */
 /* eln_conv_patch.h: a convolution window's input, widened to int16 once and shared by every output map.
  *
- * Patch layout (Cin, 3, 6, 2): value (i, row r, column 2m+l) of the 6x6 input window at
- * ((i*3 + m)*6 + r)*2 + l, so word (m, r) holds the 16-bit pair {x[r][2m], x[r][2m+1]} and the words of
- * rows r and r+1 are adjacent (eln_conv_window.h explains why).
+ * Patch layout (Cin, 3, 6, 2): the 6 columns of each row of the 6x6 input window are grouped in three
+ * 16-bit pairs, g = 0: {x[r][0], x[r][2]}, g = 1: {x[r][1], x[r][3]}, g = 2: {x[r][4], x[r][5]} (the order
+ * in which SXTB16 widens a word and a halfword), pair (i, g, r) at word (i*3 + g)*6 + r, so the words of
+ * rows r and r+1 are adjacent (eln_conv_window.h explains why; the weights use the same pairs).
  */
 #ifndef ELN_CONV_PATCH_H
 #define ELN_CONV_PATCH_H
+
+#include <string.h>
 
 
 #if defined(ELN_THUMB)
@@ -208,15 +256,24 @@ static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *inp
     int32_t i, r;
     for (i = 0; i < shape->in_channels; ++i) {
         const int8_t *row = input + (i * side + 2 * py) * side + 2 * px;
-        int16_t *pair = patch->values + i * 36; /* word (m, r) at (m*6 + r)*2: columns 2m, 2m+1 */
-        for (r = 0; r < 6; ++r, row += side, pair += 2) {
-            pair[0] = row[0], pair[1] = row[1];
-            pair[12] = row[2], pair[13] = row[3];
+        int32_t at = i * 18; /* word of pair (i, g = 0, r) */
+        for (r = 0; r < 6; ++r, row += side, ++at) {
+#if defined(__ARM_FEATURE_DSP) /* one word and one halfword load, three SXTB16 (little-endian: eln_dsp.h) */
+            uint32_t four;
+            uint16_t two;
+            memcpy(&four, row, 4), memcpy(&two, row + 4, 2);
+            patch->words[at] = __sxtb16((int32_t)four);                         /* {x0, x2} */
+            patch->words[at + 6] = eln_sxtb16_ror8((int32_t)four);              /* {x1, x3} */
+            patch->words[at + 12] = __sxtb16((int32_t)(two | (uint32_t)two << 8)); /* {x4, x5} */
+#else
+            int16_t *const pair = patch->values + 2 * at;
+            pair[0] = row[0], pair[1] = row[2];
+            pair[12] = row[1], pair[13] = row[3];
             pair[24] = row[4], pair[25] = row[5];
+#endif
         }
     }
-    patch->values[shape->in_channels * 36] = 0;
-    patch->values[shape->in_channels * 36 + 1] = 0;
+    patch->words[shape->in_channels * 18] = 0;
 }
 #endif
 
@@ -225,11 +282,15 @@ static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *inp
 /* ---- firmware_export/kernels/eln_conv_dsp.h ---- */
 /* eln_conv_dsp.h: the Cortex-M4/M7 (__ARM_FEATURE_DSP) inner loop of eln_conv_window.h.
  *
- * Per input map and patch column pair m: the 6 patch words P[m][0..5] ({x[r][2m], x[r][2m+1]}) and the
- * 10 weight words {E[ky][m], O[ky][m]}, ky = 0..4, are loaded with LDM (one instruction for 2-4 words)
- * into fixed registers, and 20 SMLADs (two 16-bit MACs each) update the four accumulators:
+ * Per input map, its 3 patch column pairs g unrolled: the 6 patch words P[g][0..5] (rows 0..5 of the
+ * pair, eln_conv_patch.h) and the 10 weight words {E[ky][g], O[ky][g]}, ky = 0..4, are loaded with LDM (one instruction for 2-4
+ * words) into fixed registers, and 20 SMLADs (two 16-bit MACs each) update the four accumulators:
  *   a00 += P[ky].E[ky]   a01 += P[ky].O[ky]   a10 += P[ky+1].E[ky]   a11 += P[ky+1].O[ky]
- * 26 instructions for 40 MAC slots (33 used: E and O have one zero each); LDM: eln_dsp.h.
+ * 26 instructions per column pair for 40 MAC slots (33 used: E and O have one zero each), 78 plus the
+ * loop test per input map (the loop is unrolled per map: 3 passes per map cost C3 4,800 more tests).
+ * LDM: eln_dsp.h. After a map's (Cin, 3, 5, 2) weight words come its four epilogue words
+ * {bias', m, n - 32, round} (eln_channel, layout.py), read with one LDM by eln_conv_channel: indexing
+ * three per-channel arrays costs the register-starved map loop several spills per map.
  */
 #ifndef ELN_CONV_DSP_H
 #define ELN_CONV_DSP_H
@@ -237,11 +298,24 @@ static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *inp
 
 #if defined(__ARM_FEATURE_DSP)
 /* kernel row ky = patch rows (top, bottom) with weights (e, o) */
-#define ELN_ROW(top, bottom, e, o) \
-    (a00 = __smlad(top, e, a00), a01 = __smlad(top, o, a01), a10 = __smlad(bottom, e, a10), \
+#define ELN_ROW(top, bottom, e, o)                                                                  \
+    (a00 = __smlad(top, e, a00), a01 = __smlad(top, o, a01), a10 = __smlad(bottom, e, a10),         \
      a11 = __smlad(bottom, o, a11))
+/* one column pair g: patch rows 0..5, kernel rows 0..4 */
+#define ELN_PAIR()                                                                                  \
+    do {                                                                                            \
+        ELN_LDM3(p, p0, p1, p2); /* rows 0..2 */                                                    \
+        ELN_LDM4(w, e0, o0, e1, o1); /* ky = 0, 1 */                                                \
+        ELN_ROW(p0, p1, e0, o0), ELN_ROW(p1, p2, e1, o1);                                           \
+        ELN_LDM2(p, p0, p1); /* rows 3, 4 */                                                        \
+        ELN_LDM4(w, e0, o0, e1, o1); /* ky = 2, 3 */                                                \
+        ELN_ROW(p2, p0, e0, o0), ELN_ROW(p0, p1, e1, o1);                                           \
+        ELN_LDR1(p, p2); /* row 5 */                                                                \
+        ELN_LDM2(w, e0, o0); /* ky = 4 */                                                           \
+        ELN_ROW(p1, p2, e0, o0);                                                                    \
+    } while (0)
 
-/* weights: this output map's (Cin, 3, 5, 2) words; acc: (2, 2) out; returns the next map's weights.
+/* weights: this output map's (Cin, 3, 5, 2) words; acc: (2, 2) out; returns its epilogue words.
  * Every input map is read (a partial table is zero weights): a per-map loop for the C3 table cost the
  * dense layers more (register pressure) than it saved classic's C3. */
 static inline const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
@@ -249,27 +323,31 @@ static inline const void *eln_conv_window(const eln_conv_shape *shape, const uin
 {
     const int32_t *p = patch->words, *w = (const int32_t *)weights;
     const int32_t *const end = p + shape->in_channels * 18;
+    register int32_t e0 __asm__("r0"), o0 __asm__("r1"), e1 __asm__("r2"), o1 __asm__("r3");
+    register int32_t p0 __asm__("r4"), p1 __asm__("r5"), p2 __asm__("r6");
     int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-    while (p < end) { /* one column pair m of one input map per pass */
-        register int32_t e0 __asm__("r0"), o0 __asm__("r1"), e1 __asm__("r2"), o1 __asm__("r3");
-        register int32_t p0 __asm__("r4"), p1 __asm__("r5"), p2 __asm__("r6");
-        ELN_LDM3(p, p0, p1, p2);     /* rows 0..2 */
-        ELN_LDM4(w, e0, o0, e1, o1); /* ky = 0, 1 */
-        ELN_ROW(p0, p1, e0, o0);
-        ELN_ROW(p1, p2, e1, o1);
-        ELN_LDM2(p, p0, p1);         /* rows 3, 4 */
-        ELN_LDM4(w, e0, o0, e1, o1); /* ky = 2, 3 */
-        ELN_ROW(p2, p0, e0, o0);
-        ELN_ROW(p0, p1, e1, o1);
-        ELN_LDR1(p, p2);             /* row 5 */
-        ELN_LDM2(w, e0, o0);         /* ky = 4 */
-        ELN_ROW(p1, p2, e0, o0);
-    }
+    do { /* one input map per pass */
+        ELN_PAIR();
+        ELN_PAIR();
+        ELN_PAIR();
+    } while (p < end);
     acc[0] = a00;
     acc[1] = a01;
     acc[2] = a10;
     acc[3] = a11;
     (void)maps;
+    return w;
+}
+
+/* weights: past output map c's kernels, at its eln_channel words; returns the next map's weights. */
+static inline const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant,
+                                           int32_t c, eln_channel *channel)
+{
+    const int32_t *w = (const int32_t *)weights;
+    register int32_t b __asm__("r0"), m __asm__("r1"), k __asm__("r2"), round __asm__("r3");
+    ELN_LDM4(w, b, m, k, round);
+    channel->bias = b, channel->multiplier = m, channel->high_shift = k, channel->round = round;
+    (void)bias, (void)quant, (void)c;
     return w;
 }
 #endif
@@ -335,7 +413,8 @@ static inline const void *eln_conv_window(const eln_conv_shape *shape, const uin
  * One call computes the four convolution outputs of one 2x2 pooling window (py, px) of one output map:
  *   acc[dy][dx] = sum over input maps i, taps (ky, kx) of x[i][2py+dy+ky][2px+dx+kx] * w[i][ky][kx]
  * from the window's input patch, widened to int16 once per window and shared by every output map.
- * Patch layout (eln_conv_patch.h): word (i, m, r) = {x[i][r][2m], x[i][r][2m+1]}, rows r, r+1 adjacent.
+ * Patch layout (eln_conv_patch.h): word (i, g, r) = column pair g of row r of map i ({0, 2}, {1, 3},
+ * {4, 5}), rows r, r+1 adjacent; the weights pair their columns the same way.
  * Weights, prepared by the exporter (layout.py), come as two 6-wide kernels over the patch's 6 columns:
  *   E[ky] = {w0, w1, w2, w3, w4, 0} (dx = 0) and O[ky] = {0, w0, w1, w2, w3, w4} (dx = 1),
  * so dy = 1 is the same dot product one row further down. Bias and zero point are added by the caller.
@@ -345,8 +424,8 @@ static inline const void *eln_conv_window(const eln_conv_shape *shape, const uin
  * Three paths, bit-identical (integer sums in any order are exact):
  * - host: int16 weights (2, Cin*36), E then O, row 5 zero: four dot products over the flat patch.
  * - Thumb (ELN_THUMB): int8 (n, 5, 5) kernels of the connected maps only, read in place (eln_conv_thumb.h).
- * - DSP (__ARM_FEATURE_DSP): int32 words (Cin, 3, 5, {E, O}) of 16-bit pairs; per patch column pair m,
- *   LDM loads patch words and weight words, and each SMLAD does two MACs (eln_conv_dsp.h).
+ * - DSP (__ARM_FEATURE_DSP): int32 words (Cin, 3, 5, {E, O}) of 16-bit pairs, then the map's eln_channel;
+ *   per patch column pair g, LDM loads patch words and weight words, each SMLAD does two MACs (eln_conv_dsp.h).
  */
 #ifndef ELN_CONV_WINDOW_H
 #define ELN_CONV_WINDOW_H
@@ -374,6 +453,18 @@ static inline const void *eln_conv_window(const eln_conv_shape *shape, const uin
     acc[3] = a11;
     (void)maps;
     return o + n;
+}
+#endif
+
+#if !defined(__ARM_FEATURE_DSP) /* the DSP path stores these four words after the map's weights */
+/* output map c's bias' and requantization (eln_channel); returns weights unchanged. */
+static inline const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant,
+                                           int32_t c, eln_channel *channel)
+{
+    const int32_t n = quant->shift[c];
+    channel->bias = bias[c], channel->multiplier = quant->multiplier[c], channel->high_shift = n - 32;
+    channel->round = n > 32 ? (int32_t)1 << (n - 33) : 0;
+    return weights;
 }
 #endif
 
@@ -405,9 +496,12 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
             for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0]) {
                 const int8_t *w_sub = sub->weights + 4 * c; /* (2, 2) */
                 int32_t acc[4], s = sub->bias[c];
+                eln_channel channel;
                 w_map = eln_conv_window(shape, maps, &patch, w_map, acc);
+                w_map = eln_conv_channel(w_map, bias, quant, c, &channel);
                 for (j = 0; j < 4; ++j) {
-                    s += (int32_t)w_sub[j] * eln_output_s8(acc[j] + bias[c], quant, c);
+                    s += (int32_t)w_sub[j] * eln_saturate_s8(eln_requantize_channel(acc[j] + channel.bias, &channel),
+                                                             quant);
                 }
                 output[(c * side + py) * side + px] = eln_output_s8(s, &sub->quant, c); /* (Cout, side, side) */
             }
@@ -423,15 +517,18 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
  * Four outputs per pass share each input load. Overflow: the partial sums are at most
  * F_in * 128 * 127 <= 6,502,400 (F_in = 400) before the bias, whose exact bound is checked at export time.
  * - portable: int8 weights (F_out, F_in); the k loop is a plain dot product that compilers vectorise.
- * - DSP: the input is widened once into int16 pairs on the stack (ELN_FC_MAX_IN * 2 bytes) and the
- *   weights are int16 pairs (ceil(F_out/4), F_in/2 rounded up to even, 4) words, zero-padded: per two
- *   input pairs, one LDRD of x and two LDMs of four weight words feed 8 SMLADs (16 MACs).
+ * - DSP: the input is widened once into int16 pairs on the stack (ELN_FC_MAX_IN * 2 bytes), each 4 values
+ *   {x0..x3} by two SXTB16 into the pairs {x0, x2}, {x1, x3}; the weights are int16 pairs in the same
+ *   order, (ceil(F_out/4), F_in/2 rounded up to a multiple of 4, 4) words, zero-padded: per input pair,
+ *   one LDM of four weight words feeds 4 SMLADs (8 MACs); 4 pairs per pass: 2 LDRD, 4 LDM, 16 SMLAD and
+ *   the loop test, 26 instructions for 32 MACs (2 pairs per pass: 15 for 16).
  */
 
 
 #if defined(__ARM_FEATURE_DSP)
+#include <string.h>
 #ifndef ELN_FC_MAX_IN
-#define ELN_FC_MAX_IN 400 /* largest F_in rounded up to a multiple of 4 (the engine defines the exact one) */
+#define ELN_FC_MAX_IN 400 /* largest F_in rounded up to a multiple of 8 (the engine defines the exact one) */
 #endif
 #endif
 
@@ -442,17 +539,28 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     int32_t o, k, q;
 #if defined(__ARM_FEATURE_DSP)
     union { int32_t words[ELN_FC_MAX_IN / 2]; int16_t values[ELN_FC_MAX_IN]; } x; /* (F_in padded,) int16 */
-    const int32_t n_pairs = (n_in + 3) / 4 * 2;
+    const int32_t n_pairs = (n_in + 7) / 8 * 4;
     const int32_t *w = (const int32_t *)weights;
-    for (k = 0; k < 2 * n_pairs; ++k) {
-        x.values[k] = k < n_in ? input[k] : 0;
+    for (k = 0; k + 4 <= n_in; k += 4) { /* 4 values {x0..x3} -> pairs {x0, x2}, {x1, x3} (fc_pack's order) */
+        uint32_t four; /* x0 in the low byte (little-endian: eln_dsp.h) */
+        memcpy(&four, input + k, 4);
+        x.words[k / 2] = __sxtb16((int32_t)four), x.words[k / 2 + 1] = eln_sxtb16_ror8((int32_t)four);
+    }
+    for (; k < 2 * n_pairs; ++k) { /* the tail, and zeros up to the padded length: value k is half k%4/2 of
+                                      * word k/4*2 + k%2 */
+        x.values[k / 4 * 4 + (k % 2) * 2 + k % 4 / 2] = (int16_t)(k < n_in ? input[k] : 0);
     }
     for (o = 0; o < n_out; o += 4) { /* rows o..o+3 (rows past F_out are zero weights, not stored) */
         int32_t acc[4], a0 = 0, a1 = 0, a2 = 0, a3 = 0;
         const int32_t *xp = x.words, *const end = x.words + n_pairs;
-        for (; xp < end; xp += 2) {
+        for (; xp < end; xp += 4) { /* 4 input pairs, 8 LDM-loaded weight words per two: 32 MACs */
             register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
-            const int32_t x0 = xp[0], x1 = xp[1];
+            int32_t x0 = xp[0], x1 = xp[1];
+            ELN_LDM4(w, w0, w1, w2, w3);
+            a0 = __smlad(x0, w0, a0), a1 = __smlad(x0, w1, a1), a2 = __smlad(x0, w2, a2), a3 = __smlad(x0, w3, a3);
+            ELN_LDM4(w, w0, w1, w2, w3);
+            a0 = __smlad(x1, w0, a0), a1 = __smlad(x1, w1, a1), a2 = __smlad(x1, w2, a2), a3 = __smlad(x1, w3, a3);
+            x0 = xp[2], x1 = xp[3];
             ELN_LDM4(w, w0, w1, w2, w3);
             a0 = __smlad(x0, w0, a0), a1 = __smlad(x0, w1, a1), a2 = __smlad(x0, w2, a2), a3 = __smlad(x0, w3, a3);
             ELN_LDM4(w, w0, w1, w2, w3);
