@@ -14,10 +14,11 @@ def plot_quantization_error(layers: list[dict], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     names = [row["layer"] for row in layers]
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    ax.bar([i - 0.2 for i in range(len(names))], [row["output_sqnr_db"] for row in layers], width=0.4,
-           label="layer output")
     pre = [(i, row["pre_sqnr_db"]) for i, row in enumerate(layers) if "pre_sqnr_db" in row]
+    offset = 0.2 if pre else 0.0  # side by side only when there are tanh inputs to show
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.bar([i - offset for i in range(len(names))], [row["output_sqnr_db"] for row in layers], width=0.4,
+           label="layer output")
     if pre:
         ax.bar([i + 0.2 for i, _ in pre], [v for _, v in pre], width=0.4, label="tanh input")
     ax.set(xticks=range(len(names)), xticklabels=names, ylabel="SQNR (dB)",
