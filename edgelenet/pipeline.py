@@ -82,8 +82,7 @@ def quantize_checkpoint(model_spec: str, out: Path | None, method: str, size: in
         "warnings": notes,
     }
     save_artifact(qmodel, out)
-    return {"artifact": str(out), **{k: v for k, v in qmodel.report.items()}, "calibration": qmodel.calibration,
-            "checksum": qmodel.checksum}
+    return {"artifact": str(out), **qmodel.report, "calibration": qmodel.calibration, "checksum": qmodel.checksum}
 
 
 def load_any_model(model_spec: str):
