@@ -192,14 +192,40 @@ def output_stage(layer: QLayer) -> OutputStage:
     return OutputStage(layer.name, layer.output.zero_point, act_min, False)
 
 
-def layer_arrays(prefix: str, layer: QLayer, step: Step) -> list[CArray]:
-    """bias', multiplier, shift, tanh table and (compacted) weights of one layer, with their comments."""
+def _folded_rounding(step: Step) -> np.ndarray | None:
+    """round'[c] = 2^(k-1) + z_out * 2^k (k = n - 32) of the max-pooling DSP epilogue that folds the output
+    zero point into the rounding constant (kernels/eln_conv_maxpool_s8.c, eln_pool_folded), or None where
+    that form is not exact: it needs act_min = -128 (the clamp is then SSAT #8; ReLU has z_out = -128),
+    every n > 32, and SMMLA's round' + floor(x * m / 2^32) to fit int32 for every |x| <= acc_bound."""
+    layer = step.layers[0]
+    stage = output_stage(layer)
+    shift = layer.shift.astype(np.int64)
+    if step.kind != "conv_maxpool" or stage.act_min != -128 or stage.has_lut or not (shift > 32).all():
+        return None
+    k = shift - 32
+    rounding = np.left_shift(1, k - 1) + stage.zero_point * np.left_shift(1, k)
+    high = -(-step.acc_bound * layer.multiplier.astype(np.int64) // (1 << 32))  # >= |floor(x * m / 2^32)|
+    return rounding if bool((high + np.abs(rounding) < INT32_LIMIT).all()) else None
+
+
+def maxpool_folded(steps: list[Step]) -> bool:
+    """True if every max-pooling step has the folded DSP epilogue (the engine defines ELN_CONV_MAXPOOL_FOLDED;
+    one kernel body serves every step, so it is all or none)."""
+    pools = [step for step in steps if step.kind == "conv_maxpool"]
+    return bool(pools) and all(_folded_rounding(step) is not None for step in pools)
+
+
+def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False) -> list[CArray]:
+    """bias', multiplier, shift, tanh table and (compacted) weights of one layer, with their comments.
+    folded: the max-pooling steps use the folded DSP epilogue (maxpool_folded)."""
     name, cout = layer.name, len(layer.weights)
     arrays = []
     if step.kind != "fc" and layer is step.layers[0]:
         cin, k = layer.weights.shape[1], layer.kernel
         shift = layer.shift.astype(np.int64)  # eln_channel: bias', m, n - 32, 2^(n-33) for n > 32 else 0
         rounding = np.where(shift > 32, np.left_shift(1, np.maximum(shift - 33, 0)), 0)
+        if folded and step.kind == "conv_maxpool":  # the DSP words only: the other paths add z_out themselves
+            rounding = _folded_rounding(step)
         epilogue = np.stack([fold_bias(layer), layer.multiplier.astype(np.int64), shift - 32, rounding], 1)
         portable, dsp = conv_pack(layer.weights.astype(np.int64), epilogue)
         conn = connections(layer)
@@ -208,7 +234,8 @@ def layer_arrays(prefix: str, layer: QLayer, step: Step) -> list[CArray]:
         arrays += [
             CArray(symbol(prefix, name, "weights"), "int32_t", dsp,
                    f"{name} weights for the DSP path, per output map ({cout}): ({cin}, 3, 5, 2) words (per column "
-                   f"pair and kernel row, the dx = 0 and dx = 1 kernels' 16-bit pairs), then bias', m, n - 32, rounding",
+                   f"pair and kernel row, the dx = 0 and dx = 1 kernels' 16-bit pairs), then bias', m, n - 32, rounding"
+                   + (" + z_out * 2^(n - 32)" if folded and step.kind == "conv_maxpool" else ""),
                    path="dsp"),
             CArray(symbol(prefix, name, "weights"), "int8_t", thumb.astype(np.int64),
                    f"{name} weights for the Thumb path: per output map, its connected maps' {k}x{k} kernels, "

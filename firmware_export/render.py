@@ -18,7 +18,7 @@ import edgelenet
 from edgelenet.artifact import QuantizedModel
 from edgelenet.errors import UserError
 from firmware_export import build
-from firmware_export.layout import CArray, Step, layer_arrays, output_stage, plan_steps, symbol
+from firmware_export.layout import CArray, Step, layer_arrays, maxpool_folded, output_stage, plan_steps, symbol
 from firmware_export.memory import Buffer, plan_scratch
 
 ROUNDING = "requantize = floor((acc * m + 2^(n-1)) / 2^n): one rounding, to nearest, ties toward +infinity"
@@ -116,6 +116,8 @@ def pasted_kernels(steps: list[Step]) -> str:
     names += sorted({KERNELS[step.kind] for step in steps})
     bounds = [f"#define ELN_FC_MAX_IN {max(-(-s.in_shape[0] // 8) * 8 for s in steps if s.kind == 'fc')}"
               " /* largest F_in, rounded up to a multiple of 8 */"]
+    if maxpool_folded(steps):
+        bounds.insert(0, "#define ELN_CONV_MAXPOOL_FOLDED 1 /* the max-pooling epilogue words add z_out (layout.py) */")
     if convs:
         bounds.insert(0, f"#define ELN_CONV_MAX_MAPS {max(s.in_shape[0] for s in convs)} /* input maps of the "
                          "largest convolution */")
@@ -176,7 +178,8 @@ def render(model: QuantizedModel, prefix: str = "lenet5") -> Rendered:
     validate_prefix(prefix)
     steps = plan_steps(model)
     buffers, scratch = plan_scratch(steps)
-    arrays = [a for step in steps for layer in step.layers for a in layer_arrays(prefix, layer, step)]
+    folded = maxpool_folded(steps)
+    arrays = [a for step in steps for layer in step.layers for a in layer_arrays(prefix, layer, step, folded)]
     common = {"prefix": prefix, "PREFIX": prefix.upper()}
     files = {
         f"{prefix}.h": template("model.h").substitute(common, banner=banner(f"{prefix}.h", model),

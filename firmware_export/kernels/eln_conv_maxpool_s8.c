@@ -12,6 +12,30 @@
  */
 #include "eln_conv_window.h"
 
+#if defined(__ARM_FEATURE_DSP) && defined(ELN_CONV_MAXPOOL_FOLDED)
+/* The DSP epilogue when the exporter has folded the output stage into the epilogue words (layout.py,
+ * _folded_rounding: act_min = -128, every shift n > 32, no int32 overflow below): each map's words are
+ * {bias', m, k = n - 32, round' = 2^(k-1) + z_out * 2^k}, and
+ *   y = SSAT8((SMMLA(max(acc) + bias', m, round')) >> k)
+ * is bit-identical to clamp(requantize(max(acc) + bias') + z_out, -128, 127) (docs/quantization.md):
+ * - SMMLA gives round' + floor(x * m / 2^32) exactly (round' * 2^32 added to the 64-bit product is a
+ *   multiple of 2^32), the high word that eln_requantize_high shifts;
+ * - adding z_out * 2^k before the floor shift by k is adding z_out after it (a multiple of 2^k);
+ * - with act_min = -128 the clamp is a signed 8-bit saturation. ReLU layers have z_out = act_min = -128:
+ *   the lower clamp is the ReLU, and requantize(x <= 0) <= 0 lands at or below -128;
+ * - no overflow: the exporter checks |floor(x * m / 2^32)| + |round'| < 2^31 for |x| <= the accumulator
+ *   bound. Per pooled output: LDM, max (9), add, SMMLA, ASR, SSAT, STRB. */
+static inline int8_t eln_pool_folded(int32_t best, const eln_channel *channel)
+{
+    int32_t value;
+    __asm__("smmla %0, %1, %2, %3" : "=r"(value) : "r"(best + channel->bias), "r"(channel->multiplier),
+            "r"(channel->round));
+    value = value >= 0 ? value >> channel->high_shift : ~(~value >> channel->high_shift); /* floor shift: ASR */
+    __asm__("ssat %0, #8, %1" : "=r"(value) : "r"(value)); /* not ACLE's __ssat: fails -Wsign-conversion */
+    return (int8_t)value;
+}
+#endif
+
 ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant *quant, const int8_t *input,
                                     const void *weights, const int32_t *bias, int8_t *output)
 {
@@ -30,8 +54,14 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
             const void *w_map = weights;                     /* output map c's weights (eln_conv_window.h) */
             const uint8_t *maps = geometry->maps;             /* output map c's input maps: n, then n indices */
             int8_t *out = output + py * side + px;           /* (Cout, side, side): map c's pixel (py, px) */
+#if defined(__ARM_FEATURE_DSP) /* the DSP loop tests the output pointer: c and maps are unused there */
+            int8_t *const end = out + geometry->out_channels * plane;
+#define ELN_MORE_MAPS (out < end)
+#else
+#define ELN_MORE_MAPS (c < geometry->out_channels)
+#endif
             eln_conv_patch(geometry, input, py, px, &patch);
-            for (c = 0; c < geometry->out_channels; ++c, maps += 1 + maps[0], out += plane) {
+            for (c = 0; ELN_MORE_MAPS; ++c, maps += 1 + maps[0], out += plane) {
                 int32_t acc[4], best;
                 eln_channel channel;
                 w_map = eln_conv_window(geometry, maps, &patch, w_map, acc);
@@ -39,8 +69,13 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
                 best = acc[0] > acc[1] ? acc[0] : acc[1];
                 best = acc[2] > best ? acc[2] : best;
                 best = acc[3] > best ? acc[3] : best;
+#if defined(__ARM_FEATURE_DSP) && defined(ELN_CONV_MAXPOOL_FOLDED)
+                *out = eln_pool_folded(best, &channel);
+#else
                 *out = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), stage); /* no tanh */
+#endif
             }
         }
     }
 }
+#undef ELN_MORE_MAPS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -18,7 +19,7 @@ from edgelenet.errors import UserError
 from edgelenet.model import build_model
 from edgelenet.summary import summary_dict
 from firmware_export import build, export_c, write_files
-from firmware_export.layout import fold_bias, plan_steps
+from firmware_export.layout import _folded_rounding, fold_bias, maxpool_folded, output_stage, plan_steps
 from firmware_export.render import ROUNDING, render, validate_prefix
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "golden"))
@@ -101,6 +102,39 @@ def test_folded_bias_equals_reference_accumulator(modern_int8, rng):
     w = layer.weights.astype(np.int64)
     reference_acc = layer.bias + (x - layer.input.zero_point) @ w.T
     np.testing.assert_array_equal(fold_bias(layer) + x @ w.T, reference_acc)
+
+
+def test_folded_maxpool_epilogue_equals_requantize_and_clamp(modern_int8, rng):
+    """The DSP max-pooling epilogue (eln_conv_maxpool_s8.c, eln_pool_folded):
+    SSAT8(floor((floor(x * m / 2^32) + round') / 2^k)), round' = 2^(k-1) + z_out * 2^k, k = n - 32, equals
+    clamp(requantize(x) + z_out, act_min, 127) for every |x| <= acc_bound, with SMMLA's int32 sum in range."""
+    steps = plan_steps(modern_int8)
+    assert maxpool_folded(steps)
+    for step in (s for s in steps if s.kind == "conv_maxpool"):
+        layer, stage = step.layers[0], output_stage(step.layers[0])
+        assert (stage.zero_point, stage.act_min) == (-128, -128)  # ReLU: [0, hi]
+        rounding = _folded_rounding(step)
+        bound = step.acc_bound
+        xs = [int(v) for v in rng.integers(-bound, bound + 1, 3000)] + [-bound, -1, 0, 1, bound]
+        for c in range(len(layer.weights)):
+            m, n, r = int(layer.multiplier[c]), int(layer.shift[c]), int(rounding[c])
+            xs_c = xs + [((j << (n - 1)) + d) // m for j in range(-3, 400) for d in (-1, 0, m - 1)]  # near ties
+            for x in (v for v in xs_c if abs(v) <= bound):
+                spec = min(max(((x * m + (1 << (n - 1))) >> n) + stage.zero_point, stage.act_min), 127)
+                high = (x * m >> 32) + r
+                assert -(1 << 31) <= high < 1 << 31
+                assert min(max(high >> (n - 32), -128), 127) == spec
+
+
+def test_folded_maxpool_epilogue_falls_back():
+    """A zero point other than act_min's -128 (ReLU with z_out != -128) keeps the generic epilogue."""
+    model = synthetic_model("modern")
+    assert maxpool_folded(plan_steps(model))
+    assert "#define ELN_CONV_MAXPOOL_FOLDED" in render(model).files["lenet5.c"]
+    model.layers[1].output = dataclasses.replace(model.layers[1].output, zero_point=-100)
+    assert not maxpool_folded(plan_steps(model))
+    assert "#define ELN_CONV_MAXPOOL_FOLDED" not in render(model).files["lenet5.c"]
+    assert not maxpool_folded(plan_steps(synthetic_model("classic")))
 
 
 def test_accumulator_bounds_fit_int32(int8_model):
