@@ -68,13 +68,16 @@ class Step:
         return int(np.prod(self.out_shape))
 
 
-def conv_pack(kernels: np.ndarray, epilogue: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def conv_pack(kernels: np.ndarray, epilogue: np.ndarray, plane: int) -> tuple[np.ndarray, np.ndarray]:
     """int8 (Cout, Cin, 5, 5) -> the two layouts of kernels/eln_conv_window.h, both of the 6-wide kernels
     E[ky] = {w0..w4, 0} (dx = 0) and O[ky] = {0, w0..w4} (dx = 1) over the patch's 6 columns:
     portable int16 (Cout, 2, Cin*36) indexed [E/O][i][g][ky][l] (row ky = 5 zero; column pair g of
     kernels/eln_conv_patch.h), and
-    DSP int32 per output map: (Cin, 3, 5, 2) words (per column pair g and row ky, E then O as 16-bit pairs,
-    low first), then the map's `epilogue` row (Cout, 4): its eln_channel words, fetched with one LDM."""
+    DSP int32 per output map c: per input map i, its (3, 5, 2) words (per column pair g and row ky, E then O
+    as 16-bit pairs, low first) and then Cin - 1 - i, the input maps left (the window loop's test: 0 ends
+    it); then the map's `epilogue` row (Cout, 4): its eln_channel words, and (c - Cout + 1) * plane, the
+    offset of its output map from the last one's (the map loop's store and test: 0 ends it); each map's
+    epilogue is fetched with one LDM (kernels/eln_conv_dsp.h)."""
     cout, cin = kernels.shape[:2]
     six = np.zeros((cout, cin, 2, 6, 6), np.int64)                     # (Cout, Cin, E/O, ky, column)
     six[:, :, 0, :5, :5] = kernels
@@ -83,8 +86,11 @@ def conv_pack(kernels: np.ndarray, epilogue: np.ndarray) -> tuple[np.ndarray, np
     pairs = six.reshape(cout, cin, 2, 6, 3, 2).transpose(0, 2, 1, 4, 3, 5)  # (Cout, E/O, Cin, g, ky, l)
     portable = pairs.reshape(cout, -1)
     words = (pairs[..., 0] & 0xFFFF) | ((pairs[..., 1] & 0xFFFF) << 16)     # (Cout, E/O, Cin, g, ky)
-    dsp = words[:, :, :, :, :5].transpose(0, 2, 3, 4, 1).reshape(cout, -1)  # (Cout, Cin*g*ky*E/O)
-    return portable, np.concatenate([_int32(dsp), epilogue.astype(np.int64)], axis=1).reshape(-1)
+    dsp = words[:, :, :, :, :5].transpose(0, 2, 3, 4, 1).reshape(cout, cin, -1)  # (Cout, Cin, g*ky*E/O)
+    left = np.broadcast_to(np.arange(cin - 1, -1, -1, dtype=np.int64)[None, :, None], (cout, cin, 1))
+    offset = (np.arange(cout, dtype=np.int64) - (cout - 1))[:, None] * plane
+    dsp = np.concatenate([_int32(dsp), left], axis=2).reshape(cout, -1)
+    return portable, np.concatenate([dsp, epilogue.astype(np.int64), offset], axis=1).reshape(-1)
 
 
 def fc_pack(weights: np.ndarray) -> np.ndarray:
@@ -227,15 +233,17 @@ def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False) -
         if folded and step.kind == "conv_maxpool":  # the DSP words only: the other paths add z_out themselves
             rounding = _folded_rounding(step)
         epilogue = np.stack([fold_bias(layer), layer.multiplier.astype(np.int64), shift - 32, rounding], 1)
-        portable, dsp = conv_pack(layer.weights.astype(np.int64), epilogue)
+        portable, dsp = conv_pack(layer.weights.astype(np.int64), epilogue, step.out_shape[1] * step.out_shape[2])
         conn = connections(layer)
         maps = [v for c in range(cout) for v in [len(conn[c]), *conn[c]]]
         thumb = np.concatenate([layer.weights[c, conn[c]].reshape(-1) for c in range(cout)])
         arrays += [
             CArray(symbol(prefix, name, "weights"), "int32_t", dsp,
-                   f"{name} weights for the DSP path, per output map ({cout}): ({cin}, 3, 5, 2) words (per column "
-                   f"pair and kernel row, the dx = 0 and dx = 1 kernels' 16-bit pairs), then bias', m, n - 32, rounding"
-                   + (" + z_out * 2^(n - 32)" if folded and step.kind == "conv_maxpool" else ""),
+                   f"{name} weights for the DSP path, per output map ({cout}): per input map ({cin}), (3, 5, 2) words (per "
+                   f"column pair and kernel row, the dx = 0 and dx = 1 kernels' 16-bit pairs) and the input maps "
+                   f"left; then bias', m, n - 32, rounding"
+                   + (" + z_out * 2^(n - 32)" if folded and step.kind == "conv_maxpool" else "")
+                   + ", the output offset from the last map",
                    path="dsp"),
             CArray(symbol(prefix, name, "weights"), "int8_t", thumb.astype(np.int64),
                    f"{name} weights for the Thumb path: per output map, its connected maps' {k}x{k} kernels, "

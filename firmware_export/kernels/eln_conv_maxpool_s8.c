@@ -7,7 +7,9 @@
  * Windows outside, output maps inside: each window's input patch is widened once for all output maps.
  * The per-map epilogue is most of the cost beyond the MACs (C1 has 100 MACs per window and map), so it
  * reads the map's bias' and requantization together (eln_conv_channel) and the layer's output stage from
- * a local copy (the int8 stores could alias *quant), and writes through a pointer advanced by one map.
+ * a local copy (the int8 stores could alias *quant). The Thumb and host paths write through a pointer
+ * advanced by one map; the DSP path stores at the map's offset word from the last map's pixel, and ends at
+ * offset 0 (eln_conv_dsp.h), so its map loop, short of registers, keeps neither a pointer nor an end.
  * Stack: the patch, ELN_PATCH_WORDS * 4 bytes.
  */
 #include "eln_conv_window.h"
@@ -53,29 +55,39 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
         for (px = 0; px < side; ++px) {
             const void *w_map = weights;                     /* output map c's weights (eln_conv_window.h) */
             const uint8_t *maps = geometry->maps;             /* output map c's input maps: n, then n indices */
-            int8_t *out = output + py * side + px;           /* (Cout, side, side): map c's pixel (py, px) */
-#if defined(__ARM_FEATURE_DSP) /* the DSP loop tests the output pointer: c and maps are unused there */
-            int8_t *const end = out + geometry->out_channels * plane;
-#define ELN_MORE_MAPS (out < end)
+            eln_channel channel;
+#if defined(__ARM_FEATURE_DSP)
+            /* The last map's pixel (py, px): map c's is at channel.offset <= 0 from it, an epilogue word
+             * (layout.py) that reaches 0 at the last map, so the loop keeps no output pointer or end
+             * (c == 0: no offset is loaded before the first map; GCC folds the test). */
+            int8_t *last = output + (geometry->out_channels - 1) * plane + py * side + px;
+            __asm__("" : "+r"(last)); /* one opaque base: GCC would re-add its terms at every store */
+#define ELN_MORE_MAPS (c == 0 || channel.offset != 0)
+#define ELN_OUTPUT last[channel.offset]
+#define ELN_NEXT_OUTPUT ((void)0)
 #else
+            int8_t *out = output + py * side + px;           /* (Cout, side, side): map c's pixel (py, px) */
 #define ELN_MORE_MAPS (c < geometry->out_channels)
+#define ELN_OUTPUT (*out)
+#define ELN_NEXT_OUTPUT (out += plane)
 #endif
             eln_conv_patch(geometry, input, py, px, &patch);
-            for (c = 0; ELN_MORE_MAPS; ++c, maps += 1 + maps[0], out += plane) {
+            for (c = 0; ELN_MORE_MAPS; ++c, maps += 1 + maps[0], ELN_NEXT_OUTPUT) {
                 int32_t acc[4], best;
-                eln_channel channel;
                 w_map = eln_conv_window(geometry, maps, &patch, w_map, acc);
                 w_map = eln_conv_channel(w_map, bias, stage, c, &channel);
                 best = acc[0] > acc[1] ? acc[0] : acc[1];
                 best = acc[2] > best ? acc[2] : best;
                 best = acc[3] > best ? acc[3] : best;
 #if defined(__ARM_FEATURE_DSP) && defined(ELN_CONV_MAXPOOL_FOLDED)
-                *out = eln_pool_folded(best, &channel);
+                ELN_OUTPUT = eln_pool_folded(best, &channel);
 #else
-                *out = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), stage); /* no tanh */
+                ELN_OUTPUT = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), stage); /* no tanh */
 #endif
             }
         }
     }
 }
 #undef ELN_MORE_MAPS
+#undef ELN_OUTPUT
+#undef ELN_NEXT_OUTPUT

@@ -14,7 +14,8 @@
  * Three paths, bit-identical (integer sums in any order are exact):
  * - host: int16 weights (2, Cin*36), E then O, row 5 zero: four dot products over the flat patch.
  * - Thumb (ELN_THUMB): int8 (n, 5, 5) kernels of the connected maps only, read in place (eln_conv_thumb.h).
- * - DSP (__ARM_FEATURE_DSP): int32 words (Cin, 3, 5, {E, O}) of 16-bit pairs, then the map's eln_channel;
+ * - DSP (__ARM_FEATURE_DSP): int32 words (Cin, 3, 5, {E, O}) of 16-bit pairs, each input map's followed by
+ *   the input maps left, then the map's eln_channel and output offset (eln_conv_dsp.h);
  *   per patch column pair g, LDM loads patch words and weight words, each SMLAD does two MACs (eln_conv_dsp.h).
  */
 #ifndef ELN_CONV_WINDOW_H

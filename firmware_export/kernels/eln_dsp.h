@@ -1,6 +1,6 @@
 /* eln_dsp.h: Cortex-M4/M7 (__ARM_FEATURE_DSP) helpers of the DSP kernel paths.
  *
- * LDM loads 2-4 consecutive words in one instruction. GCC 12 merges at most two loads (LDRD) and, in
+ * LDM loads 2-5 consecutive words in one instruction. GCC 12 merges at most two loads (LDRD) and, in
  * long SMLAD sequences, hoists loads until it spills, so the DSP loops load through these small asm
  * helpers: each writes named registers (the caller binds them to ascending r0..r6, as LDM requires) and
  * advances the pointer; "memory" orders them after the stores that filled the buffers they read.
@@ -15,6 +15,11 @@
 #error "the DSP path widens int8 words with SXTB16 in little-endian byte order"
 #endif
 
+#define ELN_LDM5(p, a, b, c, d, e)                                                                   \
+    __asm__ volatile("ldmia %0!, {%1, %2, %3, %4, %5}"                                              \
+                     : "+r"(p), "=r"(a), "=r"(b), "=r"(c), "=r"(d), "=r"(e)                          \
+                     :                                                                              \
+                     : "memory")
 #define ELN_LDM4(p, a, b, c, d) \
     __asm__ volatile("ldmia %0!, {%1, %2, %3, %4}" : "+r"(p), "=r"(a), "=r"(b), "=r"(c), "=r"(d) : : "memory")
 #define ELN_LDM3(p, a, b, c) __asm__ volatile("ldmia %0!, {%1, %2, %3}" : "+r"(p), "=r"(a), "=r"(b), "=r"(c) : : "memory")
