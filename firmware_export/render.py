@@ -1,6 +1,6 @@
 """Templates -> file texts, deterministically (same artifact and prefix: byte-identical files).
 
-Templates live in `templates/` and are filled with `string.Template` (`$name` placeholders; C has no `$`).
+Templates live in `templates/` and are filled with `string.Template` (`$name` fields; C has no `$`).
 Python prepares every value (layout.py); this module only formats: arrays, the per-step declarations and
 calls, the kernels pasted from `kernels/`, and a banner at the top of every file.
 """
