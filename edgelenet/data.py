@@ -12,6 +12,7 @@ official 10,000 test images, which are never used for training, calibration or m
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import importlib.util
@@ -216,8 +217,12 @@ def load_idx_dir(directory: Path) -> dict[str, np.ndarray]:
 
 # ----------------------------------------------------------------------------- the official split
 
+@functools.lru_cache(maxsize=4)
 def load_mnist(data_dir: Path | None = None) -> Mnist:
-    """MNIST with the official test set and a fixed held-out validation part of the training set."""
+    """MNIST with the official test set and a fixed held-out validation part of the training set.
+
+    Cached per process: `edgelenet run` evaluates, quantizes, validates and runs the C on the same data,
+    and every caller only reads the arrays."""
     arrays = load_idx_dir(data_dir) if data_dir is not None else load_hub_arrays()
     order = np.random.default_rng(VALIDATION_SEED).permutation(len(arrays["train_labels"]))
     held_out, kept = order[:VALIDATION_SIZE], order[VALIDATION_SIZE:]
@@ -313,13 +318,3 @@ def load_png_folder(root: Path) -> Split:
     if not images:
         raise UserError(f"{root} holds no PNG images in class subfolders 0 .. 9")
     return Split(np.stack(images), np.asarray(labels, dtype=np.int64))
-
-
-def load_labelled(source: Path) -> Split:
-    """A labelled set from a PNG class folder, or a directory with MNIST-style IDX test files."""
-    source = Path(source)
-    if source.is_dir() and any(source.glob("t10k-images*")):
-        arrays = load_idx_dir(source)
-        return Split(arrays["test_images"], arrays["test_labels"])
-    return load_png_folder(source)
-

@@ -7,7 +7,6 @@ The temporary name is unique per call, so concurrent writers into one directory 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -56,15 +55,3 @@ def write_bytes_atomic(target: Path, data: bytes) -> Path:
 
 def write_text_atomic(target: Path, text: str) -> Path:
     return write_bytes_atomic(target, text.encode("utf-8"))
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

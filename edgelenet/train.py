@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from rich.console import Console
 
 from edgelenet import __version__
-from edgelenet.checkpoint import load_checkpoint, save_checkpoint
+from edgelenet.checkpoint import save_checkpoint
 from edgelenet.data import Mnist, Split
 from edgelenet.errors import UserError
 from edgelenet.fileio import atomic_path, ensure_dir, write_text_atomic
@@ -253,7 +253,3 @@ def write_outputs(cfg: TrainConfig, result: TrainResult, out_dir: Path, test_acc
     plot_history(result.history, out_dir / "training.png", f"LeNet-5 {cfg.arch}, seed {cfg.seed}")
     write_text_atomic(out_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     return metrics
-
-
-def load_model(spec: str | Path) -> LeNet5:
-    return load_checkpoint(spec)[0]

