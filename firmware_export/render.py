@@ -109,7 +109,7 @@ def _literal(value: int) -> str:
 def pasted_kernels(steps: list[Step]) -> str:
     """The kernels this model needs, as static functions: headers first, then each kernel once, after the
     buffer bounds of this model (the largest convolution input and full-layer input, padded)."""
-    names = ["eln_integer.h", "eln_requant.h", "eln_kernels.h", "eln_dsp.h"]
+    names = ["eln_target.h", "eln_requant.h", "eln_kernels.h", "eln_dsp.h"]
     convs = [step for step in steps if step.kind != "fc"]
     if convs:
         names += ["eln_conv_patch.h", "eln_conv_dsp.h", "eln_conv_thumb.h", "eln_conv_window.h"]
@@ -126,7 +126,7 @@ def pasted_kernels(steps: list[Step]) -> str:
         text = "".join(line for line in kernel_text(name).splitlines(keepends=True)
                        if not line.startswith('#include "eln_'))
         parts.append(f"/* ---- firmware_export/kernels/{name} ---- */\n{text}\n")
-        if name == "eln_integer.h":
+        if name == "eln_target.h":
             parts.append("ELN_INTEGER_BEGIN /* to the end of the file */\n\n")
     return "".join(parts)
 

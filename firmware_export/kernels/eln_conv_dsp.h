@@ -1,4 +1,4 @@
-/* eln_conv_dsp.h: the Cortex-M4/M7 (__ARM_FEATURE_DSP) inner loop of eln_conv_window.h.
+/* eln_conv_dsp.h: the Cortex-M4/M7 (ELN_DSP) inner loop of eln_conv_window.h.
  *
  * Per input map, its 3 patch column pairs g unrolled: the 6 patch words P[g][0..5] (rows 0..5 of the
  * pair, eln_conv_patch.h) and the 10 weight words {E[ky][g], O[ky][g]}, ky = 0..4, are loaded with LDM (one instruction for 2-4
@@ -20,7 +20,7 @@
 #include "eln_conv_patch.h"
 #include "eln_dsp.h"
 
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
 /* acc += the two 16-bit products of x and y, in place (a statement): with ACLE's __smlad, GCC 12 renames
  * the accumulators through the LDM registers and copies the weight pointer around the loop (2 MOVs/map) */
 #define ELN_SMLAD(acc, x, y) __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(x), "r"(y))

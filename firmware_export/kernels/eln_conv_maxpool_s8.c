@@ -14,7 +14,7 @@
  */
 #include "eln_conv_window.h"
 
-#if defined(__ARM_FEATURE_DSP) && defined(ELN_CONV_MAXPOOL_FOLDED)
+#if defined(ELN_DSP) && defined(ELN_CONV_MAXPOOL_FOLDED)
 /* The DSP epilogue when the exporter has folded the output stage into the epilogue words (layout.py,
  * _folded_rounding: act_min = -128, every shift n > 32, no int32 overflow below): each map's words are
  * {bias', m, k = n - 32, round' = 2^(k-1) + z_out * 2^k}, and
@@ -41,7 +41,7 @@ ELN_INLINE int8_t eln_pool_folded(int32_t best, const eln_channel *channel)
 ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant *quant, const int8_t *input,
                                     const void *weights, const int32_t *bias, int8_t *output)
 {
-#if defined(__ARM_FEATURE_DSP) /* local copies: no reloads after the int8 stores (they could alias them) */
+#if defined(ELN_DSP) /* local copies: no reloads after the int8 stores (they could alias them) */
     const eln_conv_shape shape_copy = *shape, *const geometry = &shape_copy;
     const eln_quant quant_copy = *quant, *const stage = &quant_copy;
 #else /* the Thumb path's 8 low registers run faster reading through the pointers */
@@ -56,7 +56,7 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
             const void *w_map = weights;                     /* output map c's weights (eln_conv_window.h) */
             const uint8_t *maps = geometry->maps;             /* output map c's input maps: n, then n indices */
             eln_channel channel;
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
             /* The last map's pixel (py, px): map c's is at channel.offset <= 0 from it, an epilogue word
              * (layout.py) that reaches 0 at the last map, so the loop keeps no output pointer or end
              * (c == 0: no offset is loaded before the first map; GCC folds the test). */
@@ -79,7 +79,7 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
                 best = acc[0] > acc[1] ? acc[0] : acc[1];
                 best = acc[2] > best ? acc[2] : best;
                 best = acc[3] > best ? acc[3] : best;
-#if defined(__ARM_FEATURE_DSP) && defined(ELN_CONV_MAXPOOL_FOLDED)
+#if defined(ELN_DSP) && defined(ELN_CONV_MAXPOOL_FOLDED)
                 ELN_OUTPUT = eln_pool_folded(best, &channel);
 #else
                 ELN_OUTPUT = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), stage); /* no tanh */

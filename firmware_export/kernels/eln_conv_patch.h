@@ -42,7 +42,7 @@ ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input,
 {
     const int32_t side = shape->in_side;
     int32_t i, r;
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
     if (((uintptr_t)input & 1) == 0) {
         for (i = 0; i < shape->in_channels; ++i) {
             const int8_t *row = input + (i * side + 2 * py) * side + 2 * px; /* even address */

@@ -15,7 +15,7 @@
 
 #include "eln_dsp.h"
 
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
 #ifndef ELN_FC_MAX_IN
 #define ELN_FC_MAX_IN 400 /* largest F_in rounded up to a multiple of 8 (the engine defines the exact one) */
 #endif
@@ -26,7 +26,7 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 {
     const int32_t n_in = shape->in_features, n_out = shape->out_features;
     int32_t o, k, q;
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
     union { int32_t words[ELN_FC_MAX_IN / 2]; int16_t values[ELN_FC_MAX_IN]; } x; /* (F_in padded,) int16 */
     const int32_t n_pairs = (n_in + 7) / 8 * 4;
     const int32_t *w = (const int32_t *)weights;

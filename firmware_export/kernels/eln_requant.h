@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "eln_integer.h"
+#include "eln_target.h"
 
 /* Per-layer output stage, prepared by Python at export time (const: it lives in flash). */
 typedef struct {

@@ -1,6 +1,20 @@
-/* eln_integer.h: the integer-only contract of the engine's binaries, and how its helpers are declared. */
-#ifndef ELN_INTEGER_H
-#define ELN_INTEGER_H
+/* eln_target.h: the compile-time path of this build, the integer-only contract of the engine's binaries,
+ * and how its helpers are declared. */
+#ifndef ELN_TARGET_H
+#define ELN_TARGET_H
+
+/* Three compile-time paths, chosen by the compiler's feature macros, all bit-identical:
+ * - DSP (ELN_DSP, from __ARM_FEATURE_DSP: Cortex-M4/M7/M33): SMLAD on 16-bit pairs (eln_conv_dsp.h, eln_fc_s8.c);
+ * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
+ *   padding, unconnected input maps skipped (eln_conv_thumb.h);
+ * - host (everything else): the portable C loops, shaped for compilers that vectorise.
+ * Chosen here, once, ahead of the integer-only region below: GCC's target pragma defines the feature
+ * macros again, which would undo a -U__ARM_FEATURE_DSP (the Thumb path on a DSP core, for comparisons). */
+#if defined(__ARM_FEATURE_DSP)
+#define ELN_DSP 1
+#elif defined(__arm__) || defined(__thumb__)
+#define ELN_THUMB 1
+#endif
 
 /* Integer-only binaries: the engine's functions use the core registers only, so an engine built for a
  * core with an FPU (Cortex-M4F, M7, M33, M55 without MVE) runs with the FPU off and needs no FP context
@@ -25,4 +39,4 @@
 #define ELN_INLINE static inline
 #endif
 
-#endif /* ELN_INTEGER_H */
+#endif /* ELN_TARGET_H */
