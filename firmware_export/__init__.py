@@ -1,6 +1,6 @@
 """export-c: an int8 artifact -> a C99 integer-only LeNet-5 engine, weight header and memory report.
 
-    export_c(model, out, prefix)  writes OUT/<prefix>.h, OUT/<prefix>.c, OUT/<prefix>_weights.h and OUT/example/,
+    export_c(model, out, prefix, optimize)  writes OUT/<prefix>.h, OUT/<prefix>.c, OUT/<prefix>_weights.h and OUT/example/,
                                   all or nothing, and returns the report (files, flash, scratch, stack, MACs).
 
 Modules: layout (weights to C arrays, fused steps), memory (scratch plan, report), render (templates ->
@@ -83,12 +83,22 @@ def measure(files: dict[str, str], prefix: str, cpu: str = "cortex-m4") -> dict 
     }
 
 
-def export_c(model: QuantizedModel, out: Path, prefix: str = "lenet5", measure_flash: bool = True) -> dict:
-    """Render, measure, write everything (with OUT/example/report.json) at once; the report as a dict."""
-    rendered: Rendered = render(model, prefix)
+def export_c(model: QuantizedModel, out: Path, prefix: str = "lenet5", measure_flash: bool = True,
+             optimize: str = "size") -> dict:
+    """Render, measure, write everything (with OUT/example/report.json) at once; the report as a dict.
+    optimize: the DSP path's layout, "size" (int8 full-layer weights) or "speed" (16-bit pairs); the
+    report gives the flash of both (`flash_bytes_by_optimize`), measured or, without a compiler, weights."""
+    rendered: Rendered = render(model, prefix, optimize)
     measured = measure(rendered.files, prefix) if measure_flash else None
     names = sorted(rendered.files) + [REPORT]
     result = report(rendered.steps, rendered.arrays, rendered.scratch_bytes, names, measured)
+    other = "speed" if optimize == "size" else "size"
+    twin = render(model, prefix, other)
+    twin_measured = measure(twin.files, prefix) if measured else None
+    twin_flash = report(twin.steps, twin.arrays, twin.scratch_bytes, names, twin_measured)
+    result["optimize"] = optimize
+    key = "flash_bytes" if measured else "weights_bytes_dsp"  # Cortex-M4: code + const, or the weights alone
+    result["flash_bytes_by_optimize"] = {optimize: result[key], other: twin_flash[key]}
     result = {"generator": f"edgelenet {edgelenet.__version__}", "prefix": prefix, "checksum": model.checksum,
               **result}
     files = dict(rendered.files, **{REPORT: json.dumps(result, indent=2, sort_keys=True) + "\n"})

@@ -105,6 +105,19 @@ def fc_pack(weights: np.ndarray) -> np.ndarray:
     return _int32(words.reshape(-1, 4, words.shape[1]).transpose(0, 2, 1).reshape(-1))
 
 
+def fc_pack_int8(weights: np.ndarray) -> np.ndarray:
+    """int8 (F_out, F_in) -> the DSP path's int8 layout (--optimize size): int32 words (ceil(F_out/4),
+    F_in/4 rounded up to even, 4), word (b, j, r) holding w[4b + r][4j .. 4j + 3] (little-endian bytes,
+    zero-padded), so one LDM loads the same 4 inputs' weights of 4 rows, every word aligned
+    (kernels/eln_fc_s8.c)."""
+    fout, fin = weights.shape
+    padded = np.zeros((-(-fout // 4) * 4, -(-fin // 8) * 8), np.int64)
+    padded[:fout, :fin] = weights
+    b = padded.reshape(len(padded) // 4, 4, -1, 4) & 0xFF                  # (row block, r, j, byte)
+    words = b[..., 0] | b[..., 1] << 8 | b[..., 2] << 16 | b[..., 3] << 24  # (row block, r, j)
+    return _int32(words.transpose(0, 2, 1).reshape(-1))
+
+
 def _int32(words: np.ndarray) -> np.ndarray:
     return np.where(words >= 1 << 31, words - (1 << 32), words)
 
@@ -221,9 +234,10 @@ def maxpool_folded(steps: list[Step]) -> bool:
     return bool(pools) and all(_folded_rounding(step) is not None for step in pools)
 
 
-def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False) -> list[CArray]:
+def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False, optimize: str = "size") -> list[CArray]:
     """bias', multiplier, shift, tanh table and (compacted) weights of one layer, with their comments.
-    folded: the max-pooling steps use the folded DSP epilogue (maxpool_folded)."""
+    folded: the max-pooling steps use the folded DSP epilogue (maxpool_folded); optimize: the DSP path's
+    full layers keep int8 weights ("size") or 16-bit pairs ("speed")."""
     name, cout = layer.name, len(layer.weights)
     arrays = []
     if step.kind != "fc" and layer is step.layers[0]:
@@ -259,9 +273,13 @@ def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False) -
                              f"{name} weights ({'x'.join(map(str, layer.weights.shape))}) int8"))
     else:
         shape = "x".join(map(str, layer.weights.shape))
+        dsp = (CArray(symbol(prefix, name, "weights"), "int32_t", fc_pack(layer.weights.astype(np.int64)),
+                      f"{name} weights for the DSP path: ({shape}) as 16-bit pairs, 4 rows interleaved", path="dsp")
+               if optimize == "speed" else
+               CArray(symbol(prefix, name, "weights"), "int32_t", fc_pack_int8(layer.weights.astype(np.int64)),
+                      f"{name} weights for the DSP path: ({shape}) int8, 4 per word, 4 rows interleaved", path="dsp"))
         arrays += [
-            CArray(symbol(prefix, name, "weights"), "int32_t", fc_pack(layer.weights.astype(np.int64)),
-                   f"{name} weights for the DSP path: ({shape}) as 16-bit pairs, 4 rows interleaved", path="dsp"),
+            dsp,
             CArray(symbol(prefix, name, "weights"), "int8_t", layer.weights.reshape(-1), f"{name} weights ({shape}) int8",
                    path="portable"),
         ]

@@ -106,9 +106,10 @@ def _literal(value: int) -> str:
     return "(-2147483647 - 1)" if value == -(1 << 31) else str(value)
 
 
-def pasted_kernels(steps: list[Step]) -> str:
+def pasted_kernels(steps: list[Step], optimize: str = "size") -> str:
     """The kernels this model needs, as static functions: headers first, then each kernel once, after the
-    buffer bounds of this model (the largest convolution input and full-layer input, padded)."""
+    buffer bounds of this model (the largest convolution input and full-layer input, padded) and the
+    layout choices (the folded max-pooling epilogue; int8 full-layer weights on the DSP path)."""
     names = ["eln_target.h", "eln_requant.h", "eln_kernels.h", "eln_dsp.h"]
     convs = [step for step in steps if step.kind != "fc"]
     if convs:
@@ -116,6 +117,8 @@ def pasted_kernels(steps: list[Step]) -> str:
     names += sorted({KERNELS[step.kind] for step in steps})
     bounds = [f"#define ELN_FC_MAX_IN {max(-(-s.in_shape[0] // 8) * 8 for s in steps if s.kind == 'fc')}"
               " /* largest F_in, rounded up to a multiple of 8 */"]
+    if optimize == "size":
+        bounds.append("#define ELN_FC_INT8 1 /* DSP path: int8 full-layer weights, widened at run time */")
     if maxpool_folded(steps):
         bounds.insert(0, "#define ELN_CONV_MAXPOOL_FOLDED 1 /* the max-pooling epilogue words add z_out (layout.py) */")
     if convs:
@@ -160,7 +163,7 @@ def _buffer(place: str | int) -> str:
     return place if isinstance(place, str) else f"buffer + {place}"
 
 
-def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scratch: int) -> str:
+def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scratch: int, optimize: str = "size") -> str:
     steps = [b.step for b in buffers]
     declarations, calls = [], []
     for index, buf in enumerate(buffers):
@@ -171,22 +174,27 @@ def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scra
     layout = "; ".join(f"{b.step.name} -> [{b.target}, +{b.step.out_bytes})" for b in buffers
                        if not isinstance(b.target, str))
     return template("model.c").substitute(
-        banner=banner(f"{prefix}.c", model), prefix=prefix, PREFIX=prefix.upper(), kernels=pasted_kernels(steps),
+        banner=banner(f"{prefix}.c", model), prefix=prefix, PREFIX=prefix.upper(), kernels=pasted_kernels(steps, optimize),
         model_title=f"LeNet-5 {model.arch}", steps="".join(declarations), calls="\n".join(calls),
         scratch_layout=f"{scratch} bytes: {layout}")
 
 
-def render(model: QuantizedModel, prefix: str = "lenet5") -> Rendered:
+OPTIMIZE = ("size", "speed")  # export-c --optimize: the DSP path's full-layer weights, int8 or 16-bit pairs
+
+
+def render(model: QuantizedModel, prefix: str = "lenet5", optimize: str = "size") -> Rendered:
     validate_prefix(prefix)
+    if optimize not in OPTIMIZE:
+        raise UserError(f"--optimize {optimize!r}: expected one of {', '.join(OPTIMIZE)}")
     steps = plan_steps(model)
     buffers, scratch = plan_scratch(steps)
     folded = maxpool_folded(steps)
-    arrays = [a for step in steps for layer in step.layers for a in layer_arrays(prefix, layer, step, folded)]
+    arrays = [a for step in steps for layer in step.layers for a in layer_arrays(prefix, layer, step, folded, optimize)]
     common = {"prefix": prefix, "PREFIX": prefix.upper()}
     files = {
         f"{prefix}.h": template("model.h").substitute(common, banner=banner(f"{prefix}.h", model),
                                                       scratch_bytes=scratch, model_title=f"LeNet-5 {model.arch}"),
-        f"{prefix}.c": model_source(prefix, model, buffers, scratch),
+        f"{prefix}.c": model_source(prefix, model, buffers, scratch, optimize),
         f"{prefix}_weights.h": template("weights.h").substitute(
             common, banner=banner(f"{prefix}_weights.h", model), arrays=c_arrays(arrays)),
     }

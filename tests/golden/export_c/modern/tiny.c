@@ -18,11 +18,26 @@
 #define ELN_CONV_MAX_MAPS 2 /* input maps of the largest convolution */
 #define ELN_CONV_MAXPOOL_FOLDED 1 /* the max-pooling epilogue words add z_out (layout.py) */
 #define ELN_FC_MAX_IN 80 /* largest F_in, rounded up to a multiple of 8 */
+#define ELN_FC_INT8 1 /* DSP path: int8 full-layer weights, widened at run time */
 
-/* ---- firmware_export/kernels/eln_integer.h ---- */
-/* eln_integer.h: the integer-only contract of the engine's binaries, and how its helpers are declared. */
-#ifndef ELN_INTEGER_H
-#define ELN_INTEGER_H
+/* ---- firmware_export/kernels/eln_target.h ---- */
+/* eln_target.h: the compile-time path of this build, the integer-only contract of the engine's binaries,
+ * and how its helpers are declared. */
+#ifndef ELN_TARGET_H
+#define ELN_TARGET_H
+
+/* Three compile-time paths, chosen by the compiler's feature macros, all bit-identical:
+ * - DSP (ELN_DSP, from __ARM_FEATURE_DSP: Cortex-M4/M7/M33): SMLAD on 16-bit pairs (eln_conv_dsp.h, eln_fc_s8.c);
+ * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
+ *   padding, unconnected input maps skipped (eln_conv_thumb.h);
+ * - host (everything else): the portable C loops, shaped for compilers that vectorise.
+ * Chosen here, once, ahead of the integer-only region below: GCC's target pragma defines the feature
+ * macros again, which would undo a -U__ARM_FEATURE_DSP (the Thumb path on a DSP core, for comparisons). */
+#if defined(__ARM_FEATURE_DSP)
+#define ELN_DSP 1
+#elif defined(__arm__) || defined(__thumb__)
+#define ELN_THUMB 1
+#endif
 
 /* Integer-only binaries: the engine's functions use the core registers only, so an engine built for a
  * core with an FPU (Cortex-M4F, M7, M33, M55 without MVE) runs with the FPU off and needs no FP context
@@ -47,7 +62,7 @@
 #define ELN_INLINE static inline
 #endif
 
-#endif /* ELN_INTEGER_H */
+#endif /* ELN_TARGET_H */
 
 ELN_INTEGER_BEGIN /* to the end of the file */
 
@@ -166,15 +181,6 @@ ELN_INLINE int8_t eln_output_s8(int32_t acc, const eln_quant *quant, int32_t c)
 #include <stdint.h>
 
 
-/* Three compile-time paths, chosen by the compiler's feature macros, all bit-identical:
- * - DSP (__ARM_FEATURE_DSP: Cortex-M4/M7): SMLAD on 16-bit pairs (eln_conv_dsp.h, eln_fc_s8.c);
- * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
- *   padding, unconnected input maps skipped (eln_conv_thumb.h);
- * - host (everything else): the portable C loops, shaped for compilers that vectorise. */
-#if !defined(__ARM_FEATURE_DSP) && (defined(__arm__) || defined(__thumb__))
-#define ELN_THUMB 1
-#endif
-
 /* A 2x2-pooled 5x5 convolution, stride 1, no padding; a partial connection table is zero weights. */
 typedef struct {
     int32_t in_channels;          /* Cin */
@@ -213,7 +219,7 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 #endif /* ELN_KERNELS_H */
 
 /* ---- firmware_export/kernels/eln_dsp.h ---- */
-/* eln_dsp.h: Cortex-M4/M7 (__ARM_FEATURE_DSP) helpers of the DSP kernel paths.
+/* eln_dsp.h: Cortex-M4/M7 (ELN_DSP) helpers of the DSP kernel paths.
  *
  * LDM loads 2-5 consecutive words in one instruction. GCC 12 merges at most two loads (LDRD) and, in
  * long SMLAD sequences, hoists loads until it spills, so the DSP loops load through these small asm
@@ -226,7 +232,7 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 #include <stdint.h>
 
 
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
 #include <arm_acle.h>
 
 #if defined(__ARM_BIG_ENDIAN)
@@ -310,7 +316,7 @@ ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input,
 {
     const int32_t side = shape->in_side;
     int32_t i, r;
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
     if (((uintptr_t)input & 1) == 0) {
         for (i = 0; i < shape->in_channels; ++i) {
             const int8_t *row = input + (i * side + 2 * py) * side + 2 * px; /* even address */
@@ -343,7 +349,7 @@ ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input,
 #endif /* ELN_CONV_PATCH_H */
 
 /* ---- firmware_export/kernels/eln_conv_dsp.h ---- */
-/* eln_conv_dsp.h: the Cortex-M4/M7 (__ARM_FEATURE_DSP) inner loop of eln_conv_window.h.
+/* eln_conv_dsp.h: the Cortex-M4/M7 (ELN_DSP) inner loop of eln_conv_window.h.
  *
  * Per input map, its 3 patch column pairs g unrolled: the 6 patch words P[g][0..5] (rows 0..5 of the
  * pair, eln_conv_patch.h) and the 10 weight words {E[ky][g], O[ky][g]}, ky = 0..4, are loaded with LDM (one instruction for 2-4
@@ -363,7 +369,7 @@ ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input,
 #define ELN_CONV_DSP_H
 
 
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
 /* acc += the two 16-bit products of x and y, in place (a statement): with ACLE's __smlad, GCC 12 renames
  * the accumulators through the LDM registers and copies the weight pointer around the loop (2 MOVs/map) */
 #define ELN_SMLAD(acc, x, y) __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(x), "r"(y))
@@ -496,7 +502,7 @@ ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_
  * Three paths, bit-identical (integer sums in any order are exact):
  * - host: int16 weights (2, Cin*36), E then O, row 5 zero: four dot products over the flat patch.
  * - Thumb (ELN_THUMB): int8 (n, 5, 5) kernels of the connected maps only, read in place (eln_conv_thumb.h).
- * - DSP (__ARM_FEATURE_DSP): int32 words (Cin, 3, 5, {E, O}) of 16-bit pairs, each input map's followed by
+ * - DSP (ELN_DSP): int32 words (Cin, 3, 5, {E, O}) of 16-bit pairs, each input map's followed by
  *   the input maps left, then the map's eln_channel and output offset (eln_conv_dsp.h);
  *   per patch column pair g, LDM loads patch words and weight words, each SMLAD does two MACs (eln_conv_dsp.h).
  */
@@ -504,7 +510,7 @@ ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_
 #define ELN_CONV_WINDOW_H
 
 
-#if !defined(__ARM_FEATURE_DSP) && !defined(ELN_THUMB) /* the other paths: eln_conv_dsp.h, eln_conv_thumb.h */
+#if !defined(ELN_DSP) && !defined(ELN_THUMB) /* the other paths: eln_conv_dsp.h, eln_conv_thumb.h */
 /* weights: this output map's (2, Cin*36) int16; acc: (2, 2) out; returns the next map's weights. Four dot
  * products of one fixed length: contiguous int16 operands into int32 sums, which compilers vectorise
  * (pmaddwd-style) on hosts. Every input map is read (a partial table is zero weights). */
@@ -529,7 +535,7 @@ ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_
 }
 #endif
 
-#if !defined(__ARM_FEATURE_DSP) /* the DSP path stores these four words after the map's weights */
+#if !defined(ELN_DSP) /* the DSP path stores these four words after the map's weights */
 /* output map c's bias' and requantization (eln_channel); returns weights unchanged. */
 ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant,
                                            int32_t c, eln_channel *channel)
@@ -559,7 +565,7 @@ ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias
  * Stack: the patch, ELN_PATCH_WORDS * 4 bytes.
  */
 
-#if defined(__ARM_FEATURE_DSP) && defined(ELN_CONV_MAXPOOL_FOLDED)
+#if defined(ELN_DSP) && defined(ELN_CONV_MAXPOOL_FOLDED)
 /* The DSP epilogue when the exporter has folded the output stage into the epilogue words (layout.py,
  * _folded_rounding: act_min = -128, every shift n > 32, no int32 overflow below): each map's words are
  * {bias', m, k = n - 32, round' = 2^(k-1) + z_out * 2^k}, and
@@ -586,7 +592,7 @@ ELN_INLINE int8_t eln_pool_folded(int32_t best, const eln_channel *channel)
 ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant *quant, const int8_t *input,
                                     const void *weights, const int32_t *bias, int8_t *output)
 {
-#if defined(__ARM_FEATURE_DSP) /* local copies: no reloads after the int8 stores (they could alias them) */
+#if defined(ELN_DSP) /* local copies: no reloads after the int8 stores (they could alias them) */
     const eln_conv_shape shape_copy = *shape, *const geometry = &shape_copy;
     const eln_quant quant_copy = *quant, *const stage = &quant_copy;
 #else /* the Thumb path's 8 low registers run faster reading through the pointers */
@@ -601,7 +607,7 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
             const void *w_map = weights;                     /* output map c's weights (eln_conv_window.h) */
             const uint8_t *maps = geometry->maps;             /* output map c's input maps: n, then n indices */
             eln_channel channel;
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
             /* The last map's pixel (py, px): map c's is at channel.offset <= 0 from it, an epilogue word
              * (layout.py) that reaches 0 at the last map, so the loop keeps no output pointer or end
              * (c == 0: no offset is loaded before the first map; GCC folds the test). */
@@ -624,7 +630,7 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
                 best = acc[0] > acc[1] ? acc[0] : acc[1];
                 best = acc[2] > best ? acc[2] : best;
                 best = acc[3] > best ? acc[3] : best;
-#if defined(__ARM_FEATURE_DSP) && defined(ELN_CONV_MAXPOOL_FOLDED)
+#if defined(ELN_DSP) && defined(ELN_CONV_MAXPOOL_FOLDED)
                 ELN_OUTPUT = eln_pool_folded(best, &channel);
 #else
                 ELN_OUTPUT = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), stage); /* no tanh */
@@ -646,14 +652,18 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
  * F_in * 128 * 127 <= 6,502,400 (F_in = 400) before the bias, whose exact bound is checked at export time.
  * - portable: int8 weights (F_out, F_in); the k loop is a plain dot product that compilers vectorise.
  * - DSP: the input is widened once into int16 pairs on the stack (ELN_FC_MAX_IN * 2 bytes), each 4 values
- *   {x0..x3} by two SXTB16 into the pairs {x0, x2}, {x1, x3}; the weights are int16 pairs in the same
- *   order, (ceil(F_out/4), F_in/2 rounded up to a multiple of 4, 4) words, zero-padded: per input pair,
- *   one LDM of four weight words feeds 4 SMLADs (8 MACs); 4 pairs per pass: 2 LDRD, 4 LDM, 16 SMLAD and
- *   the loop test, 26 instructions for 32 MACs (2 pairs per pass: 15 for 16).
+ *   {x0..x3} by two SXTB16 into the pairs {x0, x2}, {x1, x3}. Two weight layouts (export-c --optimize):
+ *   - speed: int16 pairs in the same order, (ceil(F_out/4), F_in/2 rounded up to a multiple of 4, 4)
+ *     words, zero-padded: per input pair, one LDM of four weight words feeds 4 SMLADs (8 MACs); 4 pairs per
+ *     pass: 2 LDRD, 4 LDM, 16 SMLAD and the loop test, 26 instructions for 32 MACs; twice the int8 flash.
+ *   - size (ELN_FC_INT8): int8, (ceil(F_out/4), F_in/4 rounded up to even, 4) words of 4 weights, widened
+ *     at run time as CMSIS-NN does: SXTB16 of a word gives {w0, w2}, of it rotated by 8 {w1, w3}, the
+ *     input's pairs; per 8 inputs: 2 LDRD, 2 LDM, 16 SXTB16, 16 SMLAD and the loop test, 38 for 32 MACs.
+ *   The input is a scratch region (4-byte aligned) and every weight word is an int32: aligned loads only.
  */
 
 
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
 #ifndef ELN_FC_MAX_IN
 #define ELN_FC_MAX_IN 400 /* largest F_in rounded up to a multiple of 8 (the engine defines the exact one) */
 #endif
@@ -664,9 +674,9 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 {
     const int32_t n_in = shape->in_features, n_out = shape->out_features;
     int32_t o, k, q;
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
     union { int32_t words[ELN_FC_MAX_IN / 2]; int16_t values[ELN_FC_MAX_IN]; } x; /* (F_in padded,) int16 */
-    const int32_t n_pairs = (n_in + 7) / 8 * 4;
+    const int32_t n_pairs = (n_in + 7) / 8 * 4; /* words of input pairs: F_in rounded up to 8, halved */
     const int32_t *w = (const int32_t *)weights;
     const eln_word *in = (const eln_word *)(const void *)input; /* a scratch region: 4-byte aligned */
     for (k = 0; k + 4 <= n_in; k += 4) { /* 4 values {x0..x3} -> pairs {x0, x2}, {x1, x3} (fc_pack's order) */
@@ -680,6 +690,23 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     for (o = 0; o < n_out; o += 4) { /* rows o..o+3 (rows past F_out are zero weights, not stored) */
         int32_t acc[4], a0 = 0, a1 = 0, a2 = 0, a3 = 0;
         const int32_t *xp = x.words, *const end = x.words + n_pairs;
+#if defined(ELN_FC_INT8)
+        for (; xp < end; xp += 4) { /* 8 inputs: per 4, one LDM of the 4 rows' int8 words, 8 SXTB16, 8 SMLAD */
+            register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
+            int32_t x02 = xp[0], x13 = xp[1]; /* {x0, x2}, {x1, x3}: the pairs SXTB16 makes of a weight word */
+            ELN_LDM4(w, w0, w1, w2, w3);
+            a0 = __smlad(x02, __sxtb16(w0), a0), a0 = __smlad(x13, eln_sxtb16_ror8(w0), a0);
+            a1 = __smlad(x02, __sxtb16(w1), a1), a1 = __smlad(x13, eln_sxtb16_ror8(w1), a1);
+            a2 = __smlad(x02, __sxtb16(w2), a2), a2 = __smlad(x13, eln_sxtb16_ror8(w2), a2);
+            a3 = __smlad(x02, __sxtb16(w3), a3), a3 = __smlad(x13, eln_sxtb16_ror8(w3), a3);
+            x02 = xp[2], x13 = xp[3];
+            ELN_LDM4(w, w0, w1, w2, w3);
+            a0 = __smlad(x02, __sxtb16(w0), a0), a0 = __smlad(x13, eln_sxtb16_ror8(w0), a0);
+            a1 = __smlad(x02, __sxtb16(w1), a1), a1 = __smlad(x13, eln_sxtb16_ror8(w1), a1);
+            a2 = __smlad(x02, __sxtb16(w2), a2), a2 = __smlad(x13, eln_sxtb16_ror8(w2), a2);
+            a3 = __smlad(x02, __sxtb16(w3), a3), a3 = __smlad(x13, eln_sxtb16_ror8(w3), a3);
+        }
+#else
         for (; xp < end; xp += 4) { /* 4 input pairs, 8 LDM-loaded weight words per two: 32 MACs */
             register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
             int32_t x0 = xp[0], x1 = xp[1];
@@ -693,6 +720,7 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
             ELN_LDM4(w, w0, w1, w2, w3);
             a0 = __smlad(x1, w0, a0), a1 = __smlad(x1, w1, a1), a2 = __smlad(x1, w2, a2), a3 = __smlad(x1, w3, a3);
         }
+#endif
         acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
         for (q = 0; q < 4 && o + q < n_out; ++q) {
             output[o + q] = eln_output_s8(acc[q] + bias[o + q], quant, o + q);
