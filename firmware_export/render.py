@@ -119,11 +119,17 @@ def pasted_kernels(steps: list[Step], optimize: str = "size") -> str:
               " /* largest F_in, rounded up to a multiple of 8 */"]
     if optimize == "size":
         bounds.append("#define ELN_FC_INT8 1 /* DSP path: int8 full-layer weights, widened at run time */")
+        if convs:
+            bounds.append("#define ELN_CONV_INT8 1 /* DSP path: int8 convolution kernels, widened per map */")
     if maxpool_folded(steps):
         bounds.insert(0, "#define ELN_CONV_MAXPOOL_FOLDED 1 /* the max-pooling epilogue words add z_out (layout.py) */")
     if convs:
-        bounds.insert(0, f"#define ELN_CONV_MAX_MAPS {max(s.in_shape[0] for s in convs)} /* input maps of the "
-                         "largest convolution */")
+        bounds[:0] = [
+            f"#define ELN_CONV_MAX_MAPS {max(s.in_shape[0] for s in convs)} /* input maps of the largest convolution */",
+            f"#define ELN_CONV_INPUT_WORDS {max(s.in_shape[0] * s.in_shape[1] ** 2 // 2 for s in convs)} /* DSP: the "
+            "largest widened convolution input */",
+            f"#define ELN_CONV_MAP_WORDS {max(s.in_shape[0] * 33 for s in convs)} /* DSP: one output map's widened "
+            "kernels */"]
     parts = ["\n".join(bounds) + "\n\n"]
     for name in names:
         text = "".join(line for line in kernel_text(name).splitlines(keepends=True)
