@@ -128,8 +128,8 @@ def pasted_kernels(steps: list[Step], optimize: str = "size") -> str:
             f"#define ELN_CONV_MAX_MAPS {max(s.in_shape[0] for s in convs)} /* input maps of the largest convolution */",
             f"#define ELN_CONV_INPUT_WORDS {max(s.in_shape[0] * s.in_shape[1] ** 2 // 2 for s in convs)} /* DSP: the "
             "largest widened convolution input */",
-            f"#define ELN_CONV_MAP_WORDS {max(s.in_shape[0] * 33 for s in convs)} /* DSP: one output map's widened "
-            "kernels */"]
+            f"#define ELN_CONV_MAP_WORDS {max(s.in_shape[0] * 33 + 4 for s in convs)} /* DSP: one output map's "
+            "widened kernels and epilogue */"]
     parts = ["\n".join(bounds) + "\n\n"]
     for name in names:
         text = "".join(line for line in kernel_text(name).splitlines(keepends=True)

@@ -41,21 +41,21 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
                                     const void *weights, const int32_t *bias, int8_t *output)
 {
     const int32_t side = shape->out_side;
-    int32_t c, py, px;
+    int32_t c, py;
 #if defined(ELN_DSP)
     int32_t xw[ELN_CONV_INPUT_WORDS], ww[ELN_CONV_MAP_WORDS]; /* widened input; one map's widened kernels */
     const int32_t *w = (const int32_t *)weights, *map, in_side = shape->in_side;
     const eln_quant stage = *quant; /* a local copy: no reloads after the int8 stores (they could alias it) */
     eln_dsp_widen_input(shape, input, xw);
     for (c = 0; c < shape->out_channels; ++c) {
-        eln_channel channel;
         w = eln_dsp_map_weights(shape, w, ww, &map);
-        eln_dsp_channel(w, &channel);
-        w += 4;
         for (py = 0; py < side; ++py) {
-            for (px = 0; px < side; ++px) {
+            const int32_t *patch = xw + 2 * py;         /* window (py, 0): map 0, column pair 0, row 2py */
+            const int8_t *const end = output + side;
+            do { /* windows (py, px), px = 0..side-1 */
                 int32_t acc[4], best;
-                eln_dsp_window(xw + px * in_side + 2 * py, map, acc);
+                eln_channel channel;
+                eln_dsp_channel(eln_dsp_window(patch, map, acc), &channel);
                 best = acc[0] > acc[1] ? acc[0] : acc[1];
                 best = acc[2] > best ? acc[2] : best;
                 best = acc[3] > best ? acc[3] : best;
@@ -64,12 +64,14 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
 #else
                 *output++ = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), &stage); /* no tanh */
 #endif
-            }
+                patch += in_side; /* the next column pair */
+            } while (output != end);
         }
     }
     (void)bias, (void)stage;
 #else
     const int32_t plane = side * side;
+    int32_t px;
     eln_patch patch;
     for (py = 0; py < side; ++py) {
         for (px = 0; px < side; ++px) {

@@ -14,31 +14,33 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
                                       const int32_t *bias, int8_t *output)
 {
     const int32_t side = shape->out_side;
-    int32_t c, py, px, j;
+    int32_t c, py, j;
 #if defined(ELN_DSP)
     int32_t xw[ELN_CONV_INPUT_WORDS], ww[ELN_CONV_MAP_WORDS]; /* widened input; one map's widened kernels */
     const int32_t *w = (const int32_t *)weights, *map, in_side = shape->in_side;
     eln_dsp_widen_input(shape, input, xw);
     for (c = 0; c < shape->out_channels; ++c) {
         const int8_t *const w_sub = sub->weights + 4 * c; /* (2, 2) */
-        eln_channel channel;
         w = eln_dsp_map_weights(shape, w, ww, &map);
-        eln_dsp_channel(w, &channel);
-        w += 4;
         for (py = 0; py < side; ++py) {
-            for (px = 0; px < side; ++px) {
+            const int32_t *patch = xw + 2 * py;         /* window (py, 0): map 0, column pair 0, row 2py */
+            const int8_t *const end = output + side;
+            do { /* windows (py, px), px = 0..side-1 */
                 int32_t acc[4], s = sub->bias[c];
-                eln_dsp_window(xw + px * in_side + 2 * py, map, acc);
+                eln_channel channel;
+                eln_dsp_channel(eln_dsp_window(patch, map, acc), &channel);
                 for (j = 0; j < 4; ++j) {
                     s += (int32_t)w_sub[j] * eln_saturate_s8(eln_requantize_channel(acc[j] + channel.bias, &channel),
                                                              quant);
                 }
                 *output++ = eln_output_s8(s, &sub->quant, c); /* (Cout, side, side), in order */
-            }
+                patch += in_side; /* the next column pair */
+            } while (output != end);
         }
     }
     (void)bias;
 #else
+    int32_t px;
     eln_patch patch;
     for (py = 0; py < side; ++py) {
         for (px = 0; px < side; ++px) {

@@ -17,7 +17,7 @@
 
 #define ELN_CONV_MAX_MAPS 2 /* input maps of the largest convolution */
 #define ELN_CONV_INPUT_WORDS 512 /* DSP: the largest widened convolution input */
-#define ELN_CONV_MAP_WORDS 66 /* DSP: one output map's widened kernels */
+#define ELN_CONV_MAP_WORDS 70 /* DSP: one output map's widened kernels and epilogue */
 #define ELN_CONV_MAXPOOL_FOLDED 1 /* the max-pooling epilogue words add z_out (layout.py) */
 #define ELN_FC_MAX_IN 80 /* largest F_in, rounded up to a multiple of 8 */
 #define ELN_FC_INT8 1 /* DSP path: int8 full-layer weights, widened at run time */
@@ -360,7 +360,7 @@ ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input,
 #define ELN_CONV_INPUT_WORDS (16 * 14 * 7) /* largest Cin * side * side / 2 (the engine defines the exact one) */
 #endif
 #ifndef ELN_CONV_MAP_WORDS
-#define ELN_CONV_MAP_WORDS (16 * 33) /* largest Cin * 33: one output map's widened kernels and skips */
+#define ELN_CONV_MAP_WORDS (16 * 33 + 4) /* largest Cin * 33 + 4: one map's widened kernels, skips, epilogue */
 #endif
 
 /* acc += the two 16-bit products of x and y, in place (a statement): with ACLE's __smlad, GCC 12 renames
@@ -388,8 +388,9 @@ ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input,
     } while (0)
 
 /* patch: the window's first word (input map 0, its column pair px, row 2py) of the widened input;
- * weights: one output map's widened kernels; acc: (2, 2) out. */
-ELN_INLINE void eln_dsp_window(const int32_t *patch, const int32_t *weights, int32_t acc[4])
+ * weights: one output map's widened kernels; acc: (2, 2) out. Returns the map's epilogue words, which
+ * follow its kernels (layout.py, conv_pack_dsp). */
+ELN_INLINE const int32_t *eln_dsp_window(const int32_t *patch, const int32_t *weights, int32_t acc[4])
 {
     const int32_t *p = patch, *w = weights;
     register int32_t e0 __asm__("r0"), o0 __asm__("r1"), e1 __asm__("r2"), o1 __asm__("r3");
@@ -404,6 +405,7 @@ ELN_INLINE void eln_dsp_window(const int32_t *patch, const int32_t *weights, int
     acc[1] = a01;
     acc[2] = a10;
     acc[3] = a11;
+    return w;
 }
 #undef ELN_PAIR
 #undef ELN_ROW
@@ -423,38 +425,44 @@ ELN_INLINE void eln_dsp_widen_input(const eln_conv_shape *shape, const int8_t *i
     }
 }
 
-/* weights: output map c's words in flash (layout.py, conv_pack_dsp); map: its widened kernels for
- * eln_dsp_window, either ww (filled here) or the flash words themselves. Returns its epilogue words. */
+/* weights: output map c's words in flash (layout.py, conv_pack_dsp); map: its widened kernels and
+ * epilogue words for eln_dsp_window, either ww (filled here) or the flash words themselves. Returns the
+ * next map's flash words. */
 ELN_INLINE const int32_t *eln_dsp_map_weights(const eln_conv_shape *shape, const int32_t *weights, int32_t *ww,
                                                const int32_t **map)
 {
 #if defined(ELN_CONV_INT8)
     const int32_t side = shape->in_side, next_pair = side - 6, next_map = (side / 2 - 2) * side - 6;
     const int32_t *z = weights;
-    int32_t i, g, ky;
+    int32_t i, g;
     *map = ww;
     for (i = 0; i < shape->in_channels; ++i) {
-        for (g = 0; g < 3; ++g) {
-            for (ky = 0; ky < 5; ++ky, ++z, ww += 2) { /* {E.lo, O.lo, E.hi, O.hi} -> E, O */
-                ww[0] = __sxtb16(*z);
-                ww[1] = eln_sxtb16_ror8(*z);
-            }
-            *ww++ = g < 2 ? next_pair : i + 1 < shape->in_channels ? next_map : 0;
+        for (g = 0; g < 3; ++g, ww += 11) { /* kernel rows 0..4: {E.lo, O.lo, E.hi, O.hi} -> E, O */
+            register int32_t z0 __asm__("r0"), z1 __asm__("r1"), z2 __asm__("r2"), z3 __asm__("r3"), z4 __asm__("r4");
+            ELN_LDM5(z, z0, z1, z2, z3, z4);
+            ww[0] = __sxtb16(z0), ww[1] = eln_sxtb16_ror8(z0), ww[2] = __sxtb16(z1), ww[3] = eln_sxtb16_ror8(z1);
+            ww[4] = __sxtb16(z2), ww[5] = eln_sxtb16_ror8(z2), ww[6] = __sxtb16(z3), ww[7] = eln_sxtb16_ror8(z3);
+            ww[8] = __sxtb16(z4), ww[9] = eln_sxtb16_ror8(z4);
+            ww[10] = g < 2 ? next_pair : i + 1 < shape->in_channels ? next_map : 0;
         }
     }
-    return z;
+    for (i = 0; i < 4; ++i) { /* the epilogue words */
+        ww[i] = z[i];
+    }
+    return z + 4;
 #else
     (void)ww;
     *map = weights;
-    return weights + shape->in_channels * 33;
+    return weights + shape->in_channels * 33 + 4;
 #endif
 }
 
-/* epilogue: output map c's four words {bias', m, n - 32, rounding} -> channel. */
+/* epilogue: output map c's four words {bias', m, n - 32, rounding} -> channel, with one LDM. */
 ELN_INLINE void eln_dsp_channel(const int32_t *epilogue, eln_channel *channel)
 {
-    channel->bias = epilogue[0], channel->multiplier = epilogue[1], channel->high_shift = epilogue[2];
-    channel->round = epilogue[3];
+    register int32_t b __asm__("r0"), m __asm__("r1"), k __asm__("r2"), round __asm__("r3");
+    ELN_LDM4(epilogue, b, m, k, round);
+    channel->bias = b, channel->multiplier = m, channel->high_shift = k, channel->round = round;
 }
 #endif
 
@@ -618,21 +626,21 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
                                     const void *weights, const int32_t *bias, int8_t *output)
 {
     const int32_t side = shape->out_side;
-    int32_t c, py, px;
+    int32_t c, py;
 #if defined(ELN_DSP)
     int32_t xw[ELN_CONV_INPUT_WORDS], ww[ELN_CONV_MAP_WORDS]; /* widened input; one map's widened kernels */
     const int32_t *w = (const int32_t *)weights, *map, in_side = shape->in_side;
     const eln_quant stage = *quant; /* a local copy: no reloads after the int8 stores (they could alias it) */
     eln_dsp_widen_input(shape, input, xw);
     for (c = 0; c < shape->out_channels; ++c) {
-        eln_channel channel;
         w = eln_dsp_map_weights(shape, w, ww, &map);
-        eln_dsp_channel(w, &channel);
-        w += 4;
         for (py = 0; py < side; ++py) {
-            for (px = 0; px < side; ++px) {
+            const int32_t *patch = xw + 2 * py;         /* window (py, 0): map 0, column pair 0, row 2py */
+            const int8_t *const end = output + side;
+            do { /* windows (py, px), px = 0..side-1 */
                 int32_t acc[4], best;
-                eln_dsp_window(xw + px * in_side + 2 * py, map, acc);
+                eln_channel channel;
+                eln_dsp_channel(eln_dsp_window(patch, map, acc), &channel);
                 best = acc[0] > acc[1] ? acc[0] : acc[1];
                 best = acc[2] > best ? acc[2] : best;
                 best = acc[3] > best ? acc[3] : best;
@@ -641,12 +649,14 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
 #else
                 *output++ = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), &stage); /* no tanh */
 #endif
-            }
+                patch += in_side; /* the next column pair */
+            } while (output != end);
         }
     }
     (void)bias, (void)stage;
 #else
     const int32_t plane = side * side;
+    int32_t px;
     eln_patch patch;
     for (py = 0; py < side; ++py) {
         for (px = 0; px < side; ++px) {
