@@ -12,7 +12,7 @@ from edgelenet.data import load_mnist
 from edgelenet.errors import UserError
 from edgelenet.evaluate import accuracy_report, plot_confusion
 from edgelenet.fileio import ensure_dir
-from edgelenet.model import logits_numpy
+from edgelenet.model import float_model_of, logits_numpy
 
 
 STATE_FILE = "train_state.pt"
@@ -142,7 +142,7 @@ def export_onnx(model_spec: str, out: Path) -> dict:
     model = load_any_model(model_spec)
     source = resolve_model_path(model_spec)
     if isinstance(model, QuantizedModel):
-        files = export_models(model.float_model(), model, source, model.checksum, Path(out))
+        files = export_models(float_model_of(model), model, source, model.checksum, Path(out))
     else:
         files = export_models(model, None, source, str(read_metadata(source).get("sha256", "")), Path(out))
     return {"files": [str(f) for f in files], "opset": OPSET, "source": source.name,
