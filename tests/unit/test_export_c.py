@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 import edgelenet
 from edgelenet.cli import app
+from edgelenet import fileio
 from edgelenet.errors import UserError
 from edgelenet.model import build_model
 from edgelenet.summary import summary_dict
@@ -181,11 +182,11 @@ def test_failed_write_leaves_nothing_half_written(monkeypatch, tmp_path):
     (out / "lenet5.h").write_text("previous")
     calls = []
 
-    def failing_replace(src, dst):
+    def failing_exchange(src, dst):
         calls.append(dst)
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(UserError, match="No space left"):
+    monkeypatch.setattr(fileio, "exchange", failing_exchange)
+    with pytest.raises(UserError, match="no space left"):
         write_files(files, out)
     assert calls and (out / "lenet5.h").read_text() == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # the staging directory is gone
