@@ -10,9 +10,10 @@ to the bit. Per layer (shapes for one image; the batch is the leading axis):
             | clamp(pre + z_out)                              (none)
     y       = max over 2x2 blocks                             (pool == "max")
 
-The sums run in float32 matrix products for speed, which is exact: every term and every partial sum is an
-integer of magnitude at most fan_in * 255 * 127 <= 400 * 32,385 < 2^24, and float32 represents all such
-integers exactly, in any summation order (asserted per layer below).
+The sums run in floating-point matrix products for speed, which is exact: every term and every partial sum is
+an integer of magnitude at most fan_in * 255 * 127. While that bound is below 2^24 (fan-in < 518: the paper's
+widths) float32 represents all such integers exactly, in any summation order; wider layers of the family
+(fan-in up to 64 * 25 or 1024) sum in float64, exact below 2^53 (`_sum_dtype`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from edgelenet.intmath import INT8_MIN, requantize, saturate_int8
 from edgelenet.model import PAD
 
 FLOAT32_EXACT = 1 << 24
+FLOAT64_EXACT = 1 << 53
 CHUNK = 1000  # images per slice: keeps the C1 patch matrix near 100 MB
 
 
@@ -41,12 +43,20 @@ def prepare_input(pixels: np.ndarray) -> np.ndarray:
     return q.astype(np.int8)[:, None]
 
 
+def _sum_dtype(fan_in: int):
+    """The narrowest float type that sums fan_in products of |x - z| <= 255 and |w| <= 127 exactly."""
+    bound = fan_in * 255 * 127
+    if bound < FLOAT32_EXACT:
+        return np.float32
+    assert bound < FLOAT64_EXACT, "float64 would not be exact for this fan-in"
+    return np.float64
+
+
 def _accumulate(layer: QLayer, x: np.ndarray) -> np.ndarray:
     """int64 accumulators (N, Cout, H, W) or (N, Cout) for int8 input x (N, *in_shape)."""
-    fan_in = int(np.prod(layer.weights.shape[1:]))
-    assert fan_in * 255 * 127 < FLOAT32_EXACT, "float32 would not be exact for this fan-in"
-    xz = x.astype(np.float32) - np.float32(layer.input.zero_point)
-    w = layer.weights.astype(np.float32)
+    dtype = _sum_dtype(int(np.prod(layer.weights.shape[1:])))
+    xz = x.astype(dtype) - dtype(layer.input.zero_point)
+    w = layer.weights.astype(dtype)
     if layer.kind == "linear":
         acc = xz.reshape(len(x), -1) @ w.T                                    # (N, Cout)
         return np.rint(acc).astype(np.int64) + layer.bias.astype(np.int64)
@@ -82,7 +92,7 @@ def layer_forward(layer: QLayer, x: np.ndarray, record: dict | None = None) -> n
 
 
 def run(model: QuantizedModel, x: np.ndarray, record: dict | None = None) -> np.ndarray:
-    """int8 input (N, 1, 32, 32) -> int8 logits (N, 10); `record` receives every layer's int8 tensors."""
+    """int8 input (N, 1, 32, 32) -> int8 logits (N, classes); `record` receives every layer's int8 tensors."""
     outputs = []
     for start in range(0, len(x), CHUNK):
         part_record = {} if record is not None else None
@@ -96,7 +106,7 @@ def run(model: QuantizedModel, x: np.ndarray, record: dict | None = None) -> np.
     if record is not None:
         for key in list(record):
             record[key] = np.concatenate(record[key])
-    return np.concatenate(outputs) if outputs else np.zeros((0, 10), np.int8)
+    return np.concatenate(outputs) if outputs else np.zeros((0, model.num_classes), np.int8)
 
 
 def predict(model: QuantizedModel, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
