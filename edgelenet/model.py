@@ -6,8 +6,9 @@ C3 partial connection table, and either a trainable softmax output (default) or 
 output with fixed +-1 prototypes drawn from 7x12 digit bitmaps.
 `modern`: ReLU, 2x2 max pooling, full C3 connectivity, softmax output.
 
-Both read raw uint8 pixels: the 28x28 image is centred in a 32x32 field of background (pixel 0) and scaled
-as in the paper so that background is -0.1 and full ink is 1.175: x = 0.005 * pixel - 0.1. That mapping is
+Both read raw uint8 pixels: the source image (28x28 for MNIST) is resampled into a 32x32 field of background
+(edgelenet/resample.py; MNIST: centred, background pixel 0) and scaled as in the paper so that background
+0 is -0.1 and full ink is 1.175: x = 0.005 * pixel - 0.1. That mapping is
 exactly representable in int8 (q = pixel - 128 with scale 0.005 and zero point -108), which is why the
 integer engines reproduce the input stage without error.
 """
@@ -194,14 +195,23 @@ class LeNet5(nn.Module):
         return x @ weight.T + bias
 
     def forward_pixels(self, pixels: torch.Tensor, record: dict | None = None) -> torch.Tensor:
-        return self(normalize_pixels(pixels), record)
+        """uint8 source images (N, H, W) or (N, 1, H, W) of the model's input size -> logits."""
+        return self(normalize_pixels(pixels, self.data), record)
 
 
-def normalize_pixels(pixels: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 28, 28) or (N, 1, 28, 28) -> float (N, 1, 32, 32): centred, background -0.1, ink 1.175."""
+def normalize_pixels(pixels: torch.Tensor, data: DataInfo | None = None) -> torch.Tensor:
+    """uint8 (N, H, W) or (N, 1, H, W) -> float (N, 1, 32, 32): resampled into the field, x = 0.005 p - 0.1.
+
+    `data` gives the geometry and background (default: MNIST, 28x28 centred on background 0)."""
+    from edgelenet.resample import to_field
+
+    data = data if data is not None else DataInfo()
     if pixels.dim() == 3:
         pixels = pixels.unsqueeze(1)
-    x = F.pad(pixels.float(), (PAD, PAD, PAD, PAD), value=0.0)
+    if tuple(data.input_size) == (28, 28) and data.background == 0 and tuple(pixels.shape[2:]) == (28, 28):
+        x = F.pad(pixels.float(), (PAD, PAD, PAD, PAD), value=0.0)   # the common case, without a numpy trip
+    else:
+        x = torch.from_numpy(to_field(pixels.numpy(), data.input_size, data.background)).unsqueeze(1).float()
     return x * PIXEL_SCALE + PIXEL_OFFSET
 
 
@@ -224,7 +234,7 @@ def model_from_state(arch: str, head: str, state: dict, widths=DEFAULT_WIDTHS, n
 
 
 def logits_numpy(model: LeNet5, pixels: np.ndarray, batch: int = 2000) -> np.ndarray:
-    """Float logits for uint8 pixels (N, 28, 28), in batches, without gradients."""
+    """Float logits for uint8 pixels (N, H, W) of the model's input size, in batches, without gradients."""
     model.eval()
     out = []
     with torch.no_grad():

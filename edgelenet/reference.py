@@ -22,25 +22,22 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from edgelenet.artifact import QLayer, QuantizedModel
-from edgelenet.intmath import INT8_MIN, requantize, saturate_int8
-from edgelenet.model import PAD
+from edgelenet.intmath import requantize, saturate_int8
+from edgelenet.resample import to_field
 
 FLOAT32_EXACT = 1 << 24
 FLOAT64_EXACT = 1 << 53
 CHUNK = 1000  # images per slice: keeps the C1 patch matrix near 100 MB
 
 
-def prepare_input(pixels: np.ndarray) -> np.ndarray:
-    """uint8 (N, 28, 28) pixels -> int8 (N, 1, 32, 32): q = pixel - 128 with a border of background (-128).
+def prepare_input(pixels: np.ndarray, input_size=(28, 28), background: int = 0) -> np.ndarray:
+    """uint8 (N, H, W) pixels -> int8 (N, 1, 32, 32): the field of edgelenet/resample.py, q = pixel - 128.
 
     With scale 0.005 and zero point -108 this is exactly the float model's 0.005 * pixel - 0.1.
+    MNIST (the defaults): the 28x28 image with a 2-pixel border of background 0 (q = -128).
     """
-    pixels = np.asarray(pixels)
-    if pixels.ndim == 4:
-        pixels = pixels[:, 0]
-    q = pixels.astype(np.int16) - 128
-    q = np.pad(q, ((0, 0), (PAD, PAD), (PAD, PAD)), constant_values=INT8_MIN)
-    return q.astype(np.int8)[:, None]
+    field = to_field(pixels, input_size, background)
+    return (field.astype(np.int16) - 128).astype(np.int8)[:, None]
 
 
 def _sum_dtype(fan_in: int):
@@ -110,8 +107,8 @@ def run(model: QuantizedModel, x: np.ndarray, record: dict | None = None) -> np.
 
 
 def predict(model: QuantizedModel, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Labels (first maximum, as in C) and int8 logits for uint8 pixels (N, 28, 28)."""
-    logits = run(model, prepare_input(pixels))
+    """Labels (first maximum, as in C) and int8 logits for uint8 pixels (N, H, W) of the model's input size."""
+    logits = run(model, prepare_input(pixels, model.data.input_size, model.data.background))
     return logits.argmax(axis=1), logits
 
 
