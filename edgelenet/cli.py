@@ -110,7 +110,7 @@ def train(
     data_dir: DataDir = None,
     widths: Widths = None,
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate of the one-cycle schedule (default 0.003).")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Images per step (default 128).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Images per step (default 128; with --data a tenth of the training images, within 16..128).")] = None,
     augment: Annotated[Optional[str], typer.Option(
         help="Random changes to each training image: digits (rotate up to 10 degrees, scale up to 10 %, shift up "
              "to 2 pixels: right for handwriting; the MNIST default), light (no rotation, scale up to 5 %, shift up "

@@ -28,13 +28,14 @@ def train_and_test(arch: str, head: str, epochs: int | None, seed: int, out: Pat
     valid_fraction = options.pop("valid_fraction", None)
     if "lr" in options:
         options["max_lr"] = options.pop("lr")
-    if data_path is not None and "augment" not in options:
-        options["augment"] = "light"   # digit-style rotation is wrong for many products; see --augment
+    data = load_dataset(data_path, need_train=True, valid_fraction=valid_fraction)
+    if data_path is not None:
+        options.setdefault("augment", "light")   # digit-style rotation is wrong for many products; see --augment
+        options.setdefault("batch_size", small_set_batch(len(data.train)))
     cfg = TrainConfig(arch=arch, head=head, seed=seed, train_limit=limit, **options)
     if epochs is not None:
         cfg.epochs = epochs
     cfg.validate()
-    data = load_dataset(data_path, need_train=True, valid_fraction=valid_fraction)
     ensure_dir(out)
     warnings = [note for note in [imbalance_note(data.train, data.classes)] if note]
     for note in warnings:
@@ -47,6 +48,12 @@ def train_and_test(arch: str, head: str, epochs: int | None, seed: int, out: Pat
             "n_train": len(data.train), "n_valid": len(data.valid), "warnings": warnings,
             "total_params": table["total_params"], "total_macs": table["total_macs"],
             "int8_weight_bytes": table["int8_weight_bytes"]}
+
+
+def small_set_batch(count: int) -> int:
+    """Default batch size with --data: a tenth of the training images, within 16..128, so that a small set
+    still takes several optimizer steps per epoch (MNIST: 128)."""
+    return min(128, max(16, count // 10))
 
 
 def _measured_on(model_data, data_path: Path | None, what: str):
