@@ -9,6 +9,7 @@ import torch
 
 from edgelenet import reference
 from edgelenet.artifact import QParams, QuantizedModel
+from edgelenet.model import float_model_of
 from edgelenet.quantize import layer_plan
 
 
@@ -24,12 +25,12 @@ def clipped_fraction(values: np.ndarray, q: QParams) -> float:
 
 
 def layer_report(qmodel: QuantizedModel, images: np.ndarray) -> list[dict]:
-    model = qmodel.float_model()
+    model = float_model_of(qmodel)
     float_record: dict[str, torch.Tensor] = {}
     with torch.no_grad():
         model.forward_pixels(torch.from_numpy(images), record=float_record)
     int_record: dict[str, np.ndarray] = {}
-    reference.run(qmodel, reference.prepare_input(images), int_record)
+    reference.run(qmodel, reference.prepare_input(images, qmodel.data.input_size, qmodel.data.background), int_record)
     rows = []
     for plan, layer in zip(layer_plan(model), qmodel.layers):
         row = {"layer": layer.name, "activation": layer.activation,

@@ -20,6 +20,7 @@ from edgelenet.errors import UserError
 from firmware_export import build
 from firmware_export.layout import CArray, Step, layer_arrays, maxpool_folded, output_stage, plan_steps, symbol
 from firmware_export.memory import Buffer, plan_scratch
+from firmware_export.prepare import class_names, header_values, prepare_values
 
 ROUNDING = "requantize = floor((acc * m + 2^(n-1)) / 2^n): one rounding, to nearest, ties toward +infinity"
 C_KEYWORDS = frozenset("""
@@ -46,7 +47,22 @@ class Rendered:
     scratch_bytes: int
 
 
+# <prefix>.h must not shadow a standard header (`#include <stdint.h>` would find OUT/stdint.h first with
+# -IOUT), and <prefix> must not be main. Compared case-insensitively, for case-insensitive file systems.
+C_HEADERS = frozenset("""
+    assert complex ctype errno fenv float inttypes iso646 limits locale math setjmp signal stdalign stdarg
+    stdatomic stdbit stdbool stdckdint stddef stdint stdio stdlib stdnoreturn string tgmath threads time uchar
+    wchar wctype
+""".split())
+MAX_PREFIX = 48  # symbols such as <prefix>_prepare_input stay within C99's 63 significant characters
+
+
 def validate_prefix(prefix: str) -> str:
+    if not isinstance(prefix, str) or len(prefix) > MAX_PREFIX:
+        raise UserError(f"--prefix is {len(prefix or '')} characters long; at most {MAX_PREFIX}")
+    if prefix.lower() in C_HEADERS or prefix == "main":
+        raise UserError(f"--prefix {prefix!r} is reserved: {prefix}.h would shadow the standard C header"
+                        if prefix != "main" else "--prefix 'main' is reserved: main is the C program's entry point")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", prefix or ""):
         raise UserError(f"--prefix {prefix!r} is not a C identifier (letters, digits, _; not starting with a digit)")
     if prefix in C_KEYWORDS:
@@ -179,8 +195,11 @@ def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scra
         calls.append(f"    {call} /* ({_shape(buf.step.out_shape)}) */\n    {prefix.upper()}_AFTER_STEP({index});")
     layout = "; ".join(f"{b.step.name} -> [{b.target}, +{b.step.out_bytes})" for b in buffers
                        if not isinstance(b.target, str))
+    prepare_name, prepare_fields = prepare_values(model)
+    prepare = template(prepare_name).substitute(prepare_fields, prefix=prefix, PREFIX=prefix.upper())
     return template("model.c").substitute(
         banner=banner(f"{prefix}.c", model), prefix=prefix, PREFIX=prefix.upper(), kernels=pasted_kernels(steps, optimize),
+        class_names=class_names(prefix, model), prepare_input=prepare,
         model_title=f"LeNet-5 {model.arch}", steps="".join(declarations), calls="\n".join(calls),
         scratch_layout=f"{scratch} bytes: {layout}")
 
@@ -198,7 +217,7 @@ def render(model: QuantizedModel, prefix: str = "lenet5", optimize: str = "size"
     arrays = [a for step in steps for layer in step.layers for a in layer_arrays(prefix, layer, step, folded, optimize)]
     common = {"prefix": prefix, "PREFIX": prefix.upper()}
     files = {
-        f"{prefix}.h": template("model.h").substitute(common, banner=banner(f"{prefix}.h", model),
+        f"{prefix}.h": template("model.h").substitute(dict(common, **header_values(model)), banner=banner(f"{prefix}.h", model),
                                                       scratch_bytes=scratch, model_title=f"LeNet-5 {model.arch}"),
         f"{prefix}.c": model_source(prefix, model, buffers, scratch, optimize),
         f"{prefix}_weights.h": template("weights.h").substitute(

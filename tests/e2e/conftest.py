@@ -1,5 +1,5 @@
-"""Helpers for the compiled-C tests: skip when the compiler or emulator they need is missing; broken engines
-that prove a test can fail."""
+"""Helpers for the compiled-C tests: a missing compiler or emulator skips (fails under CI, tests/toolcheck.py);
+broken engines that prove a test can fail."""
 
 from __future__ import annotations
 
@@ -8,26 +8,27 @@ from pathlib import Path
 import pytest
 
 from firmware_export import build
+from tests.toolcheck import missing_tool
 
 
 @pytest.fixture(scope="session")
 def host_cc() -> str:
     cc = build.host_cc()
     if cc is None:
-        pytest.skip("no host C compiler")
+        missing_tool("a host C compiler", "gcc or clang")
     return cc
 
 
 @pytest.fixture(scope="session")
 def arm_toolchain() -> None:
     if not build.have_arm():
-        pytest.skip("arm-none-eabi-gcc not installed")
+        missing_tool("arm-none-eabi-gcc", "gcc-arm-none-eabi and libnewlib-arm-none-eabi")
 
 
 @pytest.fixture(scope="session")
 def qemu(arm_toolchain) -> None:
     if not build.have_qemu():
-        pytest.skip("qemu-system-arm not installed")
+        missing_tool("qemu-system-arm", "qemu-system-arm")
 
 
 # A broken engine, for the tests to prove they can fail. It wraps the real one, renamed by the
@@ -41,10 +42,10 @@ MUTANT = """\
 #include "lenet5.c"
 #undef lenet5_infer
 #undef lenet5_prepare_input
-void lenet5_prepare_input(const uint8_t pixels[784], int8_t input[LENET5_INPUT_LEN]);
+void lenet5_prepare_input(const uint8_t pixels[LENET5_INPUT_HEIGHT * LENET5_INPUT_WIDTH], int8_t input[LENET5_INPUT_LEN]);
 int lenet5_infer(const int8_t input[LENET5_INPUT_LEN], int8_t logits[LENET5_NUM_CLASSES], void *scratch);
 
-void lenet5_prepare_input(const uint8_t pixels[784], int8_t input[LENET5_INPUT_LEN])
+void lenet5_prepare_input(const uint8_t pixels[LENET5_INPUT_HEIGHT * LENET5_INPUT_WIDTH], int8_t input[LENET5_INPUT_LEN])
 {
     lenet5_prepare_input_real(pixels, input);
     %(prepare)s

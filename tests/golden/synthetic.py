@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgelenet.artifact import QLayer, QParams, QuantizedModel, artifact_bytes
+from edgelenet.family import DataInfo
 from edgelenet.intmath import quantize_multiplier
 from edgelenet.quantize import INPUT_QPARAMS, tanh_table
 
@@ -49,9 +50,10 @@ def _subsampling(rng, name, maps, side, in_q) -> QLayer:
     return layer
 
 
-def synthetic_model(arch: str, seed: int = SEED, widths: tuple[int, int, int, int] = (2, 3, 8, 6)) -> QuantizedModel:
+def synthetic_model(arch: str, seed: int = SEED, widths: tuple[int, int, int, int] = (2, 3, 8, 6),
+                    classes: int = 10) -> QuantizedModel:
     """widths: (C1, C3, C5, F6) maps/units (LeNet-5's are 6, 16, 120, 84); the classic C3 table is
-    C3_TABLE at the default widths, else every third map pair unconnected."""
+    C3_TABLE at the default widths, else every third map pair unconnected; classes: logits (2..100)."""
     rng = np.random.default_rng([seed, ("modern", "classic").index(arch)])
     act = "relu" if arch == "modern" else "tanh"
     c1, c3, c5, f6 = widths
@@ -69,8 +71,10 @@ def synthetic_model(arch: str, seed: int = SEED, widths: tuple[int, int, int, in
         layers.append(_layer(rng, "C3", "conv", (c3, c1, 5, 5), [c1, 14, 14], [c3, 10, 10], layers[-1].output, act,
                              kernel=5, connections=table))
         layers.append(_subsampling(rng, "S4", c3, 10, layers[-1].output))
-    for name, fin, fout, activation in (("C5", 25 * c3, c5, act), ("F6", c5, f6, act), ("OUTPUT", f6, 10, "none")):
+    for name, fin, fout, activation in (("C5", 25 * c3, c5, act), ("F6", c5, f6, act), ("OUTPUT", f6, classes, "none")):
         layers.append(_layer(rng, name, "linear", (fout, fin), [fin], [fout], layers[-1].output, activation))
     model = QuantizedModel(arch, "softmax", INPUT_QPARAMS, layers, {}, {"source": "synthetic", "seed": seed})
+    if classes != 10:
+        model.data = DataInfo(classes=tuple(f"class {i}" for i in range(classes)))
     artifact_bytes(model)  # sets the checksum
     return model
