@@ -4,7 +4,9 @@
 #define ELN_TARGET_H
 
 /* Three compile-time paths, chosen by the compiler's feature macros, all bit-identical:
- * - DSP (ELN_DSP, from __ARM_FEATURE_DSP: Cortex-M4/M7/M33): SMLAD on 16-bit pairs (eln_conv_dsp.h, eln_fc_s8.c);
+ * - DSP (ELN_DSP, from __ARM_FEATURE_DSP: Cortex-M4/M7/M33): SMLAD on 16-bit pairs, int8 weights widened
+ *   at run time (ELN_CONV_INT8, ELN_FC_INT8: export-c --optimize size) or stored as pairs (speed)
+ *   (eln_conv_dsp.h, eln_fc_s8.c);
  * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
  *   padding, unconnected input maps skipped (eln_conv_thumb.h);
  * - host (everything else): the portable C loops, shaped for compilers that vectorise.
