@@ -52,7 +52,7 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
                 int32_t acc[4], s = sub->bias[c];
                 eln_channel channel;
                 w_map = eln_conv_window(shape, maps, &patch, w_map, acc);
-                eln_conv_channel(bias, quant, c, &channel);
+                w_map = eln_conv_channel(w_map, bias, quant, c, &channel);
                 for (j = 0; j < 4; ++j) {
                     s += (int32_t)w_sub[j] * eln_saturate_s8(eln_requantize_channel(acc[j] + channel.bias, &channel),
                                                              quant);
