@@ -82,13 +82,16 @@ def conv_pack(kernels: np.ndarray) -> np.ndarray:
     return six.reshape(cout, cin, 2, 6, 3, 2).transpose(0, 2, 1, 4, 3, 5).reshape(cout, -1)
 
 
-def conv_pack_dsp(kernels: np.ndarray, epilogue: np.ndarray, in_side: int, optimize: str) -> np.ndarray:
+def conv_pack_dsp(kernels: np.ndarray, epilogue: np.ndarray, in_side: int, optimize: str,
+                  maps: list[list[int]]) -> np.ndarray:
     """int8 (Cout, Cin, 5, 5) -> the DSP path's words (kernels/eln_conv_dsp.h), per output map its kernels
-    and then its `epilogue` row (Cout, 4): bias', m, n - 32, rounding. The kernels, per input map i and
+    and then its `epilogue` row (Cout, 4): bias', m, n - 32, rounding. The kernels of its connected input
+    maps `maps[c]` only (a partial C3 table costs no MACs), per input map i and
     patch column pair g = 0..2 (columns {2g, 2g + 1}), kernel rows ky = 0..4, as the 16-bit pairs
     E[ky][g] = {w[2g], w[2g+1]} (dx = 0) and O[ky][g] = {w[2g-1], w[2g]} (dx = 1), w[-1] = w[5] = 0:
     - speed: the words E, O per ky, then the patch words to skip to the next column pair (in_side - 6),
-      or after g = 2 to the next input map ((in_side/2 - 2) * in_side - 6; 0 after the last one): 33 words;
+      or after g = 2 to the next connected input map i' ((i' - i) * plane - 2 * in_side - 6, plane =
+      in_side/2 * in_side words; 0 after the last one): 33 words;
     - size: one word per ky with bytes {E.lo, O.lo, E.hi, O.hi}, of which SXTB16 makes E and, rotated
       by 8, O (the kernel widens a map's 15 words per input map at run time and adds the skips)."""
     cout, cin = kernels.shape[:2]
@@ -102,12 +105,18 @@ def conv_pack_dsp(kernels: np.ndarray, epilogue: np.ndarray, in_side: int, optim
     else:
         pair = lambda v: (v[..., 0] & 0xFFFF) | (v[..., 1] & 0xFFFF) << 16  # noqa: E731
         words = np.stack([pair(e), pair(o)], -1).reshape(cout, cin, 3, 10)    # (Cout, Cin, g, ky * E/O)
-        skip = np.full((cout, cin, 3, 1), in_side - 6, np.int64)
-        skip[:, :, 2] = (in_side // 2 - 2) * in_side - 6
-        skip[:, -1, 2] = 0
-        words = np.concatenate([words, skip], axis=3)
-    per_map = _int32(words.reshape(cout, -1))
-    return np.concatenate([per_map, epilogue.astype(np.int64)], axis=1).reshape(-1)
+    plane = in_side // 2 * in_side
+    out = []
+    for c in range(cout):
+        for k, i in enumerate(maps[c]):
+            if optimize == "size":
+                out.append(words[c, i].reshape(-1))
+                continue
+            last = 0 if k + 1 == len(maps[c]) else (maps[c][k + 1] - i) * plane - 2 * in_side - 6
+            skips = np.array([[in_side - 6], [in_side - 6], [last]], np.int64)
+            out.append(np.concatenate([words[c, i], skips], axis=1).reshape(-1))
+        out.append(epilogue[c].astype(np.int64))
+    return _int32(np.concatenate(out))
 
 
 def fc_pack(weights: np.ndarray) -> np.ndarray:
@@ -267,8 +276,9 @@ def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False, o
             rounding = _folded_rounding(step)
         epilogue = np.stack([fold_bias(layer), layer.multiplier.astype(np.int64), shift - 32, rounding], 1)
         portable = conv_pack(layer.weights.astype(np.int64))
-        dsp = conv_pack_dsp(layer.weights.astype(np.int64), epilogue, layer.in_shape[1], optimize)
-        conn = connections(layer)
+        dsp = conv_pack_dsp(layer.weights.astype(np.int64), epilogue, layer.in_shape[1], optimize,
+                            [c or [0] for c in connections(layer)])
+        conn = [c or [0] for c in connections(layer)]  # a map with no input (all weights zero) reads map 0
         maps = [v for c in range(cout) for v in [len(conn[c]), *conn[c]]]
         thumb = np.concatenate([layer.weights[c, conn[c]].reshape(-1) for c in range(cout)])
         arrays += [

@@ -44,13 +44,15 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
     int32_t c, py;
 #if defined(ELN_DSP)
     int32_t xw[ELN_CONV_INPUT_WORDS], ww[ELN_CONV_MAP_WORDS]; /* widened input; one map's widened kernels */
-    const int32_t *w = (const int32_t *)weights, *map, in_side = shape->in_side;
+    const int32_t *w = (const int32_t *)weights, *map, in_side = shape->in_side, plane = in_side / 2 * in_side;
+    const uint8_t *maps = shape->maps; /* output map c's connected input maps: n, then n indices */
     const eln_quant stage = *quant; /* a local copy: no reloads after the int8 stores (they could alias it) */
     eln_dsp_widen_input(shape, input, xw);
-    for (c = 0; c < shape->out_channels; ++c) {
-        w = eln_dsp_map_weights(shape, w, ww, &map);
+    for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0]) {
+        const int32_t *const first = xw + maps[1] * plane; /* the first connected input map's words */
+        w = eln_dsp_map_weights(shape, maps, w, ww, &map);
         for (py = 0; py < side; ++py) {
-            const int32_t *patch = xw + 2 * py;         /* window (py, 0): map 0, column pair 0, row 2py */
+            const int32_t *patch = first + 2 * py;      /* window (py, 0): column pair 0, row 2py */
             const int8_t *const end = output + side;
             do { /* windows (py, px), px = 0..side-1 */
                 int32_t acc[4], best;

@@ -17,13 +17,15 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
     int32_t c, py, j;
 #if defined(ELN_DSP)
     int32_t xw[ELN_CONV_INPUT_WORDS], ww[ELN_CONV_MAP_WORDS]; /* widened input; one map's widened kernels */
-    const int32_t *w = (const int32_t *)weights, *map, in_side = shape->in_side;
+    const int32_t *w = (const int32_t *)weights, *map, in_side = shape->in_side, plane = in_side / 2 * in_side;
+    const uint8_t *maps = shape->maps; /* output map c's connected input maps: n, then n indices */
     eln_dsp_widen_input(shape, input, xw);
-    for (c = 0; c < shape->out_channels; ++c) {
+    for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0]) {
         const int8_t *const w_sub = sub->weights + 4 * c; /* (2, 2) */
-        w = eln_dsp_map_weights(shape, w, ww, &map);
+        const int32_t *const first = xw + maps[1] * plane; /* the first connected input map's words */
+        w = eln_dsp_map_weights(shape, maps, w, ww, &map);
         for (py = 0; py < side; ++py) {
-            const int32_t *patch = xw + 2 * py;         /* window (py, 0): map 0, column pair 0, row 2py */
+            const int32_t *patch = first + 2 * py;      /* window (py, 0): column pair 0, row 2py */
             const int8_t *const end = output + side;
             do { /* windows (py, px), px = 0..side-1 */
                 int32_t acc[4], s = sub->bias[c];

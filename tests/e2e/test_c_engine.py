@@ -136,7 +136,7 @@ def test_optimize_choices_reported(tmp_path):
 
 
 # (C1, C3, C5, F6) and classes: narrower and wider than LeNet-5's 6, 16, 120, 84 and 10
-WIDTHS = [((1, 1, 1, 1), 2), ((3, 5, 20, 12), 10), ((12, 20, 200, 100), 100)]
+WIDTHS = [((1, 3, 1, 1), 2), ((3, 5, 20, 12), 10), ((12, 20, 200, 100), 100)]
 
 
 @pytest.mark.slow

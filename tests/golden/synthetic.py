@@ -53,7 +53,8 @@ def _subsampling(rng, name, maps, side, in_q) -> QLayer:
 def synthetic_model(arch: str, seed: int = SEED, widths: tuple[int, int, int, int] = (2, 3, 8, 6),
                     classes: int = 10) -> QuantizedModel:
     """widths: (C1, C3, C5, F6) maps/units (LeNet-5's are 6, 16, 120, 84); the classic C3 table is
-    C3_TABLE at the default widths, else every third map pair unconnected; classes: logits (2..100)."""
+    C3_TABLE at the default widths, else every third map pair unconnected (with C1 = 1, every third C3
+    map reads nothing); classes: logits (2..100)."""
     rng = np.random.default_rng([seed, ("modern", "classic").index(arch)])
     act = "relu" if arch == "modern" else "tanh"
     c1, c3, c5, f6 = widths
