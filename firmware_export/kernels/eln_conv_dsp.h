@@ -29,7 +29,7 @@
 #define ELN_CONV_INPUT_WORDS (16 * 14 * 7) /* largest Cin * side * side / 2 (the engine defines the exact one) */
 #endif
 #ifndef ELN_CONV_MAP_WORDS
-#define ELN_CONV_MAP_WORDS (16 * 33 + 4) /* largest Cin * 33 + 4: one map's widened kernels, skips, epilogue */
+#define ELN_CONV_MAP_WORDS (16 * 33 + 8) /* largest Cin * 33 + 8: one map's widened kernels, skips, epilogue */
 #endif
 
 /* acc += the two 16-bit products of x and y, in place (a statement): with ACLE's __smlad, GCC 12 renames
@@ -94,11 +94,34 @@ ELN_INLINE void eln_dsp_widen_input(const eln_conv_shape *shape, const int8_t *i
     }
 }
 
+/* The DSP epilogue when the exporter has folded the output stage into the epilogue words (layout.py,
+ * folded_rounding: act_min = -128, every shift n > 32, no int32 overflow below): the words are
+ * {bias', m, k = n - 32, round' = 2^(k-1) + z * 2^k}, and for x = acc + bias'
+ *   y = SSAT8((SMMLA(x, m, round')) >> k)
+ * is bit-identical to clamp(requantize(x) + z, -128, 127) (docs/quantization.md):
+ * - SMMLA gives round' + floor(x * m / 2^32) exactly (round' * 2^32 added to the 64-bit product is a
+ *   multiple of 2^32), the high word that eln_requantize_high shifts;
+ * - adding z * 2^k before the floor shift by k is adding z after it (a multiple of 2^k);
+ * - with act_min = -128 the clamp is a signed 8-bit saturation. ReLU layers have z_out = act_min = -128:
+ *   the lower clamp is the ReLU, and requantize(x <= 0) <= 0 lands at or below -128; a tanh layer's z is
+ *   its table's input zero point, and the table follows;
+ * - no overflow: the exporter checks |floor(x * m / 2^32)| + |round'| < 2^31 for |x| <= the accumulator
+ *   bound. Per output: SMMLA, ASR, SSAT. */
+ELN_INLINE int32_t eln_dsp_folded(int32_t x, const eln_channel *channel)
+{
+    int32_t value;
+    __asm__("smmla %0, %1, %2, %3" : "=r"(value) : "r"(x), "r"(channel->multiplier), "r"(channel->round));
+    value = value >= 0 ? value >> channel->high_shift : ~(~value >> channel->high_shift); /* floor shift: ASR */
+    __asm__("ssat %0, #8, %1" : "=r"(value) : "r"(value)); /* not ACLE's __ssat: fails -Wsign-conversion */
+    return value;
+}
+
 /* maps: output map c's connected input maps (n, then n indices); weights: its words in flash (layout.py,
- * conv_pack_dsp); map: its widened kernels and epilogue words for eln_dsp_window, either ww (filled here)
+ * conv_pack_dsp), ending with epilogue_words; map: its widened kernels and epilogue words for eln_dsp_window, either ww (filled here)
  * or the flash words themselves. Returns the next map's flash words. */
 ELN_INLINE const int32_t *eln_dsp_map_weights(const eln_conv_shape *shape, const uint8_t *maps,
-                                               const int32_t *weights, int32_t *ww, const int32_t **map)
+                                               const int32_t *weights, int32_t epilogue_words, int32_t *ww,
+                                               const int32_t **map)
 {
 #if defined(ELN_CONV_INT8)
     const int32_t side = shape->in_side, next_pair = side - 6, plane = side / 2 * side;
@@ -115,14 +138,14 @@ ELN_INLINE const int32_t *eln_dsp_map_weights(const eln_conv_shape *shape, const
             ww[10] = g < 2 ? next_pair : k < maps[0] ? (maps[k + 1] - maps[k]) * plane - 2 * side - 6 : 0;
         }
     }
-    for (k = 0; k < 4; ++k) { /* the epilogue words */
+    for (k = 0; k < epilogue_words; ++k) { /* the epilogue words */
         ww[k] = z[k];
     }
-    return z + 4;
+    return z + epilogue_words;
 #else
     (void)shape, (void)ww;
     *map = weights;
-    return weights + maps[0] * 33 + 4;
+    return weights + maps[0] * 33 + epilogue_words;
 #endif
 }
 

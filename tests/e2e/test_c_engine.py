@@ -115,10 +115,11 @@ def test_qemu_boards_match_reference(qemu, exported, mnist, board, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("optimize", ["size", "speed"])
-@pytest.mark.parametrize("arch", ["modern", "classic"])
+@pytest.mark.parametrize("arch", ["modern", "classic", "modern-generic", "classic-generic"])
 def test_qemu_m4_layouts_match_reference_on_synthetic_shapes(qemu, arch, optimize, rng, tmp_path):
-    """Both DSP layouts (export-c --optimize) on shapes that need padding (F_in 75, 8, 6; 3 maps)."""
-    model = synthetic_model(arch)
+    """Both DSP layouts (export-c --optimize) on shapes that need padding (F_in 75, 8, 6; 3 maps), with the
+    folded epilogues and (generic: a shift of 32) without."""
+    model = synthetic_model(arch.split("-")[0], shift_32=arch.endswith("generic"))
     out = tmp_path / "out"
     export_c(model, out, measure_flash=False, optimize=optimize)
     pixels = rng.integers(0, 256, size=(6, 28, 28)).astype(np.uint8)

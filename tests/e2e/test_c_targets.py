@@ -62,12 +62,13 @@ def arm_compilers() -> list[tuple[str, list[str]]]:
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory) -> dict[str, Path]:
-    """The engine of each synthetic model (the max-pooling one with the folded epilogue, the subsampling one
-    with a partial table): every kernel and epilogue variant, in small files."""
+    """The engine of each synthetic model (max pooling, subsampling with a partial table), with the folded
+    and the generic DSP epilogues: every kernel and epilogue variant, in small files."""
     out = {}
-    for arch in ("modern", "classic"):
+    for arch in ("modern", "classic", "modern-generic", "classic-generic"):  # generic: no folded epilogue
         target = tmp_path_factory.mktemp(f"targets-{arch}")
-        for name, text in render(synthetic_model(arch), "lenet5").files.items():
+        model = synthetic_model(arch.split("-")[0], shift_32=arch.endswith("generic"))
+        for name, text in render(model, "lenet5").files.items():
             if "/" not in name:
                 (target / name).write_text(text)
         out[arch] = target / "lenet5.c"
