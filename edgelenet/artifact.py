@@ -6,7 +6,8 @@ A safetensors file (loading it runs no code) holding
 - the float model it came from (`float.*` tensors), so validate can compare int8 against float;
 - ONE metadata entry `edgelenet`, canonical JSON (sorted keys): format name and version, architecture, every
   layer's shapes, activations and quantization parameters, the calibration settings, the quantization
-  report, and `sha256`, a checksum over all tensors and the rest of the JSON, verified on load.
+  report, the family keys `widths`, `classes`, `input_size`, `background`, `dataset` (edgelenet/family.py;
+  absent for the paper's network on MNIST), and `sha256`, a checksum over all tensors and the rest of the JSON, verified on load.
 Saving the same model twice gives the same bytes (one metadata entry, because safetensors orders several
 in an unspecified way; sorted keys; no timestamps).
 """
@@ -19,14 +20,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 from edgelenet.errors import UserError
 from edgelenet.fileio import write_bytes_atomic
-from edgelenet.model import LeNet5, ModelConfig
+from edgelenet.family import DEFAULT_WIDTHS, DataInfo, ModelConfig, family_metadata, read_family_metadata
 
 FORMAT = "edgelenet-int8"
 VERSION = 1
@@ -81,15 +81,22 @@ class QuantizedModel:
     calibration: dict = field(default_factory=dict)
     report: dict = field(default_factory=dict)
     checksum: str = ""
+    widths: tuple = DEFAULT_WIDTHS        # (C1, C3, C5, F6)
+    data: DataInfo = field(default_factory=DataInfo)
 
     @property
     def logits(self) -> QParams:
         return self.layers[-1].output
 
-    def float_model(self) -> LeNet5:
-        model = LeNet5(ModelConfig(self.arch, self.head))
-        model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in self.float_state.items()})
-        return model.eval()
+    @property
+    def num_classes(self) -> int:
+        return self.data.num_classes
+
+    def float_model(self):
+        """The float LeNet5 the artifact was made from (imports torch: only callers that need it pay)."""
+        from edgelenet.model import model_from_state
+
+        return model_from_state(self.arch, self.head, self.float_state, self.widths, self.num_classes, self.data)
 
     def layer(self, name: str) -> QLayer:
         return next(layer for layer in self.layers if layer.name == name)
@@ -114,7 +121,7 @@ def artifact_bytes(model: QuantizedModel) -> bytes:
     body = {
         "format": FORMAT, "version": VERSION, "arch": model.arch, "head": model.head,
         "input": asdict(model.input), "layers": [layer.describe() for layer in model.layers],
-        "calibration": model.calibration, "report": model.report,
+        "calibration": model.calibration, "report": model.report, **family_metadata(model.widths, model.data),
     }
     body["sha256"] = model.checksum = _digest(tensors, body)
     return st_save(tensors, metadata={"edgelenet": json.dumps(body, sort_keys=True)})
@@ -164,7 +171,10 @@ def _from_parts(info: dict, tensors: dict[str, np.ndarray], checksum: str) -> Qu
         layers.append(QLayer(**fields, **arrays, input=_qparams(spec["input"]), output=_qparams(spec["output"]),
                              pre=_qparams(spec["pre"])))
     float_state = {k[len("float."):]: v for k, v in tensors.items() if k.startswith("float.")}
+    widths, data = read_family_metadata(info, "artifact")
     model = QuantizedModel(info["arch"], info["head"], _qparams(info["input"]), layers, float_state,
-                           info.get("calibration", {}), info.get("report", {}), checksum)
-    ModelConfig(model.arch, model.head)
+                           info.get("calibration", {}), info.get("report", {}), checksum, widths, data)
+    ModelConfig(model.arch, model.head, widths, data.num_classes)
+    if layers[-1].out_shape != [data.num_classes]:
+        raise UserError(f"artifact: {len(data.classes)} class names for {layers[-1].out_shape} logits")
     return model

@@ -19,6 +19,7 @@ import importlib.util
 import os
 import pickle
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ NUM_CLASSES = 10
 VALIDATION_SIZE = 5_000   # held out of the 60k training images for model selection and progress reports
 VALIDATION_SEED = 1998    # fixed, independent of the training seed, so every run holds out the same images
 MAX_IMAGES = 10_000_000   # cap before allocating: larger headers are rejected as corrupt
+MAX_SPLIT_BYTES = 1 << 30  # largest image or label array one file may declare (MNIST's training set: 47 MB)
 CACHE_VERSION = 1
 
 
@@ -160,34 +162,49 @@ def load_hub_arrays() -> dict[str, np.ndarray]:
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def _read_maybe_gzip(path: Path) -> bytes:
+def read_idx(path: Path, max_bytes: int | None = None) -> np.ndarray:
+    """Read an IDX file (gzip or not); the header must describe the file's exact length.
+
+    Memory is bounded before anything is decompressed: the header's shape is checked first (at most
+    MAX_IMAGES items, sides of at most 4096, at most `max_bytes` of data), then exactly that many bytes are
+    read from the (streamed) gzip, plus one to detect trailing data. A gzip bomb costs nothing."""
+    path = Path(path)
+    max_bytes = MAX_SPLIT_BYTES if max_bytes is None else max_bytes
     try:
-        raw = Path(path).read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
+        with open(path, "rb") as raw:
+            compressed = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            handle = gzip.GzipFile(fileobj=raw) if compressed else raw
+            return _read_idx_stream(handle, path, max_bytes)
+    except UserError:
+        raise
+    except gzip.BadGzipFile as exc:
+        raise UserError(f"{path} is not a valid gzip file: {exc}") from None
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except (EOFError, gzip.BadGzipFile, ValueError) as exc:
+    except (EOFError, zlib.error, ValueError) as exc:
         raise UserError(f"{path} is not a valid gzip file: {exc}") from None
-    return raw
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (gzip or not); the header must describe the file's exact length."""
-    raw = _read_maybe_gzip(path)
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES or not 1 <= raw[3] <= 4:
+def _read_idx_stream(handle, path: Path, max_bytes: int) -> np.ndarray:
+    head = handle.read(4)
+    if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_DTYPES or not 1 <= head[3] <= 4:
         raise UserError(f"{path} is not an IDX file (bad magic number)")
-    ndim = raw[3]
-    if len(raw) < 4 + 4 * ndim:
+    ndim = head[3]
+    dims = handle.read(4 * ndim)
+    if len(dims) < 4 * ndim:
         raise UserError(f"{path} is truncated (IDX header)")
-    shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
-    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    shape = struct.unpack(f">{ndim}I", dims)
+    dtype = np.dtype(_IDX_DTYPES[head[2]])
     if shape[0] > MAX_IMAGES or any(side > 4096 for side in shape[1:]):
         raise UserError(f"{path} declares an implausible shape {shape}")
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    body = raw[4 + 4 * ndim:]
+    if expected > max_bytes:
+        raise UserError(f"{path} declares {expected:,} data bytes, more than the {max_bytes:,} edgelenet reads")
+    body = handle.read(expected + 1)
     if len(body) != expected:
-        raise UserError(f"{path} is truncated or padded: header says {expected} data bytes, file has {len(body)}")
+        raise UserError(f"{path} is truncated or padded: header says {expected} data bytes, file has "
+                        f"{len(body) if len(body) < expected else 'more'}")
     return np.frombuffer(body, dtype=dtype).reshape(shape)
 
 
