@@ -185,6 +185,9 @@ def import_(
         "State dicts: name the layers, c1=PREFIX,c3=...,c5=...,f6=...,output=... (module prefixes).")) ] = None,
     input_size: Annotated[Optional[str], typer.Option(
         help="State dicts: 28 (C1 padded by 2, the default) or 32 (unpadded).")] = None,
+    data: Annotated[Optional[Path], typer.Option(help=(
+        "The data set the model was made for (recorded; its class names are the default --classes). "
+        "Needed unless the model is a 10-class 28x28 MNIST model."))] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Read a float LeNet-5-family model trained elsewhere into a checkpoint (see docs/import.md).
@@ -192,7 +195,7 @@ def import_(
     Default normalization: pixel/255 (ToTensor), or the raw pixel when the ONNX graph normalizes its input."""
     from edgelenet.importer import import_model
 
-    result = import_model(file, out, classes, mean, std, scale, offset, map_, input_size)
+    result = import_model(file, out, classes, mean, std, scale, offset, map_, input_size, data)
     if result["background_error"]:
         stderr.print(f"[yellow]warning:[/yellow] C1 pads with pixel level {result['background']} "
                      f"+ {result['background_error']:.3f}; edgelenet fills the frame with level {result['background']}")

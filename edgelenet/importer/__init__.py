@@ -16,24 +16,16 @@ from pathlib import Path
 from edgelenet.errors import UserError
 from edgelenet.importer.build import (SELF_CHECK_TOLERANCE, classic_mask_check, convert, declared_normalization,
                                       file_sha256, self_check, to_tensors, widths_of)
-from edgelenet.importer.model_io import make_model
+from edgelenet.family import check_class_names
+from edgelenet.importer.model_io import data_info, make_model
 
-MAX_CLASS_NAME = 64
 
 
-def parse_classes(text: str | None, count: int) -> tuple:
-    """`--classes a,b,c` (default "0".."N-1"); count must match the output layer."""
+def parse_classes(text: str | None, count: int) -> tuple | None:
+    """`--classes a,b,c` in output order (checked by family.check_class_names); None when not given."""
     if text is None:
-        return tuple(str(i) for i in range(count))
-    names = tuple(name.strip() for name in text.split(","))
-    if len(names) != count:
-        raise UserError(f"--classes gives {len(names)} names for a model with {count} outputs")
-    for name in names:
-        if not 1 <= len(name) <= MAX_CLASS_NAME or not name.isprintable():
-            raise UserError(f"class name {name[:80]!r} must be 1..{MAX_CLASS_NAME} printable characters")
-    if len(set(names)) != len(names):
-        raise UserError("--classes: class names must be unique")
-    return names
+        return None
+    return check_class_names([name.strip() for name in text.split(",")], count)
 
 
 def parse_input_size(text: str | None) -> tuple:
@@ -51,7 +43,7 @@ def parse_input_size(text: str | None) -> tuple:
 
 def import_model(path: Path, out: Path, classes: str | None = None, mean: float | None = None,
                  std: float | None = None, scale: float | None = None, offset: float | None = None,
-                 mapping: str | None = None, input_size: str | None = None) -> dict:
+                 mapping: str | None = None, input_size: str | None = None, data: Path | None = None) -> dict:
     """Read FILE, write the checkpoint OUT; returns the `import` command's JSON."""
     from edgelenet.checkpoint import save_checkpoint
 
@@ -60,11 +52,11 @@ def import_model(path: Path, out: Path, classes: str | None = None, mean: float 
     result = convert(path, pixel_to_u, mapping, parse_input_size(input_size))
     state, chain = result["state"], result["chain"]
     widths, count = widths_of(state)
-    names = parse_classes(classes, count)
-    model = make_model(result["arch"], widths, names, chain.input_size, result["background"])
+    info = data_info(parse_classes(classes, count), count, chain.input_size, result["background"], data)
+    model = make_model(result["arch"], widths, info)
     classic_mask_check(result["arch"], model, state)
     model.load_state_dict(to_tensors(state))
-    difference = self_check(chain, result["pixel_to_u"], model, result["background"])
+    difference = self_check(chain, result["pixel_to_u"], model)
     if difference > SELF_CHECK_TOLERANCE and not result["background_error"]:
         raise UserError(f"the imported model's logits differ from the file's by {difference:.2e} (relative): "
                         "this network is outside what the importer can rewrite exactly")
@@ -72,8 +64,8 @@ def import_model(path: Path, out: Path, classes: str | None = None, mean: float 
     record = {"imported": {"file": path.name, "sha256": file_sha256(path), "format": chain.origin,
                            "normalization": {"scale": s, "offset": o}}}
     save_checkpoint(model, out, training=record)
-    return {"checkpoint": str(out), "classes": list(names), "layers": result["layers"], "arch": result["arch"],
+    return {"checkpoint": str(out), "classes": list(info.classes), "layers": result["layers"], "arch": result["arch"],
             "widths": list(widths), "input_size": list(chain.input_size), "background": result["background"],
             "background_error": result["background_error"], "format": chain.origin,
             "normalization": {"scale": s, "offset": o, "in_graph": result["graph_normalization"]},
-            "self_check_relative_error": difference, "notes": result["notes"]}
+            "dataset": dict(info.dataset), "self_check_relative_error": difference, "notes": result["notes"]}

@@ -92,7 +92,7 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def self_check(chain, pixel_to_u, model, background: int) -> float:
+def self_check(chain, pixel_to_u, model) -> float:
     """Largest |logit difference| / largest |logit| between the foreign network (evaluated from the parsed
     chain, before any folding) and the imported model, on random images of the input size."""
     from edgelenet.importer.model_io import imported_logits
@@ -100,7 +100,7 @@ def self_check(chain, pixel_to_u, model, background: int) -> float:
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, size=(SELF_CHECK_IMAGES,) + tuple(chain.input_size), dtype=np.uint8)
     expected = foreign_logits(chain, pixels, pixel_to_u)
-    got = imported_logits(model, pixels, background)
+    got = imported_logits(model, pixels)
     return float(np.abs(expected - got).max() / max(np.abs(expected).max(), 1e-12))
 
 

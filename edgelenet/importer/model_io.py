@@ -1,32 +1,49 @@
-"""The imported layers as an edgelenet model, and its logits on images of the source size."""
+"""The imported layers as an edgelenet model of the family, and its logits on source-size images."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from edgelenet.errors import UserError
-from edgelenet.model import INPUT_SIDE, PIXEL_OFFSET, PIXEL_SCALE, LeNet5, ModelConfig
+from edgelenet.family import MNIST_DATASET, MNIST_INPUT_SIZE, DataInfo, ModelConfig
+from edgelenet.model import LeNet5
 
 
-def make_model(arch: str, widths: tuple, classes: tuple, input_size: tuple, background: int) -> LeNet5:
+def data_info(classes: tuple | None, count: int, input_size: tuple, background: int, data: Path | None) -> DataInfo:
+    """What the imported model was made for: the data set of `--data`, or MNIST for a 10-class 28x28 model.
+
+    The data set is recorded so that evaluate/validate measure the model on the data it was made for; a
+    model of other classes or geometry needs `--data` to say which that is."""
+    if data is not None:
+        from edgelenet.datasets import load_dataset
+
+        dataset = load_dataset(Path(data))
+        if tuple(dataset.input_size) != tuple(input_size):
+            raise UserError(f"--data {data}: images are {dataset.input_size[0]}x{dataset.input_size[1]}, the model "
+                            f"reads {input_size[0]}x{input_size[1]}")
+        names = classes if classes is not None else dataset.classes
+        if len(dataset.classes) != count or len(names) != count:
+            raise UserError(f"--data {data}: {len(dataset.classes)} classes, the model has {count} outputs")
+        return DataInfo(classes=names, input_size=tuple(input_size), background=background,
+                        dataset={"name": dataset.name, "fingerprint": dataset.fingerprint})
+    if count != 10 or tuple(input_size) != MNIST_INPUT_SIZE:
+        raise UserError(f"a model with {count} classes on {input_size[0]}x{input_size[1]} images is not an MNIST "
+                        "model: give --data PATH, the data set it was made for (its test split is enough)")
+    names = classes if classes is not None else tuple(str(i) for i in range(count))
+    return DataInfo(classes=names, input_size=tuple(input_size), background=background, dataset=dict(MNIST_DATASET))
+
+
+def make_model(arch: str, widths: tuple, info: DataInfo) -> LeNet5:
     """An untrained family member with the imported geometry (weights are loaded by the caller)."""
-    if tuple(widths) != (6, 16, 120, 84) or len(classes) != 10 or tuple(input_size) != (28, 28) or background:
-        raise UserError(f"widths {widths}, {len(classes)} classes, input {input_size}, background {background}: "
-                        "this edgelenet reads the paper's widths, ten classes and 28x28 images only")
-    return LeNet5(ModelConfig(arch=arch, head="softmax"))
+    return LeNet5(ModelConfig(arch=arch, head="softmax", widths=tuple(int(w) for w in widths),
+                              num_classes=info.num_classes), info)
 
 
-def field(pixels: np.ndarray, background: int) -> torch.Tensor:
-    """uint8 (N, H, W) centred in the 32x32 field filled with `background`, as float (N, 1, 32, 32) x."""
-    n, h, w = pixels.shape
-    top, left = (INPUT_SIDE - h) // 2, (INPUT_SIDE - w) // 2
-    canvas = np.full((n, INPUT_SIDE, INPUT_SIDE), background, dtype=np.uint8)
-    canvas[:, top:top + h, left:left + w] = pixels
-    return torch.from_numpy(canvas).float().unsqueeze(1) * PIXEL_SCALE + PIXEL_OFFSET
-
-
-def imported_logits(model: LeNet5, pixels: np.ndarray, background: int) -> np.ndarray:
+def imported_logits(model: LeNet5, pixels: np.ndarray) -> np.ndarray:
+    """(N, classes) float logits for uint8 (N, H, W) source images, through edgelenet's own data path."""
     model.eval()
     with torch.no_grad():
-        return model(field(pixels, background)).double().numpy()
+        return model.forward_pixels(torch.from_numpy(pixels)).double().numpy()

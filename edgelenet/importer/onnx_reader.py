@@ -86,6 +86,7 @@ class _Reader:
         self.ops: list = []
         self.live, self.shape, self.perm = None, None, NCHW
         self.flat_order = None  # the (C, H, W) walk of the last Flatten, until the next Gemm
+        self.shapes: dict = {}  # stored shape of every tensor that has been live (for Shape nodes)
 
     def _decode(self, tensor) -> np.ndarray:
         try:
@@ -253,10 +254,35 @@ def _flatten(reader: _Reader, node, attrs: dict) -> None:
     _flatten_to(reader, node)
 
 
+def _live_shape(reader: _Reader) -> np.ndarray:
+    """Shape of the live tensor as stored, with the batch size written as 1 (the shape of one image)."""
+    if len(reader.shape) == 1:
+        return np.array([1, reader.shape[0]], dtype=np.int64)
+    canonical = (1,) + tuple(reader.shape)
+    return np.array([canonical[axis] for axis in reader.perm], dtype=np.int64)
+
+
+def _relayout(reader: _Reader, node, target: list) -> None:
+    """A 4D Reshape that only moves axes of size 1 (NHWC <-> NCHW of one channel) is a Transpose."""
+    stored = _live_shape(reader)
+    if len(target) != 4 or target[0] not in (-1, 0, 1) or sorted(target[1:]) != sorted(stored[1:].tolist()):
+        raise UserError(f"Reshape {node.name!r}: target shape {target} of {stored.tolist()} is not supported")
+    big = [axis for axis in reader.perm[1:] if (1,) + tuple(reader.shape) and stored[reader.perm.index(axis)] > 1]
+    ones = [axis for axis in reader.perm[1:] if axis not in big]
+    if [d for d in target[1:] if d > 1] != [int(stored[reader.perm.index(a)]) for a in big]:
+        raise UserError(f"Reshape {node.name!r}: target shape {target} reorders the data; not supported")
+    big_iter, ones_iter = iter(big), iter(ones)
+    reader.perm = (0,) + tuple(next(big_iter) if d > 1 else next(ones_iter) for d in target[1:])
+
+
 def _reshape(reader: _Reader, node, attrs: dict) -> None:
     target = [int(v) for v in reader.const(node, 1, np.int64).reshape(-1)]
+    if len(target) == 4 and len(reader.shape) == 3:
+        _relayout(reader, node, target)
+        return
     features = int(np.prod(reader.shape))
-    if len(target) != 2 or not (target[1] in (-1, features) and (target[0] in (-1, 0, 1) or target[1] == -1)):
+    # [N, F], [N, -1], [-1, F], [0, -1]: the batch axis stays (N may be fixed at export time)
+    if len(target) != 2 or target[1] not in (-1, features) or target[0] < -1 or target == [-1, -1]:
         raise UserError(f"Reshape {node.name!r}: target shape {target} is not a flatten to [N, {features}]")
     _flatten_to(reader, node)
 
@@ -289,6 +315,13 @@ def _step(reader: _Reader, node) -> None:
             raise UserError(f"Constant {node.name!r}: only tensor constants are supported")
         reader.consts[node.output[0]] = reader._decode(attrs["value"])
         return
+    reader.shapes[reader.live] = _live_shape(reader)
+    if node.op_type == "Shape" and len(node.input) == 1 and node.input[0] in reader.shapes and not attrs:
+        reader.consts[node.output[0]] = reader.shapes[node.input[0]]
+        return
+    if all(name in reader.consts for name in node.input if name):
+        reader.consts[node.output[0]] = fold_constant(node, attrs, [reader.consts[n] for n in node.input if n])
+        return
     if reader.live not in node.input:
         raise UserError(f"{node.op_type} {node.name!r} does not read the network's data path: not a plain chain")
     if node.op_type in SKIPPED or (node.op_type == "Cast" and attrs.get("to") in FLOAT_TYPES):
@@ -313,3 +346,36 @@ def read_onnx(path: Path) -> Chain:
     if reader.live != graph.output[0].name:
         raise UserError(f"the graph output {graph.output[0].name!r} is not the end of the network's chain")
     return Chain(size, reader.ops, origin="onnx")
+
+
+ONNX_DTYPES = {1: np.float32, 6: np.int32, 7: np.int64, 11: np.float64}
+SMALL = 64   # constant arithmetic is only ever needed on shape vectors
+
+
+def fold_constant(node, attrs: dict, values: list) -> np.ndarray:
+    """Shape arithmetic on constants (how exporters compute a Flatten's target): small arrays only."""
+    op = node.op_type
+    if any(v.size > SMALL for v in values) and op not in ("Identity", "Cast"):
+        raise UserError(f"{op} {node.name!r}: arithmetic on large constants is not supported")
+    try:
+        if op in ("Identity", "Dropout"):
+            return values[0]
+        if op == "Cast" and attrs.get("to") in ONNX_DTYPES:
+            return values[0].astype(ONNX_DTYPES[attrs["to"]])
+        if op == "Gather":
+            return np.take(values[0], values[1].astype(np.int64), axis=attrs.get("axis", 0))
+        if op == "Concat":
+            return np.concatenate([np.atleast_1d(v) for v in values], axis=attrs.get("axis", 0))
+        if op == "Unsqueeze":
+            axes = attrs.get("axes", values[1].tolist() if len(values) > 1 else [])
+            return np.expand_dims(values[0], tuple(int(a) for a in axes))
+        if op == "Squeeze":
+            axes = attrs.get("axes", values[1].tolist() if len(values) > 1 else None)
+            return np.squeeze(values[0], None if axes is None else tuple(int(a) for a in axes))
+        if op == "Slice" and values[0].ndim == 1:
+            starts, ends = (attrs["starts"], attrs["ends"]) if "starts" in attrs else (values[1], values[2])
+            steps = values[4] if len(values) > 4 else [1]
+            return values[0][int(starts[0]):int(min(ends[0], SMALL)):int(steps[0]) or 1]
+    except (IndexError, ValueError, TypeError, KeyError, np.exceptions.AxisError) as exc:
+        raise UserError(f"{op} {node.name!r}: bad constant operands ({exc})") from None
+    raise UserError(f"unsupported ONNX op {op} on constants (node {node.name!r})")
