@@ -220,3 +220,18 @@ def test_keras_lenet_via_tf2onnx(tmp_path, images):
     assert np.abs(probabilities - expected).max() < 1e-5
     assert np.abs(probabilities - ort_logits(onnx_path, images[:len(expected)], nhwc=True)).max() < 1e-5
     assert (expected.argmax(1) == logits.argmax(1)).all()
+
+
+def test_imported_model_quantizes_and_validates(tmp_path, images):
+    """quantize -> validate run on an imported checkpoint unchanged (small subset)."""
+    net = trained_torch_lenet()
+    torch.save(net.state_dict(), tmp_path / "lenet.pt")
+    out = imported(tmp_path / "lenet.pt", "--out", tmp_path / "lenet.safetensors")
+    artifact = tmp_path / "lenet.int8"
+    result = invoke("quantize", out["checkpoint"], "--calib-size", "200", "--out", artifact, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["int8_accuracy"] > 0.98
+    result = invoke("validate", artifact, "--runtimes", "reference,ort-float,ort-int8", "--limit", "300", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["passed"] and report["runtimes"]["ort-int8"]["accuracy"] > 0.98
