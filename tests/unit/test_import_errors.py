@@ -133,3 +133,18 @@ def test_other_geometry_needs_data(tmp_path):
     torch.save(state, tmp_path / "sd.pt")
     out = tmp_path / "x.safetensors"
     assert_refused(run_import(tmp_path / "sd.pt", "--out", out, "--input-size", "32"), out, "give --data PATH")
+
+
+def test_self_check_stops_a_wrong_fold(tmp_path, monkeypatch):
+    """The import compares its checkpoint with the unfolded network; a broken fold writes nothing."""
+    from edgelenet.importer import build
+
+    real = build.fold_input
+
+    def wrong_fold(state, *args):   # forgets part of the normalization's shift
+        result = real(state, *args)
+        state["c1.bias"] = state["c1.bias"] + 0.1
+        return result
+    monkeypatch.setattr(build, "fold_input", wrong_fold)
+    out = tmp_path / "x.safetensors"
+    assert_refused(run_import(_good_onnx(tmp_path), "--out", out), out, "differ from the file's")
