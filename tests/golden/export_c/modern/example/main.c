@@ -3,10 +3,10 @@
  * model: LeNet-5 modern, softmax head
  * rounding: requantize = floor((acc * m + 2^(n-1)) / 2^n): one rounding, to nearest, ties toward +infinity
  */
-/* Example: classify MNIST digits with the exported engine, on the host or on a Cortex-M (printf through
+/* Example: classify images with the exported engine, on the host or on a Cortex-M (printf through
  * semihosting). Compile with -DELN_VECTORS='"vectors.h"' to run embedded test vectors: a header that
- * defines ELN_NUM_VECTORS and `static const uint8_t eln_vectors[ELN_NUM_VECTORS][784]`. Without it one
- * built-in digit (a vertical stroke, a "1") runs. With -DELN_SYSTICK (mps2 boards under QEMU -icount) it
+ * defines ELN_NUM_VECTORS and `static const uint8_t eln_vectors[ELN_NUM_VECTORS][TINY_INPUT_HEIGHT * TINY_INPUT_WIDTH]`.
+ * Without it one built-in image (a vertical stroke, MNIST's "1") runs. With -DELN_SYSTICK (mps2 boards under QEMU -icount) it
  * also prints the instructions each step executed: SysTick counts down by one per 40 instructions. */
 #include <stdint.h>
 #include <stdio.h>
@@ -39,18 +39,21 @@ void tiny_profile_hook(int32_t step)
 }
 #endif
 
-static void load_image(int32_t index, uint8_t pixels[784])
+#define ELN_PIXELS (TINY_INPUT_HEIGHT * TINY_INPUT_WIDTH)
+
+static void load_image(int32_t index, uint8_t pixels[ELN_PIXELS])
 {
     int32_t i;
 #ifdef ELN_VECTORS
-    for (i = 0; i < 784; ++i) {
+    for (i = 0; i < ELN_PIXELS; ++i) {
         pixels[i] = eln_vectors[index][i];
     }
 #else
     (void)index;
-    for (i = 0; i < 784; ++i) {
-        const int32_t row = i / 28, col = i % 28;
-        pixels[i] = (uint8_t)(row >= 4 && row < 24 && col >= 13 && col < 16 ? 255 : 0);
+    for (i = 0; i < ELN_PIXELS; ++i) { /* rows 1/7..6/7, columns 13/28..16/28 of the image */
+        const int32_t row = i / TINY_INPUT_WIDTH, col = i % TINY_INPUT_WIDTH;
+        const int32_t h = TINY_INPUT_HEIGHT, w = TINY_INPUT_WIDTH;
+        pixels[i] = (uint8_t)(row * 7 >= h && row * 7 < 6 * h && col * 28 >= 13 * w && col * 28 < 16 * w ? 255 : 0);
     }
 #endif
 }
@@ -58,7 +61,7 @@ static void load_image(int32_t index, uint8_t pixels[784])
 int main(void)
 {
     static uint32_t scratch[(TINY_SCRATCH_BYTES + 3) / 4]; /* 4-byte aligned */
-    static uint8_t pixels[784];
+    static uint8_t pixels[ELN_PIXELS];
     static int8_t input[TINY_INPUT_LEN];
     int8_t logits[TINY_NUM_CLASSES];
     int32_t n, c;
