@@ -235,3 +235,28 @@ def test_imported_model_quantizes_and_validates(tmp_path, images):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["passed"] and report["runtimes"]["ort-int8"]["accuracy"] > 0.98
+
+
+class UnpaddedLeNet(TorchLeNet):
+    """32x32 input, C1 without padding: the LeNet-5 field itself."""
+
+    def __init__(self, widths, classes):
+        super().__init__(widths, classes)
+        self.conv1.padding = (0, 0)
+
+
+def test_other_data_set_geometry_and_classes(tmp_path, test_subset):
+    """A 3-class model on 32x32 images: --data records the set, its class names become the classes."""
+    keep = np.isin(test_subset.labels, [0, 1, 2])
+    pictures = np.pad(test_subset.images[keep][:200], ((0, 0), (2, 2), (2, 2)))   # 32x32
+    np.savez(tmp_path / "three.npz", x_test=pictures, y_test=test_subset.labels[keep][:200],
+             classes=np.array(["zero", "one", "two"]))
+    torch.manual_seed(4)
+    net = UnpaddedLeNet((8, 12, 48, 32), 3).eval()
+    torch.onnx.export(net, (torch.zeros(1, 1, 32, 32),), str(tmp_path / "three.onnx"), dynamo=False)
+    out = imported(tmp_path / "three.onnx", "--out", tmp_path / "three.safetensors", "--data", tmp_path / "three.npz")
+    assert (out["classes"], out["input_size"], out["widths"]) == (["zero", "one", "two"], [32, 32], [8, 12, 48, 32])
+    assert out["dataset"]["name"] == "three"
+    assert_same_logits(checkpoint_logits(out["checkpoint"], pictures), torch_logits(net, pictures))
+    again = imported(tmp_path / "three.onnx", "--out", tmp_path / "again.safetensors", "--data", tmp_path / "three.npz")
+    assert Path(again["checkpoint"]).read_bytes() == Path(out["checkpoint"]).read_bytes()   # reproducible
