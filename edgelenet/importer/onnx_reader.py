@@ -1,9 +1,9 @@
 """Read an ONNX file into a Chain (ops.py), without running anything from it.
 
-The file is untrusted: its size is bounded, it is parsed from bytes (external data is refused, so no path in
-it is ever opened), checked with onnx.checker, and only a fixed list of standard-domain operators is read;
-constant tensors are decoded with onnx.numpy_helper. The graph must be a straight chain from one input to
-one output: each node reads the single live tensor plus constants.
+The file is untrusted: onnx_file.py opens it (size bound, checker, side files); here only a fixed list of
+standard-domain operators is read and constant tensors are decoded with onnx.numpy_helper. The graph must be
+a straight chain from one input to one output: each node reads the single live tensor plus constants
+(shape arithmetic on constants is evaluated by onnx_consts.py).
 
 Layout: a 4D tensor carries `perm`, the canonical (N, C, H, W) axes in the order the tensor stores them:
 (0, 1, 2, 3) for NCHW, (0, 2, 3, 1) for NHWC (Keras via tf2onnx). Transpose updates it; Conv and pooling
@@ -12,67 +12,19 @@ need NCHW; a Flatten/Reshape records it so that lower.py reorders the next Gemm'
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 
 from edgelenet.errors import UserError
+from edgelenet.importer.onnx_consts import fold_constant
+from edgelenet.importer.onnx_file import load_model
 from edgelenet.importer.ops import Act, Affine, Chain, Conv, Dense, Flatten, Pool, Softmax
 
-MAX_BYTES = 64 << 20   # the widest family member (64/64/1024/1024 widths) is about 8 MB of float32
 NCHW = (0, 1, 2, 3)
 ACTIVATIONS = {"Relu": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid"}
 SKIPPED = ("Identity", "Dropout")
 FLOAT_TYPES = (1, 11)  # FLOAT, DOUBLE
-
-
-def load_model(path: Path):
-    import onnx
-    from google.protobuf.message import DecodeError
-
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise UserError(f"{path}: {size} bytes is larger than any LeNet-5-family model ({MAX_BYTES} bytes max)")
-    try:
-        model = onnx.load_from_string(path.read_bytes())
-    except (DecodeError, ValueError, RuntimeError) as exc:
-        raise UserError(f"{path}: not an ONNX model ({exc})") from None
-    budget = [MAX_BYTES - size]
-    for tensor in list(model.graph.initializer) + [a.t for n in model.graph.node for a in n.attribute]:
-        if tensor.data_location == onnx.TensorProto.EXTERNAL:
-            _inline_external(path, tensor, budget)
-    try:
-        onnx.checker.check_model(model)
-    except (onnx.checker.ValidationError, ValueError) as exc:
-        raise UserError(f"{path}: invalid ONNX model ({str(exc).splitlines()[0]})") from None
-    return model
-
-
-def _inline_external(path: Path, tensor, budget: list) -> None:
-    """Read a tensor kept in a side file (torch.onnx.export's `model.onnx.data`) into the tensor itself.
-
-    Only a plain file name beside the model is accepted (no directories, no links), and the bytes read count
-    against the same size bound as the model, so the file cannot make the importer read anything else.
-    """
-    info = {entry.key: entry.value for entry in tensor.external_data}
-    location = info.get("location", "")
-    side = path.parent / location
-    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}", location) or side.is_symlink() or not side.is_file():
-        raise UserError(f"{path}: tensor {tensor.name!r} refers to external data {location[:100]!r}, which must "
-                        "be a file beside the model")
-    try:
-        offset, length = int(info.get("offset", 0)), int(info.get("length", side.stat().st_size))
-    except ValueError:
-        raise UserError(f"{path}: tensor {tensor.name!r} has a malformed external data entry") from None
-    if offset < 0 or length < 0 or offset + length > side.stat().st_size or length > budget[0]:
-        raise UserError(f"{path}: tensor {tensor.name!r}: external data out of bounds or too large")
-    budget[0] -= length
-    with open(side, "rb") as handle:
-        handle.seek(offset)
-        tensor.raw_data = handle.read(length)
-    del tensor.external_data[:]
-    tensor.data_location = 0  # DEFAULT
 
 
 class _Reader:
@@ -101,7 +53,9 @@ class _Reader:
         value = self.consts[name]
         if dtype is np.float64 and value.dtype.kind != "f":
             raise UserError(f"{node.op_type} {node.name!r}: constant {name!r} is {value.dtype}, not float")
-        if not np.all(np.isfinite(value.astype(np.float64))):
+        with np.errstate(all="ignore"):
+            finite = np.all(np.isfinite(value.astype(np.float64)))
+        if not finite:
             raise UserError(f"{node.op_type} {node.name!r}: constant {name!r} holds NaN or infinity")
         return value.astype(dtype)
 
@@ -347,35 +301,3 @@ def read_onnx(path: Path) -> Chain:
         raise UserError(f"the graph output {graph.output[0].name!r} is not the end of the network's chain")
     return Chain(size, reader.ops, origin="onnx")
 
-
-ONNX_DTYPES = {1: np.float32, 6: np.int32, 7: np.int64, 11: np.float64}
-SMALL = 64   # constant arithmetic is only ever needed on shape vectors
-
-
-def fold_constant(node, attrs: dict, values: list) -> np.ndarray:
-    """Shape arithmetic on constants (how exporters compute a Flatten's target): small arrays only."""
-    op = node.op_type
-    if any(v.size > SMALL for v in values) and op not in ("Identity", "Cast"):
-        raise UserError(f"{op} {node.name!r}: arithmetic on large constants is not supported")
-    try:
-        if op in ("Identity", "Dropout"):
-            return values[0]
-        if op == "Cast" and attrs.get("to") in ONNX_DTYPES:
-            return values[0].astype(ONNX_DTYPES[attrs["to"]])
-        if op == "Gather":
-            return np.take(values[0], values[1].astype(np.int64), axis=attrs.get("axis", 0))
-        if op == "Concat":
-            return np.concatenate([np.atleast_1d(v) for v in values], axis=attrs.get("axis", 0))
-        if op == "Unsqueeze":
-            axes = attrs.get("axes", values[1].tolist() if len(values) > 1 else [])
-            return np.expand_dims(values[0], tuple(int(a) for a in axes))
-        if op == "Squeeze":
-            axes = attrs.get("axes", values[1].tolist() if len(values) > 1 else None)
-            return np.squeeze(values[0], None if axes is None else tuple(int(a) for a in axes))
-        if op == "Slice" and values[0].ndim == 1:
-            starts, ends = (attrs["starts"], attrs["ends"]) if "starts" in attrs else (values[1], values[2])
-            steps = values[4] if len(values) > 4 else [1]
-            return values[0][int(starts[0]):int(min(ends[0], SMALL)):int(steps[0]) or 1]
-    except (IndexError, ValueError, TypeError, KeyError, np.exceptions.AxisError) as exc:
-        raise UserError(f"{op} {node.name!r}: bad constant operands ({exc})") from None
-    raise UserError(f"unsupported ONNX op {op} on constants (node {node.name!r})")

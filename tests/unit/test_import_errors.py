@@ -148,3 +148,29 @@ def test_self_check_stops_a_wrong_fold(tmp_path, monkeypatch):
     monkeypatch.setattr(build, "fold_input", wrong_fold)
     out = tmp_path / "x.safetensors"
     assert_refused(run_import(_good_onnx(tmp_path), "--out", out), out, "differ from the file's")
+
+
+@pytest.mark.parametrize("kind", ["onnx", "state_dict"])
+def test_corrupted_files_give_user_errors_only(tmp_path, kind):
+    """Truncated and bit-flipped files: a clean UserError (or a valid import), never another exception."""
+    import numpy as np
+
+    from edgelenet.errors import UserError
+    from edgelenet.importer import import_model
+
+    source = _good_onnx(tmp_path) if kind == "onnx" else tmp_path / "sd.pt"
+    if kind == "state_dict":
+        state = Variant().state_dict()
+        state.pop("fc4.weight"), state.pop("fc4.bias")
+        torch.save(state, source)
+    good, rng = source.read_bytes(), np.random.default_rng(0)
+    for trial in range(25):
+        data = bytearray(good[:rng.integers(1, len(good))] if trial % 2 else good)
+        for _ in range(0 if trial % 2 else rng.integers(1, 20)):
+            data[rng.integers(len(data))] = rng.integers(256)
+        path = tmp_path / f"bad{source.suffix}"
+        path.write_bytes(bytes(data))
+        try:
+            import_model(path, tmp_path / "out.safetensors")
+        except UserError:
+            pass
