@@ -192,7 +192,8 @@ def import_(
 ) -> None:
     """Read a float LeNet-5-family model trained elsewhere into a checkpoint (see docs/import.md).
 
-    Default normalization: pixel/255 (ToTensor), or the raw pixel when the ONNX graph normalizes its input."""
+    Default normalization: pixel/255 (ToTensor), or raw pixels when the ONNX graph itself scales its input
+    down by 100 or more (Keras Rescaling(1/255))."""
     from edgelenet.importer import import_model
 
     result = import_model(file, out, classes, mean, std, scale, offset, map_, input_size, data)

@@ -3,7 +3,7 @@
 The input normalization folds into C1. edgelenet's network reads x = 0.005 * pixel - 0.1 on the 32x32
 field; the foreign network reads u = s * pixel + o (declared: `--mean M --std S` means ToTensor then
 Normalize, s = 1/(255 S), o = -M/S; `--scale S --offset O` gives s, o directly; default pixel/255, or the
-raw pixel when the graph normalizes its input itself), then the graph's own Sub/Div/Mul/Add. With
+raw pixel when the graph scales its own input down by 100 or more), then the graph's own Sub/Div/Mul/Add. With
 pixel = 200 x + 20, C1 reads u = a x + b, so C1's weights scale by a and its bias gains b * sum(W).
 
 A C1 padded by p on a (32-2p)^2 input is the 32x32 field whose frame is the padding value: the foreign
@@ -66,6 +66,17 @@ def read_chain(path: Path, mapping: str | None, input_size: tuple):
     return read_onnx(path)
 
 
+def default_normalization(graph_affine: tuple, notes: list) -> tuple[float, float]:
+    """pixel/255 (ToTensor), unless the graph itself scales its input down by 100 or more (Keras'
+    Rescaling(1/255) and the like): such a graph reads raw pixels 0..255."""
+    if abs(graph_affine[0]) <= 0.01:
+        notes.append(f"the graph scales its input by {graph_affine[0]:.6g}: it reads raw pixels 0..255")
+        return (1.0, 0.0)
+    if graph_affine != (1.0, 0.0):
+        notes.append("the graph normalizes its input itself; it reads pixel/255 (ToTensor) by default")
+    return (1.0 / 255.0, 0.0)
+
+
 def fold_input(state: dict, pixel_to_u: tuple, graph_affine: tuple, pad: int) -> tuple[int, float]:
     """Fold x -> pixel -> u -> graph affine into C1; returns (background level, its error in levels)."""
     s, o = pixel_to_u
@@ -111,7 +122,7 @@ def convert(path: Path, pixel_to_u, mapping: str | None, input_size: tuple) -> d
     arch, ops = lower(chain)
     graph_norm = chain.input_affine != (1.0, 0.0)
     if pixel_to_u is None:
-        pixel_to_u = (1.0, 0.0) if graph_norm else (1.0 / 255.0, 0.0)
+        pixel_to_u = default_normalization(chain.input_affine, chain.notes)
     state, layers, pad = match(arch, ops, chain.input_size)
     background, background_error = fold_input(state, pixel_to_u, chain.input_affine, pad)
     return {"chain": original, "arch": arch, "state": state, "layers": layers, "pad": pad,

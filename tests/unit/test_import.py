@@ -260,3 +260,27 @@ def test_other_data_set_geometry_and_classes(tmp_path, test_subset):
     assert_same_logits(checkpoint_logits(out["checkpoint"], pictures), torch_logits(net, pictures))
     again = imported(tmp_path / "three.onnx", "--out", tmp_path / "again.safetensors", "--data", tmp_path / "three.npz")
     assert Path(again["checkpoint"]).read_bytes() == Path(out["checkpoint"]).read_bytes()   # reproducible
+
+
+class InGraphNormalize(TorchLeNet):
+    """Normalization inside forward(): ToTensor input, (u - 0.1307) / 0.3081 as Sub and Div in the graph."""
+
+    def forward(self, x):
+        return super().forward((x - 0.1307) / 0.3081)
+
+
+def test_state_dict_batchnorm_and_in_graph_normalization(tmp_path, images):
+    net = random_sequential_lenet()
+    torch.save(net.state_dict(), tmp_path / "seq.pt")
+    out = imported(tmp_path / "seq.pt", "--out", tmp_path / "seq.safetensors")
+    assert any("BatchNorm" in note for note in out["notes"])
+    got, expected = checkpoint_logits(out["checkpoint"], images), torch_logits(net, images)
+    assert_same_logits(got - got.mean(1, keepdims=True), expected - expected.mean(1, keepdims=True))
+
+    inner = InGraphNormalize()
+    inner.load_state_dict(trained_torch_lenet(0.1307, 0.3081).state_dict())
+    torch.onnx.export(inner.eval(), (torch.zeros(1, 1, 28, 28),), str(tmp_path / "norm.onnx"), dynamo=False)
+    out = imported(tmp_path / "norm.onnx", "--out", tmp_path / "norm.safetensors")
+    assert out["normalization"]["in_graph"] and out["background"] == 33
+    got, expected = checkpoint_logits(out["checkpoint"], images), torch_logits(inner, images)
+    assert np.abs(got - expected).max() <= 1e-3 * np.abs(expected).max()
