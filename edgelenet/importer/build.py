@@ -9,7 +9,8 @@ pixel = 200 x + 20, C1 reads u = a x + b, so C1's weights scale by a and its bia
 A C1 padded by p on a (32-2p)^2 input is the 32x32 field whose frame is the padding value: the foreign
 network pads u = 0, that is pixel = -o/s, and edgelenet fills the frame with the `background` level. When
 that pixel is a whole level 0..255 (0 for ToTensor) the import is exact; otherwise the nearest level is used
-and the JSON reports the difference.
+and the JSON reports the difference. The self-check compares the folds exactly either way: it evaluates
+the foreign network with its padding replaced by the background frame.
 """
 
 from __future__ import annotations
@@ -105,14 +106,24 @@ def file_sha256(path: Path) -> str:
 
 def self_check(chain, pixel_to_u, model) -> float:
     """Largest |logit difference| / largest |logit| between the foreign network (evaluated from the parsed
-    chain, before any folding) and the imported model, on random images of the input size."""
+    chain, before any folding, with C1's padding replaced by the model's background frame) and the
+    imported model, on random images of the input size. NaN when either gives non-finite logits."""
     from edgelenet.importer.model_io import imported_logits
 
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, size=(SELF_CHECK_IMAGES,) + tuple(chain.input_size), dtype=np.uint8)
-    expected = foreign_logits(chain, pixels, pixel_to_u)
+    expected = foreign_logits(chain, pixels, pixel_to_u, frame=model.data.background)
     got = imported_logits(model, pixels)
+    if not (np.all(np.isfinite(expected)) and np.all(np.isfinite(got))):
+        return float("nan")
     return float(np.abs(expected - got).max() / max(np.abs(expected).max(), 1e-12))
+
+
+def check_finite(state: dict) -> None:
+    for name, value in state.items():
+        if not np.all(np.isfinite(value)) or np.abs(value).max(initial=0) > np.finfo(np.float32).max:
+            raise UserError(f"folding gives non-finite or out-of-range weights in {name} (check the BatchNorm "
+                            "statistics and the normalization)")
 
 
 def convert(path: Path, pixel_to_u, mapping: str | None, input_size: tuple) -> dict:
@@ -125,6 +136,7 @@ def convert(path: Path, pixel_to_u, mapping: str | None, input_size: tuple) -> d
         pixel_to_u = default_normalization(chain.input_affine, chain.notes)
     state, layers, pad = match(arch, ops, chain.input_size)
     background, background_error = fold_input(state, pixel_to_u, chain.input_affine, pad)
+    check_finite(state)
     return {"chain": original, "arch": arch, "state": state, "layers": layers, "pad": pad,
             "background": background, "background_error": background_error, "pixel_to_u": pixel_to_u,
             "graph_normalization": graph_norm, "notes": chain.notes}

@@ -152,11 +152,14 @@ def choose_arch(ops: list) -> str:
         return "modern"
     if acts and acts <= set(TANH_LIKE) and pools <= {"avg"}:
         return "classic"
+    if not acts:
+        raise UserError("the network has no activation (ReLU, tanh or sigmoid): not a LeNet-5")
     if "relu" in acts and acts & set(TANH_LIKE):
         raise UserError("the network mixes ReLU with tanh/sigmoid: edgelenet's LeNet-5 uses one activation")
-    found = next(op for op in ops if isinstance(op, Pool))
     if "relu" in acts:
+        found = next(op for op in ops if isinstance(op, Pool) and op.kind != "max")
         raise UserError(f"{describe(found)} after ReLU is not supported: the ReLU variant (modern) uses max pooling")
+    found = next(op for op in ops if isinstance(op, Pool) and op.kind != "avg")
     raise UserError(f"{describe(found)} after tanh/sigmoid is not supported: the tanh variant (classic) uses "
                     "average pooling (subsampling)")
 

@@ -112,6 +112,8 @@ def _conv(reader: _Reader, node, attrs: dict) -> None:
     kernel = weight.shape[2]
     pad = _pads(node, attrs, kernel)
     bias = reader.const(node, 2) if len(node.input) > 2 and node.input[2] else np.zeros(weight.shape[0])
+    if bias.size != weight.shape[0]:
+        raise UserError(f"Conv {node.name!r}: bias of {bias.size} values for {weight.shape[0]} maps")
     reader.ops.append(Conv(weight, bias.reshape(-1), pad, node.name))
     _, h, w = reader.shape
     reader.shape = (weight.shape[0], h + 2 * pad - kernel + 1, w + 2 * pad - kernel + 1)
@@ -144,7 +146,10 @@ def _dense(reader: _Reader, node, attrs: dict) -> None:
         raise UserError(f"{node.op_type} {node.name!r}: weight {b.shape} does not fit {reader.shape[0]} inputs")
     bias = np.zeros(weight.shape[0])
     if node.op_type == "Gemm" and len(node.input) > 2 and node.input[2]:
-        bias = np.broadcast_to(attrs.get("beta", 1.0) * reader.const(node, 2), (1, weight.shape[0])).reshape(-1)
+        c = reader.const(node, 2)
+        if c.size not in (1, weight.shape[0]):
+            raise UserError(f"Gemm {node.name!r}: bias of shape {c.shape} for {weight.shape[0]} outputs")
+        bias = np.broadcast_to(attrs.get("beta", 1.0) * c.reshape(-1), (weight.shape[0],)).copy()
     reader.ops.append(Dense(np.ascontiguousarray(weight), bias.copy(), node.name))
     reader.flat_order = None
     reader.shape = (weight.shape[0],)

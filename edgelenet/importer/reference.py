@@ -42,12 +42,21 @@ def _apply(op, x: torch.Tensor) -> torch.Tensor:
     raise TypeError(op)
 
 
-def foreign_logits(chain: Chain, pixels: np.ndarray, pixel_to_u: tuple) -> np.ndarray:
-    """(N, classes) logits of the foreign network for uint8 images (N, H, W) at its input size."""
+def foreign_logits(chain: Chain, pixels: np.ndarray, pixel_to_u: tuple, frame: int | None = None) -> np.ndarray:
+    """(N, classes) logits of the foreign network for uint8 images (N, H, W) at its input size.
+
+    `frame`: instead of C1's zero padding, surround the image with this pixel level (what edgelenet's 32x32
+    field does), so that the comparison isolates the folds from the choice of background level."""
     s, o = pixel_to_u
     gs, go = chain.input_affine
+    first_conv = next(op for op in chain.ops if isinstance(op, Conv))
+    if frame is not None and first_conv.pad:
+        p = first_conv.pad
+        pixels = np.pad(pixels, ((0, 0), (p, p), (p, p)), constant_values=frame)
     x = (torch.from_numpy(pixels).double().unsqueeze(1) * s + o) * gs + go
     with torch.no_grad():
         for op in chain.ops:
+            if op is first_conv and frame is not None:
+                op = Conv(op.weight, op.bias, 0, op.source)
             x = _apply(op, x)
     return x.numpy()

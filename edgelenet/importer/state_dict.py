@@ -46,7 +46,10 @@ def load_state_dict(path: Path) -> dict:
         raise UserError(f"{path}: expected a state dict (name -> tensor), e.g. torch.save(model.state_dict(), ...)")
     out = {}
     for name, tensor in data.items():
-        value = tensor.detach().double().numpy() if tensor.is_floating_point() else tensor.numpy()
+        try:
+            value = tensor.detach().double().numpy() if tensor.is_floating_point() else tensor.numpy()
+        except (RuntimeError, TypeError) as exc:   # quantized, sparse, complex or meta tensors
+            raise UserError(f"{path}: tensor {name!r} is not a plain float tensor ({exc})") from None
         if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
             raise UserError(f"{path}: tensor {name!r} holds NaN or infinity")
         out[str(name)] = value
