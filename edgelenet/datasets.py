@@ -304,3 +304,27 @@ def _classes_for(where: Path, parts: dict[str, Split], names: tuple[str, ...] | 
     if top + 1 < MIN_CLASSES:
         raise UserError(f"--data {where}: labels name {top + 1} class; a classifier needs {MIN_CLASSES}..{MAX_CLASSES}")
     return tuple(str(i) for i in range(top + 1))
+
+
+# ----------------------------------------------------------------------------- provenance
+
+def _names(classes) -> str:
+    text = ", ".join(classes)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_model_fits(data: DataInfo, dataset: Dataset, explicit: bool, what: str) -> None:
+    """Refuse to measure a model on data it was not made for: one clear line, exit 2.
+
+    `explicit`: the user passed --data. Without it the data is MNIST, which only an MNIST model may be
+    measured on; the error names the data set the model needs."""
+    h, w = data.input_size
+    if not explicit and not data.is_mnist:
+        raise UserError(f"{what} was made for the data set {data.dataset['name']!r} ({data.num_classes} classes, "
+                        f"{h}x{w} images), not MNIST: pass --data PATH with that data set")
+    if tuple(dataset.classes) != tuple(data.classes):
+        raise UserError(f"{what} has classes [{_names(data.classes)}] but the data set {dataset.name!r} has "
+                        f"[{_names(dataset.classes)}]")
+    if tuple(dataset.input_size) != tuple(data.input_size):
+        dh, dw = dataset.input_size
+        raise UserError(f"{what} takes {h}x{w} images but the data set {dataset.name!r} holds {dh}x{dw} images")

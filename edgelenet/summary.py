@@ -67,6 +67,18 @@ def layer_table(model: LeNet5) -> list[LayerRow]:
     return rows
 
 
+WEIGHT_BYTES_NOTE = ("int8 weights (1 byte each) and int32 biases (4 bytes each): the parameter tables of the "
+                     "int8 engine; export-c reports the exact flash, with code and requantization words")
+
+
+def int8_weight_bytes(model: LeNet5, rows: list[LayerRow]) -> int:
+    c1, c3, c5, f6 = model.config.widths
+    biases = c1 + c3 + c5 + f6 + model.config.num_classes
+    if model.config.arch == "classic":
+        biases += c1 + c3   # S2 / S4: one bias per map (their coefficient is the map's weight)
+    return sum(row.params for row in rows) + 3 * biases
+
+
 def summary_dict(model: LeNet5) -> dict:
     rows = layer_table(model)
     return {
@@ -78,4 +90,6 @@ def summary_dict(model: LeNet5) -> dict:
         "total_params": sum(row.params for row in rows),
         "total_connections": sum(row.connections for row in rows),
         "total_macs": sum(row.macs for row in rows),
+        "int8_weight_bytes": int8_weight_bytes(model, rows),
+        "int8_weight_bytes_note": WEIGHT_BYTES_NOTE,
     }
