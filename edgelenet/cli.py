@@ -205,13 +205,14 @@ def predict(
 def import_(
     file: Annotated[Path, typer.Argument(help="ONNX model, or a PyTorch state dict (.pt) of a float LeNet-5.")],
     out: Annotated[Path, typer.Option(help="Checkpoint to write.")],
-    classes: Annotated[Optional[str], typer.Option(help="Class names a,b,... in output order (default: --data's, or 0..N-1).")] = None,
-    mean: Annotated[Optional[float], typer.Option(help="Normalize's mean after ToTensor (pixel/255); with --std.")] = None,
+    classes: Annotated[Optional[str], typer.Option(
+        help="Class names a,b,... in output order (default: --data's, or 0..N-1).")] = None,
+    mean: Annotated[Optional[float], typer.Option(help="Normalize's mean after ToTensor (pixel/255).")] = None,
     std: Annotated[Optional[float], typer.Option(help="Normalize's std after ToTensor; with --mean.")] = None,
-    scale: Annotated[Optional[float], typer.Option(help="The model reads scale * pixel + offset; with --offset.")] = None,
+    scale: Annotated[Optional[float], typer.Option(help="The model reads scale * pixel + offset.")] = None,
     offset: Annotated[Optional[float], typer.Option(help="See --scale.")] = None,
     map_: Annotated[Optional[str], typer.Option("--map", help=(
-        "State dicts: name the layers, c1=PREFIX,c3=...,c5=...,f6=...,output=... (module prefixes).")) ] = None,
+        "State dicts: name the layers, c1=PREFIX,c3=...,c5=...,f6=...,output=... (module prefixes)."))] = None,
     input_size: Annotated[Optional[str], typer.Option(
         help="State dicts: 28 (C1 padded by 2, the default) or 32 (unpadded).")] = None,
     data: Annotated[Optional[Path], typer.Option(help=(
@@ -228,7 +229,7 @@ def import_(
     result = import_model(file, out, classes, mean, std, scale, offset, map_, input_size, data)
     if result["background_error"]:
         stderr.print(f"[yellow]warning:[/yellow] C1 pads with pixel level {result['background']} "
-                     f"+ {result['background_error']:.3f}; edgelenet fills the frame with level {result['background']}")
+                     f"+ {result['background_error']:.3f}; the frame gets level {result['background']}")
 
     def render(r: dict) -> None:
         rows = [[l["name"], l["source"], "x".join(map(str, l["weight_shape"]))] for l in r["layers"]]

@@ -193,9 +193,10 @@ def _batchnorm(reader: _Reader, node, attrs: dict) -> None:
     gamma, beta, mean, var = (reader.const(node, i).reshape(-1) for i in range(1, 5))
     if len(reader.shape) == 3:
         _need_nchw(reader, node)
-    if not all(v.size == reader.shape[0] for v in (gamma, beta, mean, var)) or np.any(var + attrs.get("epsilon", 1e-5) <= 0):
+    eps = attrs.get("epsilon", 1e-5)
+    if not all(v.size == reader.shape[0] for v in (gamma, beta, mean, var)) or np.any(var + eps <= 0):
         raise UserError(f"BatchNormalization {node.name!r}: statistics do not fit {reader.shape[0]} channels")
-    scale = gamma / np.sqrt(var + attrs.get("epsilon", 1e-5))
+    scale = gamma / np.sqrt(var + eps)
     reader.ops.append(Affine(scale, beta - mean * scale, node.name))
 
 
