@@ -222,19 +222,23 @@ def test_keras_lenet_via_tf2onnx(tmp_path, images):
     assert (expected.argmax(1) == logits.argmax(1)).all()
 
 
-def test_imported_model_quantizes_and_validates(tmp_path, images):
-    """quantize -> validate run on an imported checkpoint unchanged (small subset)."""
+def test_imported_model_quantizes_and_validates(tmp_path, mnist, images):
+    """quantize -> validate run on an imported checkpoint unchanged (a small MNIST subset as --data)."""
     net = trained_torch_lenet()
     torch.save(net.state_dict(), tmp_path / "lenet.pt")
     out = imported(tmp_path / "lenet.pt", "--out", tmp_path / "lenet.safetensors")
+    subset = tmp_path / "mnist_small.npz"
+    np.savez(subset, x_train=mnist.train.images[:600], y_train=mnist.train.labels[:600], x_test=images,
+             y_test=mnist.test.labels[:len(images)])
     artifact = tmp_path / "lenet.int8"
-    result = invoke("quantize", out["checkpoint"], "--calib-size", "200", "--out", artifact, "--json")
+    result = invoke("quantize", out["checkpoint"], "--data", subset, "--calib-size", "200", "--out", artifact,
+                    "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["int8_accuracy"] > 0.98
-    result = invoke("validate", artifact, "--runtimes", "reference,ort-float,ort-int8", "--limit", "300", "--json")
+    result = invoke("validate", artifact, "--data", subset, "--runtimes", "reference,ort-float,ort-int8", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["passed"] and report["runtimes"]["ort-int8"]["accuracy"] > 0.98
+    assert report["passed"] and report["n"] == len(images) and report["runtimes"]["ort-int8"]["accuracy"] > 0.98
 
 
 class UnpaddedLeNet(TorchLeNet):
