@@ -206,7 +206,7 @@ def import_(
     file: Annotated[Path, typer.Argument(help="ONNX model, or a PyTorch state dict (.pt) of a float LeNet-5.")],
     out: Annotated[Path, typer.Option(help="Checkpoint to write.")],
     classes: Annotated[Optional[str], typer.Option(
-        help="Class names a,b,... in output order (default: --data's, or 0..N-1).")] = None,
+        help="The model's outputs a,b,... in order, when it differs from the data set's class order.")] = None,
     mean: Annotated[Optional[float], typer.Option(help="Normalize's mean after ToTensor (pixel/255).")] = None,
     std: Annotated[Optional[float], typer.Option(help="Normalize's std after ToTensor; with --mean.")] = None,
     scale: Annotated[Optional[float], typer.Option(help="The model reads scale * pixel + offset.")] = None,

@@ -17,12 +17,11 @@ from edgelenet.errors import UserError
 from edgelenet.importer.build import (SELF_CHECK_TOLERANCE, classic_mask_check, convert, declared_normalization,
                                       file_sha256, self_check, to_tensors, widths_of)
 from edgelenet.family import check_class_names
-from edgelenet.importer.model_io import data_info, make_model
-
+from edgelenet.importer.model_io import data_info, make_model, output_order
 
 
 def parse_classes(text: str | None, count: int) -> tuple | None:
-    """`--classes a,b,c` in output order (checked by family.check_class_names); None when not given."""
+    """`--classes a,b,c`: the model's outputs in order (checked by family.check_class_names); None if absent."""
     if text is None:
         return None
     return check_class_names([name.strip() for name in text.split(",")], count)
@@ -52,11 +51,13 @@ def import_model(path: Path, out: Path, classes: str | None = None, mean: float 
     result = convert(path, pixel_to_u, mapping, parse_input_size(input_size))
     state, chain = result["state"], result["chain"]
     widths, count = widths_of(state)
-    info = data_info(parse_classes(classes, count), count, chain.input_size, result["background"], data)
+    info = data_info(count, chain.input_size, result["background"], data)
+    order = output_order(parse_classes(classes, count), info.classes)
+    state["output.weight"], state["output.bias"] = state["output.weight"][order], state["output.bias"][order]
     model = make_model(result["arch"], widths, info)
     classic_mask_check(result["arch"], model, state)
     model.load_state_dict(to_tensors(state))
-    difference = self_check(chain, result["pixel_to_u"], model)
+    difference = self_check(chain, result["pixel_to_u"], model, order)
     if not difference <= SELF_CHECK_TOLERANCE:   # NaN included
         raise UserError(f"the imported model's logits differ from the file's by {difference:.2e} (relative): "
                         "this network is outside what the importer can rewrite exactly")
@@ -68,4 +69,5 @@ def import_model(path: Path, out: Path, classes: str | None = None, mean: float 
             "widths": list(widths), "input_size": list(chain.input_size), "background": result["background"],
             "background_error": result["background_error"], "format": chain.origin,
             "normalization": {"scale": s, "offset": o, "in_graph": result["graph_normalization"]},
-            "dataset": dict(info.dataset), "self_check_relative_error": difference, "notes": result["notes"]}
+            "dataset": dict(info.dataset), "output_order": order, "self_check_relative_error": difference,
+            "notes": result["notes"]}

@@ -104,15 +104,16 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def self_check(chain, pixel_to_u, model) -> float:
+def self_check(chain, pixel_to_u, model, order: list) -> float:
     """Largest |logit difference| / largest |logit| between the foreign network (evaluated from the parsed
     chain, before any folding, with C1's padding replaced by the model's background frame) and the
-    imported model, on random images of the input size. NaN when either gives non-finite logits."""
+    imported model (whose outputs are the foreign ones in `order`), on random images of the input size.
+    NaN when either gives non-finite logits."""
     from edgelenet.importer.model_io import imported_logits
 
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, size=(SELF_CHECK_IMAGES,) + tuple(chain.input_size), dtype=np.uint8)
-    expected = foreign_logits(chain, pixels, pixel_to_u, frame=model.data.background)
+    expected = foreign_logits(chain, pixels, pixel_to_u, frame=model.data.background)[:, order]
     got = imported_logits(model, pixels)
     if not (np.all(np.isfinite(expected)) and np.all(np.isfinite(got))):
         return float("nan")

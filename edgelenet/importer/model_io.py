@@ -12,8 +12,9 @@ from edgelenet.family import MNIST_DATASET, MNIST_INPUT_SIZE, DataInfo, ModelCon
 from edgelenet.model import LeNet5
 
 
-def data_info(classes: tuple | None, count: int, input_size: tuple, background: int, data: Path | None) -> DataInfo:
+def data_info(count: int, input_size: tuple, background: int, data: Path | None) -> DataInfo:
     """What the imported model was made for: the data set of `--data`, or MNIST for a 10-class 28x28 model.
+    The classes are the data set's, in its order (`output_order` maps the model's outputs onto them).
 
     The data set is recorded so that evaluate/validate measure the model on the data it was made for; a
     model of other classes or geometry needs `--data` to say which that is."""
@@ -24,16 +25,14 @@ def data_info(classes: tuple | None, count: int, input_size: tuple, background: 
         if tuple(dataset.input_size) != tuple(input_size):
             raise UserError(f"--data {data}: images are {dataset.input_size[0]}x{dataset.input_size[1]}, the model "
                             f"reads {input_size[0]}x{input_size[1]}")
-        names = classes if classes is not None else dataset.classes
-        if len(dataset.classes) != count or len(names) != count:
+        if len(dataset.classes) != count:
             raise UserError(f"--data {data}: {len(dataset.classes)} classes, the model has {count} outputs")
-        return DataInfo(classes=names, input_size=tuple(input_size), background=background,
+        return DataInfo(classes=dataset.classes, input_size=tuple(input_size), background=background,
                         dataset={"name": dataset.name, "fingerprint": dataset.fingerprint})
     if count != 10 or tuple(input_size) != MNIST_INPUT_SIZE:
         raise UserError(f"a model with {count} classes on {input_size[0]}x{input_size[1]} images is not an MNIST "
                         "model: give --data PATH, the data set it was made for (its test split is enough)")
-    names = classes if classes is not None else tuple(str(i) for i in range(count))
-    return DataInfo(classes=names, input_size=tuple(input_size), background=background, dataset=dict(MNIST_DATASET))
+    return DataInfo(input_size=tuple(input_size), background=background, dataset=dict(MNIST_DATASET))
 
 
 def make_model(arch: str, widths: tuple, info: DataInfo) -> LeNet5:
@@ -47,3 +46,14 @@ def imported_logits(model: LeNet5, pixels: np.ndarray) -> np.ndarray:
     model.eval()
     with torch.no_grad():
         return model.forward_pixels(torch.from_numpy(pixels)).double().numpy()
+
+
+def output_order(given: tuple | None, classes: tuple) -> list:
+    """For each class of the data set, the model output that scores it: `--classes` names the model's
+    outputs in order, a permutation of the data set's classes (None: the same order)."""
+    if given is None:
+        return list(range(len(classes)))
+    if sorted(given) != sorted(classes):
+        shown = ",".join(classes) if len(",".join(classes)) <= 200 else ",".join(classes)[:200] + "..."
+        raise UserError(f"--classes must name the outputs with the data set's classes, in the model's order: {shown}")
+    return [given.index(name) for name in classes]

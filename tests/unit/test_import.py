@@ -139,10 +139,11 @@ def test_dynamo_export_with_batchnorm_and_other_widths(tmp_path, images):
     net = random_sequential_lenet()
     onnx_path = tmp_path / "seq.onnx"
     torch.onnx.export(net, (torch.zeros(2, 1, 28, 28),), str(onnx_path), dynamo=True)  # writes seq.onnx.data too
-    out = imported(onnx_path, "--out", tmp_path / "seq.safetensors", "--classes", ",".join("abcdefghij"))
-    assert out["widths"] == [8, 12, 48, 32] and out["classes"] == list("abcdefghij")
+    # --classes: this model's outputs score the digits in reverse; the checkpoint takes MNIST's order
+    out = imported(onnx_path, "--out", tmp_path / "seq.safetensors", "--classes", "9,8,7,6,5,4,3,2,1,0")
+    assert out["widths"] == [8, 12, 48, 32] and out["classes"] == [str(d) for d in range(10)]
     got = checkpoint_logits(out["checkpoint"], images)
-    expected = torch_logits(net, images)   # log_softmax: logits up to one constant per image
+    expected = torch_logits(net, images)[:, ::-1]   # log_softmax: logits up to one constant per image
     assert_same_logits(got - got.mean(1, keepdims=True), expected - expected.mean(1, keepdims=True))
 
 
@@ -264,6 +265,13 @@ def test_other_data_set_geometry_and_classes(tmp_path, test_subset):
     assert_same_logits(checkpoint_logits(out["checkpoint"], pictures), torch_logits(net, pictures))
     again = imported(tmp_path / "three.onnx", "--out", tmp_path / "again.safetensors", "--data", tmp_path / "three.npz")
     assert Path(again["checkpoint"]).read_bytes() == Path(out["checkpoint"]).read_bytes()   # reproducible
+    ordered = imported(tmp_path / "three.onnx", "--out", tmp_path / "ordered.safetensors", "--data",
+                       tmp_path / "three.npz", "--classes", "one,two,zero")   # the model's output order
+    assert ordered["classes"] == ["zero", "one", "two"] and ordered["output_order"] == [2, 0, 1]
+    assert_same_logits(checkpoint_logits(ordered["checkpoint"], pictures), torch_logits(net, pictures)[:, [2, 0, 1]])
+    result = invoke("import", tmp_path / "three.onnx", "--out", tmp_path / "x.safetensors", "--data",
+                    tmp_path / "three.npz", "--classes", "zero,one,three")
+    assert result.exit_code == 2 and "data set's classes" in result.stderr
 
 
 class InGraphNormalize(TorchLeNet):
