@@ -67,7 +67,12 @@ def _stage(cursor: _Cursor, arch: str, name: str, pool_name: str, state: dict) -
     cursor.act("squash", name)
     sub = cursor.take((Subsample,), f"2x2 average pooling after {name}")
     state[f"{pool_name}.coefficient"], state[f"{pool_name}.bias"] = sub.coefficient, sub.bias
-    cursor.act("squash", f"the pooling {pool_name.upper()} (the tanh variant squashes after subsampling too)")
+    if not isinstance(cursor.peek(), Act):
+        found = describe(cursor.peek()) if cursor.peek() is not None else "the end"
+        raise UserError(f"{describe(sub)} feeds {found} without an activation: edgelenet's tanh variant "
+                        f"(classic) squashes after subsampling, as LeNet-5 does, so this network has no exact "
+                        f"counterpart")
+    cursor.act("squash", f"the pooling {pool_name.upper()}")
 
 
 def _c5(cursor: _Cursor, c3: int):
