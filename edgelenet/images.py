@@ -12,6 +12,7 @@ file that claims 20000x20000 is one clean error, never a 1.2 GB allocation.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from pathlib import Path
 
@@ -30,17 +31,34 @@ def rgb_to_gray(rgb: np.ndarray) -> np.ndarray:
     return ((299 * r + 587 * g + 114 * b + 500) // 1000).astype(np.uint8)
 
 
-def image_size(path: Path) -> tuple[int, int]:
-    """(H, W) from the header only; refuses unreadable files and sizes beyond MAX_SIDE."""
+@contextlib.contextmanager
+def _opened(path: Path):
+    """PIL's Image.open with its decompression-bomb limit at MAX_SIDE^2 pixels (warning and error both
+    UserErrors) and every decoder failure turned into one UserError naming the file."""
     from PIL import Image, UnidentifiedImageError
 
+    limit = Image.MAX_IMAGE_PIXELS
     try:
-        with Image.open(path) as image:
-            width, height = image.size
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        Image.MAX_IMAGE_PIXELS = MAX_SIDE * MAX_SIDE  # PIL warns above this and raises above twice it
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                _check_size(path, image.size[1], image.size[0])
+                yield image
+    except UserError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise UserError(f"{path}: image is too large to decode ({exc})") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
         raise UserError(f"{path}: not a readable image ({exc})") from None
-    _check_size(path, height, width)
-    return height, width
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(H, W) from the header only; refuses unreadable files and sizes beyond MAX_SIDE."""
+    with _opened(path) as image:
+        return image.size[1], image.size[0]
 
 
 def _check_size(path: Path, height: int, width: int) -> None:
@@ -51,27 +69,11 @@ def _check_size(path: Path, height: int, width: int) -> None:
 
 def read_gray(path: Path) -> np.ndarray:
     """uint8 (H, W) of an image file, converted to gray by rgb_to_gray."""
-    from PIL import Image, UnidentifiedImageError
-
-    limit = Image.MAX_IMAGE_PIXELS
-    try:
-        Image.MAX_IMAGE_PIXELS = MAX_SIDE * MAX_SIDE  # PIL warns above this and raises above twice it
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                _check_size(path, image.size[1], image.size[0])
-                if image.mode not in MODES:
-                    raise UserError(f"{path}: image mode {image.mode} is not 8-bit gray, palette or RGB")
-                image.load()
-                return _to_gray(image)
-    except UserError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise UserError(f"{path}: image is too large to decode ({exc})") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise UserError(f"{path}: not a readable image ({exc})") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
+    with _opened(path) as image:
+        if image.mode not in MODES:
+            raise UserError(f"{path}: image mode {image.mode} is not 8-bit gray, palette or RGB")
+        image.load()
+        return _to_gray(image)
 
 
 def _to_gray(image) -> np.ndarray:

@@ -203,13 +203,15 @@ def normalize_pixels(pixels: torch.Tensor, data: DataInfo | None = None) -> torc
     """uint8 (N, H, W) or (N, 1, H, W) -> float (N, 1, 32, 32): resampled into the field, x = 0.005 p - 0.1.
 
     `data` gives the geometry and background (default: MNIST, 28x28 centred on background 0)."""
-    from edgelenet.resample import to_field
+    from edgelenet.resample import plan, to_field
 
     data = data if data is not None else DataInfo()
     if pixels.dim() == 3:
         pixels = pixels.unsqueeze(1)
-    if tuple(data.input_size) == (28, 28) and data.background == 0 and tuple(pixels.shape[2:]) == (28, 28):
-        x = F.pad(pixels.float(), (PAD, PAD, PAD, PAD), value=0.0)   # the common case, without a numpy trip
+    p = plan(data.input_size)
+    if p.is_padding and tuple(pixels.shape[2:]) == (p.height, p.width):   # only placed: pad in torch
+        pads = (p.left, INPUT_SIDE - p.left - p.out_w, p.top, INPUT_SIDE - p.top - p.out_h)
+        x = F.pad(pixels.float(), pads, value=float(data.background))
     else:
         x = torch.from_numpy(to_field(pixels.numpy(), data.input_size, data.background)).unsqueeze(1).float()
     return x * PIXEL_SCALE + PIXEL_OFFSET
@@ -241,3 +243,9 @@ def logits_numpy(model: LeNet5, pixels: np.ndarray, batch: int = 2000) -> np.nda
         for start in range(0, len(pixels), batch):
             out.append(model.forward_pixels(torch.from_numpy(np.ascontiguousarray(pixels[start:start + batch]))))
     return torch.cat(out).numpy() if out else np.zeros((0, model.config.num_classes), np.float32)
+
+
+def float_model_of(qmodel) -> LeNet5:
+    """The float model an int8 artifact (`edgelenet.artifact.QuantizedModel`) was quantized from."""
+    return model_from_state(qmodel.arch, qmodel.head, qmodel.float_state, qmodel.widths, qmodel.num_classes,
+                            qmodel.data)

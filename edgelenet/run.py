@@ -46,6 +46,8 @@ class RunConfig:
 
 
 def run_pipeline(cfg: RunConfig, console: Console) -> dict:
+    if cfg.model is not None:
+        load_checkpoint(cfg.model)   # a bad checkpoint is refused before anything is written
     out = ensure_dir(Path(cfg.out))
     results: dict = {"stages": {}}
     with progress_bar(console) as progress:
