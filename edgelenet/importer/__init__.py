@@ -14,9 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgelenet.errors import UserError
+from edgelenet.family import check_class_names
 from edgelenet.importer.build import (SELF_CHECK_TOLERANCE, classic_mask_check, convert, declared_normalization,
                                       file_sha256, self_check, to_tensors, widths_of)
-from edgelenet.family import check_class_names
 from edgelenet.importer.model_io import data_info, make_model, output_order
 
 

@@ -93,10 +93,10 @@ def fold_input(state: dict, pixel_to_u: tuple, graph_affine: tuple, pad: int) ->
     if not pad:
         return 0, 0.0
     pad_pixel = -(o + go / gs) / s   # the pixel level whose normalized value is C1's zero padding
-    level = int(round(pad_pixel))
-    if not 0 <= level <= 255:
+    if not np.isfinite(pad_pixel) or not -0.5 <= pad_pixel < 255.5:
         raise UserError(f"C1 pads with the value of pixel level {pad_pixel:.3f}, outside 0..255: "
                         "check --mean/--std or --scale/--offset")
+    level = int(round(pad_pixel))
     return level, abs(pad_pixel - level)
 
 

@@ -125,6 +125,7 @@ def test_state_dict_errors(tmp_path):
     assert_refused(run_import(tmp_path / "sd.pt", "--out", out, "--map", "c1=c1,c3=c3"), out, "all of c1")
     assert_refused(run_import(tmp_path / "sd.pt", "--out", out, "--classes", "a,b,c"), out, "3 class names")
     assert_refused(run_import(tmp_path / "sd.pt", "--out", out, "--mean", "0.1"), out, "--mean with --std")
+    assert_refused(run_import(tmp_path / "sd.pt", "--out", out, "--mean", "2", "--std", "1"), out, "outside 0..255")
 
 
 def test_other_geometry_needs_data(tmp_path):
