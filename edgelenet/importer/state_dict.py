@@ -35,7 +35,7 @@ def load_state_dict(path: Path) -> dict:
     if size > MAX_BYTES:
         raise UserError(f"{path}: {size} bytes is larger than any LeNet-5-family state dict ({MAX_BYTES} max)")
     try:
-        data = torch.load(str(path), map_location="cpu", weights_only=True)
+        data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch.load on untrusted bytes raises many types; all mean "bad file"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"{path}: not a PyTorch state dict readable with weights_only=True ({first[:200]})") from None
