@@ -128,6 +128,12 @@ def test_state_dict_errors(tmp_path):
     assert_refused(run_import(tmp_path / "sd.pt", "--out", out, "--classes", "a,b,c"), out, "3 class names")
     assert_refused(run_import(tmp_path / "sd.pt", "--out", out, "--mean", "0.1"), out, "--mean with --std")
     assert_refused(run_import(tmp_path / "sd.pt", "--out", out, "--mean", "2", "--std", "1"), out, "outside 0..255")
+    broken = [("fc2.bias", torch.zeros(5, 1, 16), "fc2.bias must hold 84 float values"),
+              ("fc2.weight", torch.zeros(84, 120, dtype=torch.complex64), "is not a convolution"),
+              ("bn.running_mean", torch.zeros(6), "bn.running_var must hold 6 float values")]
+    for name, value, fragment in broken:
+        torch.save({**state, name: value}, tmp_path / "broken.pt")
+        assert_refused(run_import(tmp_path / "broken.pt", "--out", out), out, fragment)
 
 
 def test_model_for_other_data_is_not_measured_on_mnist(tmp_path):
