@@ -135,10 +135,20 @@ def random_sequential_lenet() -> SequentialLeNet:
     return net.eval()
 
 
-def test_dynamo_export_with_batchnorm_and_other_widths(tmp_path, images):
+@pytest.mark.parametrize("exporter", ["dynamo", "torchscript-unfolded"])
+def test_dynamo_export_with_batchnorm_and_other_widths(tmp_path, images, exporter):
+    """dynamo folds BatchNorm itself and keeps the weights in seq.onnx.data; the TorchScript exporter without
+    constant folding leaves BatchNormalization nodes for the importer to fold."""
+    import onnx
+
     net = random_sequential_lenet()
     onnx_path = tmp_path / "seq.onnx"
-    torch.onnx.export(net, (torch.zeros(2, 1, 28, 28),), str(onnx_path), dynamo=True)  # writes seq.onnx.data too
+    if exporter == "dynamo":
+        torch.onnx.export(net, (torch.zeros(2, 1, 28, 28),), str(onnx_path), dynamo=True)
+        assert (tmp_path / "seq.onnx.data").is_file()
+    else:
+        torch.onnx.export(net, (torch.zeros(2, 1, 28, 28),), str(onnx_path), dynamo=False, do_constant_folding=False)
+        assert "BatchNormalization" in {n.op_type for n in onnx.load(str(onnx_path)).graph.node}
     out = imported(onnx_path, "--out", tmp_path / "seq.safetensors", "--classes", ",".join("abcdefghij"))
     assert out["widths"] == [8, 12, 48, 32] and out["classes"] == list("abcdefghij")
     assert out["dataset"]["name"] == "unspecified"   # not digits: not taken for an MNIST model
