@@ -188,13 +188,19 @@ def vectors_header(pixels, path: Path) -> Path:
 
 
 def parse_example_output(text: str) -> tuple[list[int], list[list[int]], list[list[int]]]:
-    """(classes, logits, [total, per-step...] instruction counts) from example/main.c's output lines."""
+    """(classes, logits, [total, per-step...] instruction counts) from example/main.c's output lines:
+    `image N class C confidence P logits L0 L1 ...` and `instructions T steps S0 S1 ...`."""
     classes, logits, counts = [], [], []
     for line in text.splitlines():
         words = line.split()
-        if words[:1] == ["image"]:
-            classes.append(int(words[3]))
-            logits.append([int(v) for v in words[5:]])
+        if words[:1] == ["image"] and "logits" in words:
+            classes.append(int(words[words.index("class") + 1]))
+            logits.append([int(v) for v in words[words.index("logits") + 1:]])
         elif words[:1] == ["instructions"]:
             counts.append([int(words[1])] + [int(v) for v in words[3:]])
     return classes, logits, counts
+
+
+def parse_confidences(text: str) -> list[int]:
+    """The Q15 confidences example/main.c printed, one per image."""
+    return [int(line.split()[5]) for line in text.splitlines() if line.startswith("image ")]

@@ -11,6 +11,7 @@ import pytest
 
 from edgelenet import reference
 from firmware_export import build, export_c
+from firmware_export.render import softmax_exp_table
 
 pytestmark = pytest.mark.slow
 VECTORS = 16
@@ -35,7 +36,16 @@ def test_every_core_prints_the_reference_logits(qemu, exported, mnist, cpu, tmp_
     classes, logits, counts = build.parse_example_output(text)
     labels, expected = reference.predict(model, mnist.test.images[:VECTORS])
     assert logits == expected.tolist() and classes == labels.tolist()
+    assert build.parse_confidences(text) == [confidence_q15(row, model.logits.scale) for row in expected]
     assert len(counts) == VECTORS and all(count[0] > 100_000 for count in counts)
+
+
+def confidence_q15(logits, scale: float) -> int:
+    """<prefix>_confidence's integer arithmetic, in Python."""
+    table = softmax_exp_table(scale)
+    top = int(max(logits))
+    total = sum(table[top - int(q)] if top - int(q) < len(table) else 0 for q in logits)
+    return ((1 << 30) + total // 2) // total
 
 
 def _fault(out: Path, source: Path, tmp_path: Path, cpu: str = "cortex-m4") -> str:

@@ -142,7 +142,8 @@ int main(void)
         label = ${prefix}_infer(input, logits, scratch);
         eln_trap_unaligned(0);
 #endif
-        printf("image %ld class %d logits", (long)n, label);
+        /* confidence: Q15 softmax probability of `label`; a product would reject low values ("no digit") */
+        printf("image %ld class %d confidence %ld logits", (long)n, label, (long)${prefix}_confidence(logits));
         for (c = 0; c < ${PREFIX}_NUM_CLASSES; ++c) {
             printf(" %d", logits[c]);
         }
