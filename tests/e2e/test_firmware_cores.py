@@ -4,6 +4,7 @@ builds). Every core prints the same logits, the integer reference's; a fault end
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pytest
 
 from edgelenet import reference
 from firmware_export import build, export_c
-from firmware_export.render import softmax_exp_table
+from firmware_export.memory import measure_core
+from firmware_export.render import render, softmax_exp_table
 
 pytestmark = pytest.mark.slow
 VECTORS = 16
@@ -30,14 +32,18 @@ def exported(modern_int8, mnist, tmp_path_factory) -> tuple:
 def test_every_core_prints_the_reference_logits(qemu, exported, mnist, cpu, tmp_path):
     model, out = exported
     board = build.CORE_BOARD[cpu]
-    elf = build.build_arm_example(out, board, tmp_path / "app.elf", ['-DELN_VECTORS="vectors.h"', "-DELN_SYSTICK"],
-                                  [out.parent], cpu=cpu)
+    elf = build.build_arm_example(out, board, tmp_path / "app.elf", ['-DELN_VECTORS="vectors.h"', "-DELN_SYSTICK",
+                                                                     "-DELN_STACK_PAINT"], [out.parent], cpu=cpu)
     text = build.run_qemu(elf, board, timeout=60)
     classes, logits, counts = build.parse_example_output(text)
     labels, expected = reference.predict(model, mnist.test.images[:VECTORS])
     assert logits == expected.tolist() and classes == labels.tolist()
     assert build.parse_confidences(text) == [confidence_q15(row, model.logits.scale) for row in expected]
     assert len(counts) == VECTORS and all(count[0] > 100_000 for count in counts)
+    # the report's stack (deepest static call chain) bounds the painted stack, and is tight
+    painted = int(re.search(r"^stack (\d+) bytes$", text, re.M).group(1))
+    static = measure_core(render(model).files, "lenet5", cpu, tmp_path)["stack_bytes"]
+    assert painted <= static <= painted + 16, (painted, static)
 
 
 def confidence_q15(logits, scale: float) -> int:

@@ -7,7 +7,10 @@ ${banner}
  * -DELN_SYSTICK (Cortex-M under QEMU -icount shift=0, where time counts instructions): also prints the
  * instructions each inference and, with -D${PREFIX}_PROFILE, each step executed. SysTick runs at a
  * board-specific fraction of the instruction rate, so it is calibrated first with a loop of known
- * length. QEMU counts instructions, not cycles. */
+ * length. QEMU counts instructions, not cycles.
+ *
+ * -DELN_STACK_PAINT (Cortex-M): also prints the stack the first inference used, measured by painting the
+ * ELN_PAINT_WORDS words below main's stack pointer and finding the deepest one overwritten. */
 #include <stdint.h>
 #include <stdio.h>
 
@@ -93,6 +96,25 @@ static void eln_trap_unaligned(int on)
 #define eln_trap_unaligned(on) ((void)(on))
 #endif
 
+#ifdef ELN_STACK_PAINT
+#define ELN_PAINT_WORDS 768
+#define ELN_PAINT 0xA5A5A5A5u
+static volatile uint32_t *eln_sp; /* main's stack pointer; volatile: the painting stays a plain loop */
+static uint32_t eln_stack_bytes;
+
+static uint32_t eln_stack_used(void)
+{
+    int32_t i = ELN_PAINT_WORDS;
+    while (i > 0 && eln_sp[-i] == ELN_PAINT) {
+        --i;
+    }
+    return (uint32_t)i * 4u;
+}
+#define ELN_MEASURE_STACK(n) ((n) == 0 ? (void)(eln_stack_bytes = eln_stack_used()) : (void)0)
+#else
+#define ELN_MEASURE_STACK(n) ((void)0)
+#endif
+
 static void load_image(int32_t index, uint8_t pixels[784])
 {
     int32_t i;
@@ -124,6 +146,17 @@ int main(void)
         load_image(n, pixels);
         eln_trap_unaligned(1);
         ${prefix}_prepare_input(pixels, input);
+#ifdef ELN_STACK_PAINT
+        if (n == 0) { /* paint inline: a called function's own frame would lie in the painted words */
+            uint32_t *sp;
+            int32_t i;
+            __asm volatile("mov %0, sp" : "=l"(sp));
+            eln_sp = sp;
+            for (i = 1; i <= ELN_PAINT_WORDS; ++i) {
+                eln_sp[-i] = ELN_PAINT;
+            }
+        }
+#endif
 #ifdef ELN_SYSTICK
         eln_systick_start();
         eln_steps = 0;
@@ -131,6 +164,7 @@ int main(void)
         {
             const uint32_t start = eln_last_tick;
             label = ${prefix}_infer(input, logits, scratch);
+            ELN_MEASURE_STACK(n); /* before printf, whose frames would overwrite the painted words */
             eln_trap_unaligned(0);
             printf("instructions %lu steps", eln_instructions((start - ELN_SYST_CVR) & 0xFFFFFFu));
         }
@@ -140,9 +174,15 @@ int main(void)
         printf("\n");
 #else
         label = ${prefix}_infer(input, logits, scratch);
+        ELN_MEASURE_STACK(n);
         eln_trap_unaligned(0);
 #endif
         /* confidence: Q15 softmax probability of `label`; a product would reject low values ("no digit") */
+#ifdef ELN_STACK_PAINT
+        if (n == 0) {
+            printf("stack %lu bytes\n", (unsigned long)eln_stack_bytes);
+        }
+#endif
         printf("image %ld class %d confidence %ld logits", (long)n, label, (long)${prefix}_confidence(logits));
         for (c = 0; c < ${PREFIX}_NUM_CLASSES; ++c) {
             printf(" %d", logits[c]);
