@@ -105,3 +105,15 @@ def test_startup_copies_data_and_zeroes_bss(qemu, exported, tmp_path, copy):
     else:
         with pytest.raises(RuntimeError):
             build.run_qemu(elf, "mps2-an386", timeout=30)
+
+
+def test_logits_need_no_alignment(qemu, exported, mutant_engine, tmp_path):
+    """The alignment contract (docs/firmware.md): scratch and input 4-byte aligned, logits anywhere; with
+    the trap on, logits written at an odd address are the same logits."""
+    _, out = exported
+    infer = ("static int8_t odd[LENET5_NUM_CLASSES + 4]; int i;"
+             "if (lenet5_infer_real(input, odd + 3, scratch) != best) { best = 9; }"
+             "for (i = 0; i < LENET5_NUM_CLASSES; ++i) { if (odd[i + 3] != logits[i]) { best = 9; } }")
+    elf = build.build_arm_example(out, "mps2-an386", tmp_path / "odd.elf",
+                                  sources=[mutant_engine(tmp_path / "mutant.c", infer=infer)])
+    assert build.parse_example_output(build.run_qemu(elf, "mps2-an386", timeout=30))[0] == [1]

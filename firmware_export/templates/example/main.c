@@ -134,8 +134,9 @@ static void load_image(int32_t index, uint8_t pixels[784])
 int main(void)
 {
     static uint32_t scratch[(${PREFIX}_SCRATCH_BYTES + 3) / 4]; /* 4-byte aligned */
+    static uint32_t input_words[(${PREFIX}_INPUT_LEN + 3) / 4];  /* the input too (docs/firmware.md) */
+    int8_t *const input = (int8_t *)input_words;
     static uint8_t pixels[784];
-    static int8_t input[${PREFIX}_INPUT_LEN];
     int8_t logits[${PREFIX}_NUM_CLASSES];
     int32_t n, c;
 #ifdef ELN_SYSTICK
@@ -163,10 +164,12 @@ int main(void)
         eln_last_tick = ELN_SYST_CVR;
         {
             const uint32_t start = eln_last_tick;
+            uint32_t ticks;
             label = ${prefix}_infer(input, logits, scratch);
+            ticks = (start - ELN_SYST_CVR) & 0xFFFFFFu; /* counts down, wraps at 2^24 */
             ELN_MEASURE_STACK(n); /* before printf, whose frames would overwrite the painted words */
             eln_trap_unaligned(0);
-            printf("instructions %lu steps", eln_instructions((start - ELN_SYST_CVR) & 0xFFFFFFu));
+            printf("instructions %lu steps", eln_instructions(ticks));
         }
         for (c = 0; c < eln_steps; ++c) {
             printf(" %lu", eln_instructions(eln_step_ticks[c]));
