@@ -50,6 +50,8 @@ def run_pipeline(cfg: RunConfig, console: Console) -> dict:
 
     if cfg.target not in build.QEMU_RUNTIMES:
         raise UserError(f"unknown --target {cfg.target!r}: choose from {', '.join(build.QEMU_RUNTIMES)}")
+    if cfg.model is not None:
+        load_checkpoint(cfg.model)   # a bad checkpoint is refused before anything is written
     out = ensure_dir(Path(cfg.out))
     results: dict = {"stages": {}}
     with progress_bar(console) as progress:

@@ -59,6 +59,12 @@ def _onnx(factory: str) -> Callable[[QuantizedModel], Runtime]:
     return build
 
 
+def _float_model(model: QuantizedModel):
+    from edgelenet.model import float_model_of
+
+    return float_model_of(model)
+
+
 def _c_engine(model: QuantizedModel) -> Runtime:
     """The exported C engine (firmware_export.runtime), compiled with the host C compiler on use."""
     from firmware_export.runtime import CRuntime
@@ -78,7 +84,7 @@ def _qemu(name: str) -> Callable[[QuantizedModel], Runtime]:
 QEMU_RUNTIMES = ("qemu-m0", "qemu-m3", "qemu-m4", "qemu-m7", "qemu-m33", "qemu-m55")
 
 RUNTIMES: dict[str, Callable[[QuantizedModel], Runtime]] = {
-    "torch": lambda model: TorchFloat(model.float_model()),
+    "torch": lambda model: TorchFloat(_float_model(model)),
     "reference": Reference,
     "ort-float": _onnx("ort_float"),
     "ort-int8": _onnx("ort_int8"),

@@ -1,7 +1,7 @@
 """export-c: an int8 artifact -> a C99 integer-only LeNet-5 engine, weight header and memory report.
 
     export_c(model, out, prefix)  writes OUT/<prefix>.h, OUT/<prefix>.c, OUT/<prefix>_weights.h and OUT/example/,
-                                  all or nothing, and returns the report (files, flash, scratch, stack, MACs).
+                                  all or nothing (swapped in with one atomic rename), and returns the report (files, flash, scratch, stack, MACs).
 
 Modules: layout (weights to C arrays, fused steps), memory (scratch plan, report), render (templates ->
 texts), build (compilers, QEMU), runtime (CRuntime: the engine as an edgelenet runtime, through ctypes).
@@ -10,16 +10,12 @@ texts), build (compilers, QEMU), runtime (CRuntime: the engine as an edgelenet r
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import edgelenet
 from edgelenet.artifact import QuantizedModel
 from edgelenet.errors import UserError
-from edgelenet.fileio import ensure_dir
-from firmware_export import build
+from edgelenet.fileio import replace_tree
 from firmware_export.memory import measure_engine, report
 from firmware_export.render import Rendered, render
 
@@ -28,33 +24,8 @@ REPORT = "example/report.json"  # the memory report, beside the example (OUT/ it
 
 
 def write_files(files: dict[str, str], out: Path) -> list[Path]:
-    """Write every file into a temporary directory beside OUT, then move them in: never half-written."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"output {out} exists and is not a directory")
-    ensure_dir(out.parent if out.parent != Path("") else Path("."))
-    if out.exists() and not os.access(out, os.W_OK):
-        raise UserError(f"output directory {out} is not writable")
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    except OSError as exc:
-        raise UserError(f"cannot write beside {out}: {exc.strerror or exc}") from None
-    try:
-        tree = staging / "out"  # made by mkdir, so it gets the user's umask (mkdtemp's is 0700)
-        for name, text in sorted(files.items()):
-            (tree / name).parent.mkdir(parents=True, exist_ok=True)
-            (tree / name).write_text(text, encoding="utf-8", newline="\n")
-        if not out.exists():
-            os.replace(tree, out)  # one rename: OUT appears complete
-        else:
-            for name in sorted(files):
-                (out / name).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tree / name, out / name)
-    except OSError as exc:
-        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return [out / name for name in sorted(files)]
+    """Every file at once: a staging copy of OUT swapped in with one atomic rename (fileio.replace_tree)."""
+    return replace_tree({name: text.encode("utf-8") for name, text in files.items()}, Path(out))
 
 
 def check_example_owner(out: Path, prefix: str) -> None:

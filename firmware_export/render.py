@@ -48,7 +48,22 @@ class Rendered:
     scratch_bytes: int
 
 
+# <prefix>.h must not shadow a standard header (`#include <stdint.h>` would find OUT/stdint.h first with
+# -IOUT), and <prefix> must not be main. Compared case-insensitively, for case-insensitive file systems.
+C_HEADERS = frozenset("""
+    assert complex ctype errno fenv float inttypes iso646 limits locale math setjmp signal stdalign stdarg
+    stdatomic stdbit stdbool stdckdint stddef stdint stdio stdlib stdnoreturn string tgmath threads time uchar
+    wchar wctype
+""".split())
+MAX_PREFIX = 48  # symbols such as <prefix>_prepare_input stay within C99's 63 significant characters
+
+
 def validate_prefix(prefix: str) -> str:
+    if not isinstance(prefix, str) or len(prefix) > MAX_PREFIX:
+        raise UserError(f"--prefix is {len(prefix or '')} characters long; at most {MAX_PREFIX}")
+    if prefix.lower() in C_HEADERS or prefix == "main":
+        raise UserError(f"--prefix {prefix!r} is reserved: {prefix}.h would shadow the standard C header"
+                        if prefix != "main" else "--prefix 'main' is reserved: main is the C program's entry point")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", prefix or ""):
         raise UserError(f"--prefix {prefix!r} is not a C identifier (letters, digits, _; not starting with a digit)")
     if prefix in C_KEYWORDS:
