@@ -117,3 +117,17 @@ def test_logits_need_no_alignment(qemu, exported, mutant_engine, tmp_path):
     elf = build.build_arm_example(out, "mps2-an386", tmp_path / "odd.elf",
                                   sources=[mutant_engine(tmp_path / "mutant.c", infer=infer)])
     assert build.parse_example_output(build.run_qemu(elf, "mps2-an386", timeout=30))[0] == [1]
+
+
+def test_systick_calibration_gives_board_independent_instruction_counts(qemu, exported, tmp_path):
+    """The same Cortex-M0 binary code on two boards whose SysTick runs at different fractions of the
+    instruction rate (the micro:bit's and the AN385's): the calibrated counts agree within one tick."""
+    _, out = exported
+    counts, ticks = {}, {}
+    for board in ("microbit", "mps2-an385"):
+        elf = build.build_arm_example(out, board, tmp_path / f"{board}.elf", ["-DELN_SYSTICK"], cpu="cortex-m0")
+        text = build.run_qemu(elf, board)
+        counts[board] = build.parse_example_output(text)[2][0][0]
+        ticks[board] = int(re.search(r"^calibration 400000 instructions (\d+) ticks$", text, re.M).group(1))
+    assert ticks["microbit"] != ticks["mps2-an385"]  # a fixed instructions-per-tick would be wrong on one
+    assert abs(counts["microbit"] - counts["mps2-an385"]) <= 400_000 // min(ticks.values()) + 1, counts
