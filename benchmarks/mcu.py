@@ -2,14 +2,14 @@
 
     python benchmarks/mcu.py [--arch modern classic] [--images 3]
 
-QEMU's -icount shift=0 makes time count executed instructions, and SysTick (40 instructions per tick on
-the mps2 boards) reads it: deterministic counts, not cycles. Each shipped checkpoint is quantized as the
+QEMU's -icount shift=0 makes time count executed instructions, and SysTick (calibrated per board by
+example/main.c against a loop of known length) reads it: deterministic counts, not cycles. Each shipped checkpoint is quantized as the
 tests do (300 class-balanced training images, seed 0), exported, built with the example's flags plus a
 per-step hook, and run on the first test images; logits are checked against the integer reference.
 Runs: mps2-an386 (Cortex-M4) with the DSP path and with the Thumb path (-U__ARM_FEATURE_DSP), mps2-an385
 (Cortex-M3, Thumb path), and Cortex-M0 code (-mcpu=cortex-m0, Thumb-1 only) on mps2-an385: a Cortex-M3
-executes ARMv6-M code, so the count is the M0 binary's instruction count (the micro:bit board has no
-usable SysTick count under QEMU). Beside each run, the naive baseline (benchmarks/naive/naive.c: plain
+executes ARMv6-M code, so the count is the M0 binary's instruction count (benchmarks/firmware.py runs it on
+the micro:bit). Beside each run, the naive baseline (benchmarks/naive/naive.c: plain
 per-layer loops, full-size static buffers) compiled -O3 for the same core, with its logits checked too.
 Writes benchmarks/results/mcu.json.
 """
