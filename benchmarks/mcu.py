@@ -2,14 +2,14 @@
 
     python benchmarks/mcu.py [--arch modern classic] [--images 3]
 
-QEMU's -icount shift=0 makes time count executed instructions, and SysTick (40 instructions per tick on
-the mps2 boards) reads it: deterministic counts, not cycles. Each shipped checkpoint is quantized as the
+QEMU's -icount shift=0 makes time count executed instructions, and SysTick (calibrated per board by
+example/main.c against a loop of known length) reads it: deterministic counts, not cycles. Each shipped checkpoint is quantized as the
 tests do (300 class-balanced training images, seed 0), exported, built with the example's flags plus a
 per-step hook, and run on the first test images; logits are checked against the integer reference.
 Runs: mps2-an386 (Cortex-M4) with the DSP path and with the Thumb path (-U__ARM_FEATURE_DSP), mps2-an385
 (Cortex-M3, Thumb path), and Cortex-M0 code (-mcpu=cortex-m0, Thumb-1 only) on mps2-an385: a Cortex-M3
-executes ARMv6-M code, so the count is the M0 binary's instruction count (the micro:bit board has no
-usable SysTick count under QEMU). Beside each run, the naive baseline (benchmarks/naive/naive.c: plain
+executes ARMv6-M code, so the count is the M0 binary's instruction count (benchmarks/firmware.py runs it on
+the micro:bit). Beside each run, the naive baseline (benchmarks/naive/naive.c: plain
 per-layer loops, full-size static buffers) compiled -O3 for the same core, with its logits checked too.
 Writes benchmarks/results/mcu.json.
 """
@@ -61,15 +61,15 @@ def measure(model, images: np.ndarray, workdir: Path) -> dict:
                                       ['-DELN_VECTORS="vectors.h"', "-DELN_SYSTICK", "-DLENET5_PROFILE", *flags],
                                       [workdir], cpu=cpu)
         total, per_step = run_checked(elf, board, expected, f"{model.arch} on {name}")
-        naive = run_checked(build_naive(out, workdir, cpu), board, expected, f"naive {model.arch} on {name}")[0]
+        naive = run_checked(build_naive(out, workdir, cpu, board), board, expected, f"naive {model.arch} on {name}")[0]
         runs[name] = {
             "board": board, "cpu": cpu, "path": path, "instructions": total,
             "instructions_per_mac": round(total / report["total_macs"], 3),
             "steps": dict(zip(steps, per_step)),
             "naive_O3_instructions": naive, "over_naive": round(total / naive, 3),
         }
-        if cpu != build.BOARDS[board]:
-            runs[name]["note"] = f"{cpu} code run on {board} ({build.BOARDS[board]} executes ARMv6-M code)"
+        if cpu != build.BOARDS[board].cpu:
+            runs[name]["note"] = f"{cpu} code run on {board} ({build.BOARDS[board].cpu} executes ARMv6-M code)"
     return {"macs": report["total_macs"], "macs_per_layer": report["macs"], "runs": runs,
             "flash": {k: report[k] for k in ("flash_bytes", "code_bytes", "weights_bytes", "weights_bytes_dsp",
                                              "weights_bytes_thumb")},
@@ -88,11 +88,11 @@ def run_checked(elf: Path, board: str, expected: list, what: str) -> tuple[int, 
     return counts[0][0], counts[0][1:]
 
 
-def build_naive(out: Path, workdir: Path, cpu: str) -> Path:
-    """benchmarks/naive/naive.c -O3 for `cpu`, with the example's start-up and linker script."""
+def build_naive(out: Path, workdir: Path, cpu: str, board: str) -> Path:
+    """benchmarks/naive/naive.c -O3 for `cpu`, with the example's start-up and `board`'s linker script."""
     example, target = out / "example", workdir / "naive.elf"
     build.run([build.ARM_CC, *build.STRICT, *build.CPU_FLAGS[cpu], "-O3", *build.ARM_LIBS, "-T",
-               str(example / "link.ld"), f"-I{workdir}", '-DELN_VECTORS="vectors.h"', str(NAIVE),
+               str(build.linker_script(out, board)), f"-I{workdir}", '-DELN_VECTORS="vectors.h"', str(NAIVE),
                str(example / "startup.c"), "-o", str(target)])
     return target
 

@@ -262,9 +262,10 @@ def export_c(
 def validate(
     artifact: Annotated[Path, typer.Argument(help="int8 artifact written by `edgelenet quantize`.")],
     runtimes: Annotated[Optional[str], typer.Option(
-        help="Comma-separated runtimes (default: all): torch, reference, ort-float, ort-int8, tinygrad-float, "
-             "tinygrad-int8, c. torch and reference always run (baselines). A runtime that cannot run here is "
-             "skipped; it fails validation only if named here.")] = None,
+        help="Comma-separated runtimes (default: all but the emulated cores): torch, reference, ort-float, "
+             "ort-int8, tinygrad-float, tinygrad-int8, c (host), qemu-m0, qemu-m3, qemu-m4, qemu-m7, qemu-m33, "
+             "qemu-m55 (the C engine on an emulated Cortex-M core). torch and reference always run (baselines). "
+             "A runtime that cannot run here is skipped; it fails validation only if named here.")] = None,
     junit: Annotated[Optional[Path], typer.Option(help="Also write the result as JUnit XML to this file.")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Use the first N test images only.")] = None,
     max_accuracy_drop: Annotated[float, typer.Option(
@@ -312,13 +313,15 @@ def run(
     limit: Annotated[Optional[int], typer.Option(help="Train on the first N training images only.")] = None,
     validate_limit: Annotated[Optional[int], typer.Option(help="Validate on the first N test images only.")] = None,
     data_dir: DataDir = None,
+    target: Annotated[str, typer.Option(
+        help="Emulated core for the last stage: qemu-m0, qemu-m3, qemu-m4, qemu-m7, qemu-m33 or qemu-m55.")] = "qemu-m4",
     as_json: JsonFlag = False,
 ) -> None:
-    """The whole pipeline: train, quantize, validate, export ONNX and C, run the C on host and Cortex-M4."""
+    """The whole pipeline: train, quantize, validate, export ONNX and C, run the C on host and an emulated core."""
     from edgelenet.run import RunConfig, run_pipeline
 
     cfg = RunConfig(out=out, model=model, arch=arch, epochs=epochs, seed=seed, train_limit=limit,
-                    validate_limit=validate_limit, data=data_dir)
+                    validate_limit=validate_limit, data=data_dir, target=target)
     result = run_pipeline(cfg, stderr)
     _emit(result, as_json, lambda r: stdout.print(Markdown((out / "report.md").read_text())))
     if not result["validate"]["passed"]:

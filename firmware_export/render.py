@@ -7,15 +7,17 @@ calls, the kernels pasted from `kernels/`, and a banner at the top of every file
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from string import Template
 
 import numpy as np
 
 import edgelenet
-from edgelenet.artifact import QuantizedModel
+from edgelenet.artifact import QuantizedModel, artifact_bytes
 from edgelenet.errors import UserError
 from firmware_export import build
 from firmware_export.layout import CArray, Step, layer_arrays, maxpool_folded, output_stage, plan_steps, symbol
@@ -174,7 +176,7 @@ def _buffer(place: str | int) -> str:
     return place if isinstance(place, str) else f"buffer + {place}"
 
 
-def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scratch: int) -> str:
+def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scratch: int, api: dict) -> str:
     steps = [b.step for b in buffers]
     declarations, calls = [], []
     for index, buf in enumerate(buffers):
@@ -187,23 +189,61 @@ def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scra
     prepare_name, prepare_fields = prepare_values(model)
     prepare = template(prepare_name).substitute(prepare_fields, prefix=prefix, PREFIX=prefix.upper())
     return template("model.c").substitute(
-        banner=banner(f"{prefix}.c", model), prefix=prefix, PREFIX=prefix.upper(), kernels=pasted_kernels(steps),
+        api, banner=banner(f"{prefix}.c", model), prefix=prefix, PREFIX=prefix.upper(), kernels=pasted_kernels(steps),
         class_names=class_names(prefix, model), prepare_input=prepare,
         model_title=f"LeNet-5 {model.arch}", steps="".join(declarations), calls="\n".join(calls),
         scratch_layout=f"{scratch} bytes: {layout}")
 
 
+def scale_fixed_point(scale: float) -> tuple[int, int]:
+    """(mult, shift) with scale ~= mult / 2^shift and mult in [2^30, 2^31): 31 significant bits."""
+    if not (math.isfinite(scale) and scale > 0):
+        raise UserError(f"the artifact's output scale {scale!r} is not a positive number")
+    shift = 30 - math.frexp(scale)[1] + 1  # frexp: scale = f * 2^e, f in [0.5, 1)
+    mult = round(scale * 2.0 ** shift)
+    if mult == 1 << 31:
+        mult, shift = 1 << 30, shift - 1
+    return mult, shift
+
+
+def softmax_exp_table(scale: float) -> list[int]:
+    """round(32768 * exp(-scale * d)) for d = 0, 1, ...: up to 256 entries, cut before the first 0."""
+    table = []
+    for d in range(256):
+        value = round(32768 * math.exp(-scale * d))
+        if value == 0:
+            break
+        table.append(value)
+    return table
+
+
+def api_values(model: QuantizedModel, steps: list[Step]) -> dict:
+    """The application API's fields of <prefix>.h and <prefix>.c (output scale, confidence, ids, profiling)."""
+    scale, zero_point = model.logits.scale, model.logits.zero_point
+    mult, shift = scale_fixed_point(scale)
+    table = softmax_exp_table(scale)
+    rows = [", ".join(map(str, table[i:i + VALUES_PER_LINE])) for i in range(0, len(table), VALUES_PER_LINE)]
+    model_id = (model.checksum or "0" * 64)[:16]
+    return {"output_scale": f"{scale!r}", "output_scale_mult": mult, "output_scale_shift": shift,
+            "output_zero_point": zero_point, "confidence_table_len": len(table),
+            "confidence_table": ",\n    ".join(rows), "model_id": model_id, "model_id_u32": model_id[:8],
+            "generator_version": edgelenet.__version__, "num_steps": len(steps),
+            "step_names": ", ".join(f"{i}: {step.name}" for i, step in enumerate(steps))}
+
+
 def render(model: QuantizedModel, prefix: str = "lenet5") -> Rendered:
     validate_prefix(prefix)
+    if not model.checksum:  # a model quantized in this process, not read from a file: its artifact's sha256
+        artifact_bytes(model)
     steps = plan_steps(model)
     buffers, scratch = plan_scratch(steps)
     folded = maxpool_folded(steps)
     arrays = [a for step in steps for layer in step.layers for a in layer_arrays(prefix, layer, step, folded)]
-    common = {"prefix": prefix, "PREFIX": prefix.upper()}
+    common = {"prefix": prefix, "PREFIX": prefix.upper(), **api_values(model, steps)}
     files = {
         f"{prefix}.h": template("model.h").substitute(dict(common, **header_values(model)), banner=banner(f"{prefix}.h", model),
                                                       scratch_bytes=scratch, model_title=f"LeNet-5 {model.arch}"),
-        f"{prefix}.c": model_source(prefix, model, buffers, scratch),
+        f"{prefix}.c": model_source(prefix, model, buffers, scratch, common),
         f"{prefix}_weights.h": template("weights.h").substitute(
             common, banner=banner(f"{prefix}_weights.h", model), arrays=c_arrays(arrays)),
     }
@@ -212,17 +252,34 @@ def render(model: QuantizedModel, prefix: str = "lenet5") -> Rendered:
 
 
 def example_files(prefix: str, model: QuantizedModel) -> dict[str, str]:
-    cpus = sorted(build.CPU_FLAGS)
+    """OUT/example/: main.c, startup.c, a linker script per QEMU board, Makefile and CMakeLists.txt; the
+    core list, flags and memory maps come from build.py."""
+    cpus = list(build.CPU_FLAGS)
     values = {
         "prefix": prefix, "PREFIX": prefix.upper(), "strict": " ".join(build.STRICT),
         "strict_cmake": " ".join(f for f in build.STRICT if f != "-std=c99"),
         "host_opt": " ".join(build.HOST_OPT), "arm_opt": " ".join(build.ARM_OPT), "arm_cc": build.ARM_CC,
-        "arm_libs": " ".join(build.ARM_LIBS),
+        "arm_libs": " ".join(build.ARM_LIBS), "no_unaligned": " ".join(build.NO_UNALIGNED), "cpus": " ".join(cpus),
         "cpu_flags": "\n".join(f"FLAGS_{cpu} := {' '.join(build.CPU_FLAGS[cpu])}" for cpu in cpus),
         "cpu_flags_cmake": "\n".join(f"set(FLAGS_{cpu} {' '.join(build.CPU_FLAGS[cpu])})" for cpu in cpus),
+        "cpu_boards": "\n".join(f"BOARD_{cpu} := {build.CORE_BOARD[cpu]}" for cpu in cpus),
+        "cpu_boards_cmake": "\n".join(f"set(BOARD_{cpu} {build.CORE_BOARD[cpu]})" for cpu in cpus),
+        "qemu_run": " ".join(build.qemu_command(Path("ELF"), "BOARD")[:-1]).replace("-M BOARD", "-M $(BOARD)"),
     }
     out = {}
-    for name in ("main.c", "startup.c", "link.ld", "Makefile", "CMakeLists.txt"):
+    for name in ("main.c", "startup.c", "Makefile", "CMakeLists.txt"):
         text = banner(f"example/{name}", model, hash_comment=name in ("Makefile", "CMakeLists.txt"))
         out[f"example/{name}"] = template(f"example/{name}").substitute(values, banner=text)
+    for board, info in sorted(build.BOARDS.items()):
+        name = f"example/link-{board}.ld"
+        out[name] = template("example/link.ld").substitute(values, banner=banner(name, model), **_memory(board, info))
     return out
+
+
+def _memory(board: str, info: build.Board) -> dict[str, str]:
+    names = {"mps2-an505": ("SSRAM1 (secure alias)", "SSRAM2/3 (secure alias)"), "mps3-an547": ("ITCM", "DTCM")}
+    code_name, data_name = names.get(board, ("flash", "RAM"))
+    return {"board": board, "cpu": info.cpu, "code_name": code_name, "data_name": data_name,
+            "code_origin": f"0x{info.code[0]:08X}", "code_length": f"{info.code[1] // 1024}K",
+            "data_origin": f"0x{info.data[0]:08X}", "data_length": f"{info.data[1] // 1024}K",
+            "stack_reserve": str(min(8192, info.data[1] // 4))}
