@@ -219,6 +219,44 @@ def predict(
     _emit(result, as_json, lambda r: stdout.print("\n".join(r["labels"]), highlight=False, markup=False))
 
 
+@app.command("import")
+@_guard
+def import_(
+    file: Annotated[Path, typer.Argument(help="ONNX model, or a PyTorch state dict (.pt) of a float LeNet-5.")],
+    out: Annotated[Path, typer.Option(help="Checkpoint to write.")],
+    classes: Annotated[Optional[str], typer.Option(
+        help="The model's outputs a,b,... in order, when it differs from the data set's class order.")] = None,
+    mean: Annotated[Optional[float], typer.Option(help="Normalize's mean after ToTensor (pixel/255).")] = None,
+    std: Annotated[Optional[float], typer.Option(help="Normalize's std after ToTensor; with --mean.")] = None,
+    scale: Annotated[Optional[float], typer.Option(help="The model reads scale * pixel + offset.")] = None,
+    offset: Annotated[Optional[float], typer.Option(help="See --scale.")] = None,
+    map_: Annotated[Optional[str], typer.Option("--map", help=(
+        "State dicts: name the layers, c1=PREFIX,c3=...,c5=...,f6=...,output=... (module prefixes)."))] = None,
+    input_size: Annotated[Optional[str], typer.Option(
+        help="State dicts: 28 (C1 padded by 2, the default) or 32 (unpadded).")] = None,
+    data: Annotated[Optional[Path], typer.Option(help=(
+        "The data set the model was made for (recorded; its class names are the default --classes). "
+        "Needed unless the model is a 10-class 28x28 MNIST model."))] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Read a float LeNet-5-family model trained elsewhere into a checkpoint (see docs/import.md).
+
+    Default normalization: pixel/255 (ToTensor), or raw pixels when the ONNX graph itself scales its input
+    down by 100 or more (Keras Rescaling(1/255))."""
+    from edgelenet.importer import import_model
+
+    result = import_model(file, out, classes, mean, std, scale, offset, map_, input_size, data)
+    if result["background_error"]:
+        stderr.print(f"[yellow]warning:[/yellow] C1 pads with pixel level {result['background']} "
+                     f"+ {result['background_error']:.3f}; the frame gets level {result['background']}")
+
+    def render(r: dict) -> None:
+        rows = [[l["name"], l["source"], "x".join(map(str, l["weight_shape"]))] for l in r["layers"]]
+        stdout.print(_table(f"imported {r['format']} as {r['arch']}", ["layer", "from", "weight"], rows))
+        stdout.print(f"classes {', '.join(r['classes'])}\ncheckpoint {r['checkpoint']}", highlight=False)
+    _emit(result, as_json, render)
+
+
 @app.command("export-onnx")
 @_guard
 def export_onnx(
