@@ -19,6 +19,7 @@ from edgelenet.artifact import QuantizedModel
 from edgelenet.errors import UserError
 from firmware_export import build
 from firmware_export.layout import CArray, Step, layer_arrays, maxpool_folded, output_stage, plan_steps, symbol
+from firmware_export.layout_mve import mve_arrays
 from firmware_export.memory import Buffer, plan_scratch
 
 ROUNDING = "requantize = floor((acc * m + 2^(n-1)) / 2^n): one rounding, to nearest, ties toward +infinity"
@@ -30,6 +31,9 @@ C_KEYWORDS = frozenset("""
     _BitInt _Decimal32 _Decimal64 _Decimal128
 """.split())
 KERNELS = {"conv_maxpool": "eln_conv_maxpool_s8.c", "conv_subsample": "eln_conv_subsample_s8.c", "fc": "eln_fc_s8.c"}
+MVE = "defined(__ARM_FEATURE_MVE)"  # the Helium path's twin of each kernel and weight array (kernels/eln_*_mve.h)
+KERNELS_MVE = {"conv_maxpool": "eln_conv_maxpool_mve.h", "conv_subsample": "eln_conv_subsample_mve.h",
+               "fc": "eln_fc_mve.h"}
 CALLS = {
     "conv_maxpool": "eln_conv_maxpool_s8(&{p}_shape, &{p}_quant, {src}, {p}_weights, {p}_bias, {dst});",
     "conv_subsample": "eln_conv_subsample_s8(&{p}_shape, &{p}_quant, &{s}_sub, {src}, {p}_weights, {p}_bias, {dst});",
@@ -83,7 +87,8 @@ def c_array(array: CArray) -> str:
 
 def c_arrays(arrays: list[CArray]) -> str:
     """All arrays; twins (same name, one per compile-time path) become one #if chain over the paths of
-    kernels/eln_kernels.h: __ARM_FEATURE_DSP, then another ARM core (Thumb), then the host."""
+    kernels/eln_kernels.h: __ARM_FEATURE_MVE (Helium), __ARM_FEATURE_DSP, then another ARM core (Thumb),
+    then the host."""
     parts, done = [], set()
     for array in arrays:
         if array.name in done:
@@ -92,13 +97,16 @@ def c_arrays(arrays: list[CArray]) -> str:
         twins = {a.path: a for a in arrays if a.name == array.name}
         if "" in twins:
             parts.append(c_array(array))
-        elif "portable" in twins:
-            parts.append(f"#if defined(__ARM_FEATURE_DSP)\n{c_array(twins['dsp'])}#else\n"
-                         f"{c_array(twins['portable'])}#endif\n")
+            continue
+        chain = [(MVE, "mve"), ("defined(__ARM_FEATURE_DSP)", "dsp")]
+        if "portable" in twins:
+            chain += [(None, "portable")]
         else:
-            parts.append(f"#if defined(__ARM_FEATURE_DSP)\n{c_array(twins['dsp'])}"
-                         f"#elif defined(__arm__) || defined(__thumb__)\n{c_array(twins['thumb'])}#else\n"
-                         f"{c_array(twins['host'])}#endif\n")
+            chain += [("defined(__arm__) || defined(__thumb__)", "thumb"), (None, "host")]
+        chain = [(test, twins[path]) for test, path in chain if path in twins]
+        text = "".join(f"#{'if' if i == 0 else 'elif'} {test}\n{c_array(a)}" if test else f"#else\n{c_array(a)}"
+                       for i, (test, a) in enumerate(chain))
+        parts.append(text + "#endif\n")
     return "\n".join(parts)
 
 
@@ -109,11 +117,12 @@ def _literal(value: int) -> str:
 def pasted_kernels(steps: list[Step]) -> str:
     """The kernels this model needs, as static functions: headers first, then each kernel once, after the
     buffer bounds of this model (the largest convolution input and full-layer input, padded)."""
-    names = ["eln_requant.h", "eln_kernels.h", "eln_dsp.h"]
+    names = ["eln_requant.h", "eln_kernels.h", "eln_dsp.h", "eln_requant_mve.h"]
     convs = [step for step in steps if step.kind != "fc"]
     if convs:
-        names += ["eln_conv_patch.h", "eln_conv_dsp.h", "eln_conv_thumb.h", "eln_conv_window.h"]
-    names += sorted({KERNELS[step.kind] for step in steps})
+        names += ["eln_conv_patch.h", "eln_conv_dsp.h", "eln_conv_thumb.h", "eln_conv_window.h",
+                  "eln_conv_window_mve.h"]
+    kinds = sorted({step.kind for step in steps}, key=lambda kind: KERNELS[kind])
     bounds = [f"#define ELN_FC_MAX_IN {max(-(-s.in_shape[0] // 8) * 8 for s in steps if s.kind == 'fc')}"
               " /* largest F_in, rounded up to a multiple of 8 */"]
     if maxpool_folded(steps):
@@ -123,10 +132,15 @@ def pasted_kernels(steps: list[Step]) -> str:
                          "largest convolution */")
     parts = ["\n".join(bounds) + "\n\n"]
     for name in names:
-        text = "".join(line for line in kernel_text(name).splitlines(keepends=True)
-                       if not line.startswith('#include "eln_'))
-        parts.append(f"/* ---- firmware_export/kernels/{name} ---- */\n{text}\n")
+        parts.append(_pasted(name))
+    for kind in kinds:  # each kernel: its Helium twin, or the other paths' file
+        parts.append(f"#if {MVE}\n{_pasted(KERNELS_MVE[kind])}#else\n{_pasted(KERNELS[kind])}#endif\n\n")
     return "".join(parts)
+
+
+def _pasted(name: str) -> str:
+    text = "".join(line for line in kernel_text(name).splitlines(keepends=True) if not line.startswith('#include "eln_'))
+    return f"/* ---- firmware_export/kernels/{name} ---- */\n{text}\n"
 
 
 def _shape(shape) -> str:
@@ -180,6 +194,7 @@ def render(model: QuantizedModel, prefix: str = "lenet5") -> Rendered:
     buffers, scratch = plan_scratch(steps)
     folded = maxpool_folded(steps)
     arrays = [a for step in steps for layer in step.layers for a in layer_arrays(prefix, layer, step, folded)]
+    arrays += mve_arrays(prefix, steps)
     common = {"prefix": prefix, "PREFIX": prefix.upper()}
     files = {
         f"{prefix}.h": template("model.h").substitute(common, banner=banner(f"{prefix}.h", model),

@@ -218,6 +218,89 @@ static inline int32_t eln_sxtb16_ror8(int32_t value)
 
 #endif /* ELN_DSP_H */
 
+/* ---- firmware_export/kernels/eln_requant_mve.h ---- */
+/* eln_requant_mve.h: the requantization of eln_requant.h on four int32 lanes (Helium, MVE).
+ * The scalar loops it matches: eln_requantize_high, then eln_saturate_s8 (eln_requant.h).
+ *
+ * For n > 32 (every LeNet-5 layer), eln_requant.h computes floor((floor(acc * m / 2^32) + 2^(n-33)) / 2^(n-32))
+ * and proves it equal to the one rounding of docs/quantization.md, floor((acc * m + 2^(n-1)) / 2^n).
+ * Per lane, Helium has each step exactly, with no doubling and no rounding of its own:
+ * - VMULH.S32 is the high word of the exact signed 64-bit product: floor(acc * m / 2^32) (not VQRDMULH,
+ *   which doubles, rounds and saturates, a different function);
+ * - adding 2^(n-33) cannot overflow: |acc| < 2^31 and m < 2^31 give |high word| <= 2^30, and 2^(n-33) <= 2^29;
+ * - VSHL.S32 by the negative amount 32 - n (in [-30, -1]) is an arithmetic right shift: floor division.
+ * A layer with some n <= 32 takes the scalar eln_requantize per lane (eln_high_shifts_mve says which).
+ * Then the zero point, the clamp to [act_min, 127] (VMAX, VMIN) and the tanh table (a byte gather).
+ */
+#ifndef ELN_REQUANT_MVE_H
+#define ELN_REQUANT_MVE_H
+
+
+#if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+
+/* 1 if channels 0..count-1 all have n > 32 (the vector form below is exact), else 0. */
+static inline int32_t eln_high_shifts_mve(const eln_quant *quant, int32_t count)
+{
+    int32_t c;
+    for (c = 0; c < count; ++c) {
+        if (quant->shift[c] <= 32) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* acc: four sums (bias' added); m, n: their channels' multipliers and shifts; high: every n > 32. */
+static inline int32x4_t eln_requantize_mve(int32x4_t acc, int32x4_t m, int32x4_t n, int32_t high)
+{
+    if (high) {
+        const int32x4_t round = vshlq_s32(vdupq_n_s32(1), vsubq_s32(n, vdupq_n_s32(33))); /* 2^(n-33) */
+        return vshlq_s32(vaddq_s32(vmulhq_s32(acc, m), round), vsubq_s32(vdupq_n_s32(32), n));
+    } else { /* some n <= 32: the scalar form, lane by lane */
+        int32_t a[4] __attribute__((aligned(16))), mm[4] __attribute__((aligned(16))), nn[4] __attribute__((aligned(16)));
+        int32_t q;
+        vstrwq_s32(a, acc), vstrwq_s32(mm, m), vstrwq_s32(nn, n);
+        for (q = 0; q < 4; ++q) {
+            a[q] = nn[q] > 0 ? eln_requantize(a[q], mm[q], nn[q]) : 0; /* n = 0: a lane past the last channel */
+        }
+        return vldrwq_s32(a);
+    }
+}
+
+/* eln_saturate_s8 per lane: zero point, clamp to [act_min, 127], then the tanh table if any; lanes: the
+ * active lanes (the table is only read for them). Results are int8 values in int32 lanes. */
+static inline int32x4_t eln_saturate_mve(int32x4_t requantized, const eln_quant *quant, mve_pred16_t lanes)
+{
+    int32x4_t y = vaddq_s32(requantized, vdupq_n_s32(quant->zero_point));
+    y = vminq_s32(vmaxq_s32(y, vdupq_n_s32(quant->act_min)), vdupq_n_s32(127));
+    if (quant->lut != 0) {
+        y = vldrbq_gather_offset_z_s32(quant->lut, vreinterpretq_u32_s32(vaddq_s32(y, vdupq_n_s32(128))), lanes);
+    }
+    return y;
+}
+
+/* eln_output_s8 of channels c..c+3 (only those below count; the others are zero): acc + bias',
+ * requantized and saturated, as int8 values in int32 lanes. */
+static inline int32x4_t eln_stage_mve(int32x4_t acc, const int32_t *bias, const eln_quant *quant, int32_t c,
+                                      int32_t count, int32_t high)
+{
+    const mve_pred16_t lanes = vctp32q((uint32_t)(count - c));
+    const int32x4_t m = vldrwq_z_s32(quant->multiplier + c, lanes), n = vldrbq_z_s32(quant->shift + c, lanes);
+    acc = vaddq_s32(acc, vldrwq_z_s32(bias + c, lanes));
+    return eln_saturate_mve(eln_requantize_mve(acc, m, n, high), quant, lanes);
+}
+
+/* eln_stage_mve, stored as int8 at out[0..3] (only the channels below count). */
+static inline void eln_output_mve(int32x4_t acc, const int32_t *bias, const eln_quant *quant, int32_t c,
+                                  int32_t count, int32_t high, int8_t *out)
+{
+    vstrbq_p_s32(out, eln_stage_mve(acc, bias, quant, c, count, high), vctp32q((uint32_t)(count - c)));
+}
+#endif
+
+#endif /* ELN_REQUANT_MVE_H */
+
 /* ---- firmware_export/kernels/eln_conv_patch.h ---- */
 /* eln_conv_patch.h: a convolution window's input, widened to int16 once and shared by every output map.
  *
@@ -486,6 +569,170 @@ static inline const void *eln_conv_channel(const void *weights, const int32_t *b
 
 #endif /* ELN_CONV_WINDOW_H */
 
+/* ---- firmware_export/kernels/eln_conv_window_mve.h ---- */
+/* eln_conv_window_mve.h: the Helium (MVE, Cortex-M55/M85) convolution inner loops, shared by the two
+ * convolution kernels; the Helium twin of eln_conv_window.h (the portable loop it matches is that file's
+ * host eln_conv_window: the four outputs of one 2x2 pooling window, here of four output maps at once).
+ *
+ * Helium multiplies 16 int8 pairs and adds them to a 32-bit scalar in one VMLADAVA.S8, so the window is
+ * turned into four columns (im2col), one per output pixel j = (dy, dx) of the window:
+ *   column j[t] = x[2py + dy + ky][2px + dx + kx][i],  t = (ky * 5 + kx) * Cin + i  (channel-last order)
+ * padded to K = 25 * Cin rounded up to 32, and every output map's weights are the same K int8 values
+ * (layout_mve.py, conv_pack_mve; zero in the padding, so the padding's values never count). Then each
+ * output map costs, per 16 taps, one weight load, four column loads and four VMLADAVA: 64 MAC slots in 9
+ * instructions, however few input channels there are; 32 taps per pass (C1's K = 32 is one pass). The columns are one array of fixed stride, so the four column loads use one base register with
+ * immediate offsets (VLDRW reaches +-508 bytes: LeNet-5's K <= 160).
+ * Feature maps between the Helium kernels are channel-last, (H, W, C): one kernel row of one pixel is then
+ * 5 * Cin contiguous bytes, copied with whole-vector loads (the last one predicated: no read past the row).
+ * C1's single input channel makes its columns 25 scattered bytes: two gather loads (VLDRB with a vector of
+ * byte offsets) fetch each column instead of five row copies.
+ * The four maps' sums are returned as four vectors acc[j], lanes = maps, for the vector epilogues
+ * (eln_requant_mve.h). Integer sums in any order are exact; |acc| is bounded per layer at export time.
+ */
+#ifndef ELN_CONV_WINDOW_MVE_H
+#define ELN_CONV_WINDOW_MVE_H
+
+
+#if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+
+#ifndef ELN_CONV_MAX_MAPS
+#define ELN_CONV_MAX_MAPS 16 /* input maps of the largest convolution (the engine defines the exact one) */
+#endif
+#define ELN_MVE_MAX_TAPS ((25 * ELN_CONV_MAX_MAPS + 31) / 32 * 32) /* K of the largest convolution */
+
+/* The four im2col columns of one pooling window, K bytes each (+ 16: a row copy's last store may spill
+ * up to 15 bytes into the next column, which is written after it), and the window's sums per map. */
+typedef struct {
+    int8_t column[4 * ELN_MVE_MAX_TAPS + 16] __attribute__((aligned(16)));
+    int32_t sums[4][4] __attribute__((aligned(16))); /* [output pixel j][map q of the four] */
+    uint8x16_t gather[2];  /* one input channel: byte offsets of taps 0..15 and 16..31 */
+    mve_pred16_t tail;     /* the lanes of a kernel row's last 16-byte piece */
+    int32_t gathered;      /* one input channel, and every offset fits a byte (in_side <= 62) */
+    int32_t passes;        /* K / 32 */
+} eln_window_mve;
+
+/* 16 taps of column j from byte `at` of the current pass, as int8 (a word load: its immediate offsets
+ * reach further than a byte load's; the columns are 16-byte aligned) */
+#define ELN_COLUMN_MVE(column, j, at) \
+    vreinterpretq_s8_s32(vldrwq_s32((const int32_t *)((column) + (j) * ELN_MVE_MAX_TAPS + (at))))
+
+/* Once per kernel call: the gather offsets (tap t = ky * 5 + kx at ky * side + kx; padding lanes read
+ * offset 0), the row copies' tail lanes, K / 32, and zero columns (their padding is never written). */
+static inline void eln_window_init_mve(const eln_conv_shape *shape, eln_window_mve *win)
+{
+    uint8_t offsets[32] __attribute__((aligned(16)));
+    const int32_t row = 5 * shape->in_channels;
+    int32_t t;
+    for (t = 0; t < 32; ++t) {
+        offsets[t] = (uint8_t)(t < 25 ? t / 5 * shape->in_side + t % 5 : 0);
+    }
+    win->gather[0] = vldrbq_u8(offsets), win->gather[1] = vldrbq_u8(offsets + 16);
+    win->gathered = shape->in_channels == 1 && 4 * shape->in_side + 4 <= 255;
+    win->tail = vctp8q((uint32_t)(row - (row - 1) / 16 * 16));
+    win->passes = (25 * shape->in_channels + 31) / 32;
+    for (t = 0; t < 4 * ELN_MVE_MAX_TAPS + 16; t += 16) {
+        vstrbq_s8(win->column + t, vdupq_n_s8(0));
+    }
+}
+
+/* input: (in_side, in_side, Cin) int8 -> the four columns of pooling window (py, px), layout above. */
+static inline void eln_window_columns_mve(const eln_conv_shape *shape, const int8_t *input, int32_t py,
+                                          int32_t px, eln_window_mve *win)
+{
+    const int32_t cin = shape->in_channels, side = shape->in_side, row = 5 * cin;
+    int32_t j, ky, b;
+    for (j = 0; j < 4; ++j) { /* output pixel (dy, dx) = (j / 2, j % 2) */
+        const int8_t *origin = input + ((2 * py + j / 2) * side + 2 * px + j % 2) * cin;
+        int8_t *column = win->column + j * ELN_MVE_MAX_TAPS;
+        if (win->gathered) { /* two gathers: taps 0..15, then 16..24 and 7 padding lanes */
+            vstrbq_s8(column, vldrbq_gather_offset_s8(origin, win->gather[0]));
+            vstrbq_s8(column + 16, vldrbq_gather_offset_s8(origin, win->gather[1]));
+            continue;
+        }
+        for (ky = 0; ky < 5; ++ky, origin += side * cin, column += row) { /* kernel row ky: 5 * Cin bytes */
+            for (b = 0; b + 16 < row; b += 16) {
+                vstrbq_s8(column + b, vldrbq_s8(origin + b));
+            }
+            vstrbq_s8(column + b, vldrbq_z_s8(origin + b, win->tail)); /* spills zeros past the row */
+        }
+    }
+}
+
+/* weights: maps c..c+count-1's (count, K) int8 (count <= 4); fills win->sums[j][q] for the window's four
+ * output pixels j and these maps q (the other lanes are left as they are); returns the next maps' weights. */
+static inline const int8_t *eln_window_sums_mve(eln_window_mve *win, const int8_t *weights, int32_t count)
+{
+    int32_t q, p;
+    for (q = 0; q < count; ++q) {
+        const int8_t *column = win->column;
+        int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+        for (p = win->passes; p > 0; --p, weights += 32, column += 32) { /* 32 taps per pass */
+            int8x16_t w = vldrbq_s8(weights);
+            a00 = vmladavaq_s8(a00, ELN_COLUMN_MVE(column, 0, 0), w);
+            a01 = vmladavaq_s8(a01, ELN_COLUMN_MVE(column, 1, 0), w);
+            a10 = vmladavaq_s8(a10, ELN_COLUMN_MVE(column, 2, 0), w);
+            a11 = vmladavaq_s8(a11, ELN_COLUMN_MVE(column, 3, 0), w);
+            w = vldrbq_s8(weights + 16);
+            a00 = vmladavaq_s8(a00, ELN_COLUMN_MVE(column, 0, 16), w);
+            a01 = vmladavaq_s8(a01, ELN_COLUMN_MVE(column, 1, 16), w);
+            a10 = vmladavaq_s8(a10, ELN_COLUMN_MVE(column, 2, 16), w);
+            a11 = vmladavaq_s8(a11, ELN_COLUMN_MVE(column, 3, 16), w);
+        }
+        win->sums[0][q] = a00, win->sums[1][q] = a01, win->sums[2][q] = a10, win->sums[3][q] = a11;
+    }
+    return weights;
+}
+#endif
+
+#endif /* ELN_CONV_WINDOW_MVE_H */
+
+#if defined(__ARM_FEATURE_MVE)
+/* ---- firmware_export/kernels/eln_conv_subsample_mve.h ---- */
+/* eln_conv_subsample_s8, Helium (MVE) path: convolution + tanh, then LeNet-5 subsampling + tanh, fused
+ * (classic C1+S2, C3+S4). The portable loop it matches: eln_conv_subsample_s8.c; bit-identical to it.
+ *
+ * Per pooling window (py, px): the four im2col columns are built once and shared by every output map;
+ * per four maps, the window sums come from VMLADAVA (eln_window_sums_mve.h) as four vectors acc[j]
+ * (lanes = maps). Each goes through its own output stage (exact requantization, tanh table: eln_stage_mve),
+ * and the subsampling combines them exactly as the reference runs the two layers, four maps per vector:
+ *   s = bias'[c] + sum_j w_s[c][j] * y_j[c],  out = tanh(s)      (j = (dy, dx))
+ * A partial connection table (C3) is zero weights. Layout: input (in_side, in_side, Cin) and output
+ * (out_side, out_side, Cout), channel-last; weights (Cout, K) int8. Stack: eln_window_mve.
+ */
+
+#if defined(__ARM_FEATURE_MVE)
+ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_quant *quant,
+                                      const eln_subsample *sub, const int8_t *input, const void *weights,
+                                      const int32_t *bias, int8_t *output)
+{
+    const int32_t side = shape->out_side, cout = shape->out_channels;
+    const int32_t high = eln_high_shifts_mve(quant, cout), sub_high = eln_high_shifts_mve(&sub->quant, cout);
+    const uint32x4_t every_fourth = vmulq_n_u32(vidupq_n_u32(0, 1), 4); /* byte offsets of w_s[c..c+3][j] */
+    const eln_quant stage = *quant, sub_stage = sub->quant; /* local copies: no reloads after the stores */
+    eln_window_mve win;
+    int32_t py, px, c, j;
+    eln_window_init_mve(shape, &win);
+    for (py = 0; py < side; ++py) {
+        for (px = 0; px < side; ++px, output += cout) { /* output: pixel (py, px)'s Cout values */
+            const int8_t *w = (const int8_t *)weights;
+            eln_window_columns_mve(shape, input, py, px, &win);
+            for (c = 0; c < cout; c += 4) { /* maps c..c+3 */
+                const mve_pred16_t lanes = vctp32q((uint32_t)(cout - c));
+                int32x4_t s = vdupq_n_s32(0);
+                w = eln_window_sums_mve(&win, w, cout - c < 4 ? cout - c : 4);
+                for (j = 0; j < 4; ++j) { /* w_s (Cout, 2, 2): map c's coefficient j at 4c + j */
+                    const int32x4_t y = eln_stage_mve(vldrwq_s32(win.sums[j]), bias, &stage, c, cout, high);
+                    s = vaddq_s32(s, vmulq_s32(y, vldrbq_gather_offset_z_s32(sub->weights + 4 * c + j, every_fourth, lanes)));
+                }
+                eln_output_mve(s, sub->bias, &sub_stage, c, cout, sub_high, output + c);
+            }
+        }
+    }
+}
+#endif
+
+#else
 /* ---- firmware_export/kernels/eln_conv_subsample_s8.c ---- */
 /* eln_conv_subsample_s8: convolution + tanh, then LeNet-5 subsampling + tanh, fused (classic C1+S2, C3+S4).
  *
@@ -525,6 +772,57 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
     }
 }
 
+#endif
+
+#if defined(__ARM_FEATURE_MVE)
+/* ---- firmware_export/kernels/eln_fc_mve.h ---- */
+/* eln_fc_s8, Helium (MVE) path: fully connected layer + activation (C5, F6, OUTPUT).
+ * The portable loop it matches: eln_fc_s8.c (portable path, four rows per pass); bit-identical to it.
+ *
+ *   acc[o] = bias'[o] + sum_k x[k] * w[o][k]      then the shared output stage (ReLU, tanh table or none)
+ *
+ * The input is copied once into a zero-padded stack buffer of K = F_in rounded up to 16 (ELN_FC_MAX_IN
+ * rounded up likewise), so every load is a whole vector. Weights (layout.py, fc_pack_mve): per 4 rows,
+ * per 16 inputs, the 4 rows' 16 int8 weights, zero-padded (rows past F_out are zero and not written):
+ * per 16 inputs, one input load, four weight loads and four VMLADAVA, 64 MACs in 9 instructions.
+ * After a convolution the input is channel-last (eln_conv_window_mve.h); the exporter orders that
+ * layer's weight columns to match. The four rows' outputs are requantized together (eln_requant_mve.h).
+ */
+
+#if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+#ifndef ELN_FC_MAX_IN
+#define ELN_FC_MAX_IN 400 /* largest F_in (the engine defines the exact one) */
+#endif
+
+ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, const int8_t *input,
+                          const void *weights, const int32_t *bias, int8_t *output)
+{
+    const int32_t n_in = shape->in_features, n_out = shape->out_features, taps = (n_in + 15) / 16 * 16;
+    int8_t x[(ELN_FC_MAX_IN + 15) / 16 * 16] __attribute__((aligned(16))); /* (K,) input, zero-padded */
+    const int8_t *w = (const int8_t *)weights;
+    const int32_t high = eln_high_shifts_mve(quant, n_out);
+    int32_t o, k;
+    for (k = 0; k < taps; k += 16) { /* the tail load is predicated: no read past the input */
+        const mve_pred16_t lanes = vctp8q((uint32_t)(n_in - k > 0 ? n_in - k : 0));
+        vstrbq_s8(x + k, vldrbq_z_s8(input + k, lanes));
+    }
+    for (o = 0; o < n_out; o += 4) { /* rows o..o+3 */
+        int32_t acc[4] __attribute__((aligned(16))), a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (k = 0; k < taps; k += 16, w += 64) {
+            const int8x16_t v = vldrbq_s8(x + k);
+            a0 = vmladavaq_s8(a0, v, vldrbq_s8(w));
+            a1 = vmladavaq_s8(a1, v, vldrbq_s8(w + 16));
+            a2 = vmladavaq_s8(a2, v, vldrbq_s8(w + 32));
+            a3 = vmladavaq_s8(a3, v, vldrbq_s8(w + 48));
+        }
+        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+        eln_output_mve(vldrwq_s32(acc), bias, quant, o, n_out, high, output + o);
+    }
+}
+#endif
+
+#else
 /* ---- firmware_export/kernels/eln_fc_s8.c ---- */
 /* eln_fc_s8: fully connected layer + activation (C5, F6, OUTPUT).
  *
@@ -612,6 +910,8 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     }
 #endif
 }
+
+#endif
 
 
 /* ===================================================================================================

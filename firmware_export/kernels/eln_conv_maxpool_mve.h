@@ -1,0 +1,38 @@
+/* eln_conv_maxpool_s8, Helium (MVE) path: convolution + ReLU (or none) + 2x2 max pooling, fused.
+ * The portable loop it matches: eln_conv_maxpool_s8.c (host path), with the window loop of
+ * eln_conv_window_mve.h; bit-identical to it and to the reference (edgelenet/reference.py).
+ *
+ * Per pooling window (py, px): its four im2col columns are built once and shared by every output map;
+ * per four maps, the window sums come from VMLADAVA (eln_window_sums_mve) as four vectors (lanes = maps),
+ * are pooled by three VMAX and requantized together, exactly (eln_requant_mve.h), once per pooled output:
+ * max pooling commutes with the monotonic requantization and clamp (docs/quantization.md).
+ * Layout: input (in_side, in_side, Cin) and output (out_side, out_side, Cout), channel-last, int8;
+ * weights (Cout, K) int8 (eln_conv_window_mve.h). Stack: eln_window_mve, 4 * K + 128 bytes.
+ */
+#include "eln_conv_window_mve.h"
+#include "eln_requant_mve.h"
+
+#if defined(__ARM_FEATURE_MVE)
+ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant *quant, const int8_t *input,
+                                    const void *weights, const int32_t *bias, int8_t *output)
+{
+    const int32_t side = shape->out_side, cout = shape->out_channels, high = eln_high_shifts_mve(quant, cout);
+    const eln_quant stage = *quant; /* local copies: no reloads after the int8 stores (they could alias them) */
+    eln_window_mve win;
+    int32_t py, px, c;
+    eln_window_init_mve(shape, &win);
+    for (py = 0; py < side; ++py) {
+        for (px = 0; px < side; ++px, output += cout) { /* output: pixel (py, px)'s Cout values */
+            const int8_t *w = (const int8_t *)weights;
+            eln_window_columns_mve(shape, input, py, px, &win);
+            for (c = 0; c < cout; c += 4) { /* maps c..c+3 */
+                int32x4_t best;
+                w = eln_window_sums_mve(&win, w, cout - c < 4 ? cout - c : 4);
+                best = vmaxq_s32(vmaxq_s32(vldrwq_s32(win.sums[0]), vldrwq_s32(win.sums[1])),
+                                 vmaxq_s32(vldrwq_s32(win.sums[2]), vldrwq_s32(win.sums[3])));
+                eln_output_mve(best, bias, &stage, c, cout, high, output + c); /* no tanh (plan_steps) */
+            }
+        }
+    }
+}
+#endif

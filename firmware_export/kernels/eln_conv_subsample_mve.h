@@ -1,0 +1,44 @@
+/* eln_conv_subsample_s8, Helium (MVE) path: convolution + tanh, then LeNet-5 subsampling + tanh, fused
+ * (classic C1+S2, C3+S4). The portable loop it matches: eln_conv_subsample_s8.c; bit-identical to it.
+ *
+ * Per pooling window (py, px): the four im2col columns are built once and shared by every output map;
+ * per four maps, the window sums come from VMLADAVA (eln_window_sums_mve.h) as four vectors acc[j]
+ * (lanes = maps). Each goes through its own output stage (exact requantization, tanh table: eln_stage_mve),
+ * and the subsampling combines them exactly as the reference runs the two layers, four maps per vector:
+ *   s = bias'[c] + sum_j w_s[c][j] * y_j[c],  out = tanh(s)      (j = (dy, dx))
+ * A partial connection table (C3) is zero weights. Layout: input (in_side, in_side, Cin) and output
+ * (out_side, out_side, Cout), channel-last; weights (Cout, K) int8. Stack: eln_window_mve.
+ */
+#include "eln_conv_window_mve.h"
+#include "eln_requant_mve.h"
+
+#if defined(__ARM_FEATURE_MVE)
+ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_quant *quant,
+                                      const eln_subsample *sub, const int8_t *input, const void *weights,
+                                      const int32_t *bias, int8_t *output)
+{
+    const int32_t side = shape->out_side, cout = shape->out_channels;
+    const int32_t high = eln_high_shifts_mve(quant, cout), sub_high = eln_high_shifts_mve(&sub->quant, cout);
+    const uint32x4_t every_fourth = vmulq_n_u32(vidupq_n_u32(0, 1), 4); /* byte offsets of w_s[c..c+3][j] */
+    const eln_quant stage = *quant, sub_stage = sub->quant; /* local copies: no reloads after the stores */
+    eln_window_mve win;
+    int32_t py, px, c, j;
+    eln_window_init_mve(shape, &win);
+    for (py = 0; py < side; ++py) {
+        for (px = 0; px < side; ++px, output += cout) { /* output: pixel (py, px)'s Cout values */
+            const int8_t *w = (const int8_t *)weights;
+            eln_window_columns_mve(shape, input, py, px, &win);
+            for (c = 0; c < cout; c += 4) { /* maps c..c+3 */
+                const mve_pred16_t lanes = vctp32q((uint32_t)(cout - c));
+                int32x4_t s = vdupq_n_s32(0);
+                w = eln_window_sums_mve(&win, w, cout - c < 4 ? cout - c : 4);
+                for (j = 0; j < 4; ++j) { /* w_s (Cout, 2, 2): map c's coefficient j at 4c + j */
+                    const int32x4_t y = eln_stage_mve(vldrwq_s32(win.sums[j]), bias, &stage, c, cout, high);
+                    s = vaddq_s32(s, vmulq_s32(y, vldrbq_gather_offset_z_s32(sub->weights + 4 * c + j, every_fourth, lanes)));
+                }
+                eln_output_mve(s, sub->bias, &sub_stage, c, cout, sub_high, output + c);
+            }
+        }
+    }
+}
+#endif

@@ -1,0 +1,64 @@
+"""The Helium (MVE, Cortex-M55/M85) twins of the weight arrays (kernels/eln_*_mve.h).
+
+Feature maps between the Helium kernels are channel-last, (H, W, C), so that one kernel row of one pixel
+is 5 * Cin contiguous bytes (kernels/eln_conv_window_mve.h). Each convolution's weights become one int8
+row per output map in that tap order, zero-padded to a multiple of 16 (one vector per 16 taps); each full
+layer's rows are interleaved four at a time per 16 inputs, and the first full layer after a convolution
+takes its inputs in channel-last order too. Every array is a twin (path "mve") of the other paths' array
+of the same name, chosen by `__ARM_FEATURE_MVE` (render.c_arrays).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from firmware_export.layout import CArray, Step, symbol
+
+VECTOR = 16  # int8 lanes of one Helium vector
+
+
+def _pad(n: int, multiple: int = VECTOR) -> int:
+    return -(-n // multiple) * multiple
+
+
+def conv_pack_mve(kernels: np.ndarray) -> np.ndarray:
+    """int8 (Cout, Cin, 5, 5) -> (Cout, K): per output map, tap t = (ky * 5 + kx) * Cin + i, zero-padded to
+    K = 25 * Cin rounded up to 32 (the window loop's pass): the order of the channel-last im2col columns."""
+    cout, cin, kh, kw = kernels.shape
+    rows = np.zeros((cout, _pad(kh * kw * cin, 2 * VECTOR)), np.int64)
+    rows[:cout, :kh * kw * cin] = kernels.transpose(0, 2, 3, 1).reshape(cout, -1)
+    return rows.reshape(-1)
+
+
+def fc_pack_mve(weights: np.ndarray, channel_last: tuple[int, int, int] | None = None) -> np.ndarray:
+    """int8 (F_out, F_in) -> (ceil(F_out/4), K/16, 4, 16), K = F_in rounded up to 16, zero-padded: per 4 rows,
+    per 16 inputs, each row's 16 weights. channel_last (C, H, W): the input is a convolution's output, stored
+    (H, W, C) by the Helium kernels, so column (y, x, c) takes the weight of flat input c*H*W + y*W + x."""
+    fout, fin = weights.shape
+    if channel_last is not None:
+        c, h, w = channel_last
+        weights = weights.reshape(fout, c, h, w).transpose(0, 2, 3, 1).reshape(fout, fin)
+    padded = np.zeros((-(-fout // 4) * 4, _pad(fin)), np.int64)
+    padded[:fout, :fin] = weights
+    return padded.reshape(-1, 4, padded.shape[1] // VECTOR, VECTOR).transpose(0, 2, 1, 3).reshape(-1)
+
+
+def mve_arrays(prefix: str, steps: list[Step]) -> list[CArray]:
+    """The Helium twin of each convolution's and full layer's weights."""
+    arrays, before = [], None
+    for step in steps:
+        layer = step.layers[0]
+        name, shape = layer.name, "x".join(map(str, layer.weights.shape))
+        if step.kind == "fc":
+            channel_last = tuple(before.out_shape) if before is not None and before.kind != "fc" else None
+            arrays.append(CArray(symbol(prefix, name, "weights"), "int8_t",
+                                 fc_pack_mve(layer.weights.astype(np.int64), channel_last),
+                                 f"{name} weights for the Helium path: ({shape}) int8, 4 rows interleaved per 16 "
+                                 f"inputs{', inputs channel-last' if channel_last else ''}, zero-padded", path="mve"))
+        else:
+            arrays.append(CArray(symbol(prefix, name, "weights"), "int8_t",
+                                 conv_pack_mve(layer.weights.astype(np.int64)),
+                                 f"{name} weights for the Helium path: ({shape}) int8 as one channel-last row of "
+                                 f"{_pad(layer.weights[0].size, 2 * VECTOR)} taps per output map, zero-padded", path="mve"))
+        before = step
+    return arrays
