@@ -61,15 +61,15 @@ def measure(model, images: np.ndarray, workdir: Path) -> dict:
                                       ['-DELN_VECTORS="vectors.h"', "-DELN_SYSTICK", "-DLENET5_PROFILE", *flags],
                                       [workdir], cpu=cpu)
         total, per_step = run_checked(elf, board, expected, f"{model.arch} on {name}")
-        naive = run_checked(build_naive(out, workdir, cpu), board, expected, f"naive {model.arch} on {name}")[0]
+        naive = run_checked(build_naive(out, workdir, cpu, board), board, expected, f"naive {model.arch} on {name}")[0]
         runs[name] = {
             "board": board, "cpu": cpu, "path": path, "instructions": total,
             "instructions_per_mac": round(total / report["total_macs"], 3),
             "steps": dict(zip(steps, per_step)),
             "naive_O3_instructions": naive, "over_naive": round(total / naive, 3),
         }
-        if cpu != build.BOARDS[board]:
-            runs[name]["note"] = f"{cpu} code run on {board} ({build.BOARDS[board]} executes ARMv6-M code)"
+        if cpu != build.BOARDS[board].cpu:
+            runs[name]["note"] = f"{cpu} code run on {board} ({build.BOARDS[board].cpu} executes ARMv6-M code)"
     return {"macs": report["total_macs"], "macs_per_layer": report["macs"], "runs": runs,
             "flash": {k: report[k] for k in ("flash_bytes", "code_bytes", "weights_bytes", "weights_bytes_dsp",
                                              "weights_bytes_thumb")},
@@ -88,11 +88,11 @@ def run_checked(elf: Path, board: str, expected: list, what: str) -> tuple[int, 
     return counts[0][0], counts[0][1:]
 
 
-def build_naive(out: Path, workdir: Path, cpu: str) -> Path:
-    """benchmarks/naive/naive.c -O3 for `cpu`, with the example's start-up and linker script."""
+def build_naive(out: Path, workdir: Path, cpu: str, board: str) -> Path:
+    """benchmarks/naive/naive.c -O3 for `cpu`, with the example's start-up and `board`'s linker script."""
     example, target = out / "example", workdir / "naive.elf"
     build.run([build.ARM_CC, *build.STRICT, *build.CPU_FLAGS[cpu], "-O3", *build.ARM_LIBS, "-T",
-               str(example / "link.ld"), f"-I{workdir}", '-DELN_VECTORS="vectors.h"', str(NAIVE),
+               str(build.linker_script(out, board)), f"-I{workdir}", '-DELN_VECTORS="vectors.h"', str(NAIVE),
                str(example / "startup.c"), "-o", str(target)])
     return target
 

@@ -83,9 +83,26 @@ def measure(files: dict[str, str], prefix: str, cpu: str = "cortex-m4") -> dict 
     }
 
 
+def check_example_owner(out: Path, prefix: str) -> None:
+    """OUT/example/ belongs to one model: a second model (another --prefix) exported into the same folder
+    would silently replace the first one's example and report, so it is refused."""
+    report_path = Path(out) / REPORT
+    if not (Path(out) / "example").exists():
+        return
+    try:
+        owner = json.loads(report_path.read_text(encoding="utf-8")).get("prefix")
+    except (OSError, ValueError, AttributeError):
+        owner = None
+    if owner != prefix:
+        held = f"the export of --prefix {owner}" if isinstance(owner, str) else "an example/ not written by export-c"
+        raise UserError(f"{out} already holds {held}; export each model into its own --out folder "
+                        f"(or re-export with the same --prefix to replace it)")
+
+
 def export_c(model: QuantizedModel, out: Path, prefix: str = "lenet5", measure_flash: bool = True) -> dict:
     """Render, measure, write everything (with OUT/example/report.json) at once; the report as a dict."""
     rendered: Rendered = render(model, prefix)
+    check_example_owner(Path(out), prefix)
     measured = measure(rendered.files, prefix) if measure_flash else None
     names = sorted(rendered.files) + [REPORT]
     result = report(rendered.steps, rendered.arrays, rendered.scratch_bytes, names, measured)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from string import Template
 
 import numpy as np
@@ -208,17 +209,34 @@ def render(model: QuantizedModel, prefix: str = "lenet5") -> Rendered:
 
 
 def example_files(prefix: str, model: QuantizedModel) -> dict[str, str]:
-    cpus = sorted(build.CPU_FLAGS)
+    """OUT/example/: main.c, startup.c, a linker script per QEMU board, Makefile and CMakeLists.txt; the
+    core list, flags and memory maps come from build.py."""
+    cpus = list(build.CPU_FLAGS)
     values = {
         "prefix": prefix, "PREFIX": prefix.upper(), "strict": " ".join(build.STRICT),
         "strict_cmake": " ".join(f for f in build.STRICT if f != "-std=c99"),
         "host_opt": " ".join(build.HOST_OPT), "arm_opt": " ".join(build.ARM_OPT), "arm_cc": build.ARM_CC,
-        "arm_libs": " ".join(build.ARM_LIBS),
+        "arm_libs": " ".join(build.ARM_LIBS), "no_unaligned": " ".join(build.NO_UNALIGNED), "cpus": " ".join(cpus),
         "cpu_flags": "\n".join(f"FLAGS_{cpu} := {' '.join(build.CPU_FLAGS[cpu])}" for cpu in cpus),
         "cpu_flags_cmake": "\n".join(f"set(FLAGS_{cpu} {' '.join(build.CPU_FLAGS[cpu])})" for cpu in cpus),
+        "cpu_boards": "\n".join(f"BOARD_{cpu} := {build.CORE_BOARD[cpu]}" for cpu in cpus),
+        "cpu_boards_cmake": "\n".join(f"set(BOARD_{cpu} {build.CORE_BOARD[cpu]})" for cpu in cpus),
+        "qemu_run": " ".join(build.qemu_command(Path("ELF"), "BOARD")[:-1]).replace("-M BOARD", "-M $(BOARD)"),
     }
     out = {}
-    for name in ("main.c", "startup.c", "link.ld", "Makefile", "CMakeLists.txt"):
+    for name in ("main.c", "startup.c", "Makefile", "CMakeLists.txt"):
         text = banner(f"example/{name}", model, hash_comment=name in ("Makefile", "CMakeLists.txt"))
         out[f"example/{name}"] = template(f"example/{name}").substitute(values, banner=text)
+    for board, info in sorted(build.BOARDS.items()):
+        name = f"example/link-{board}.ld"
+        out[name] = template("example/link.ld").substitute(values, banner=banner(name, model), **_memory(board, info))
     return out
+
+
+def _memory(board: str, info: build.Board) -> dict[str, str]:
+    names = {"mps2-an505": ("SSRAM1 (secure alias)", "SSRAM2/3 (secure alias)"), "mps3-an547": ("ITCM", "DTCM")}
+    code_name, data_name = names.get(board, ("flash", "RAM"))
+    return {"board": board, "cpu": info.cpu, "code_name": code_name, "data_name": data_name,
+            "code_origin": f"0x{info.code[0]:08X}", "code_length": f"{info.code[1] // 1024}K",
+            "data_origin": f"0x{info.data[0]:08X}", "data_length": f"{info.data[1] // 1024}K",
+            "stack_reserve": str(min(8192, info.data[1] // 4))}

@@ -1,0 +1,91 @@
+"""The engine on every supported Cortex-M core under QEMU, as firmware runs it (example/startup.c: .data
+copied from flash, .bss zeroed; unaligned-access traps on around the engine; the FPU off for the integer
+builds). Every core prints the same logits, the integer reference's; a fault ends the run at once."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from edgelenet import reference
+from firmware_export import build, export_c
+
+pytestmark = pytest.mark.slow
+VECTORS = 16
+C_DIR = Path(__file__).resolve().parent / "c"
+
+
+@pytest.fixture(scope="module")
+def exported(modern_int8, mnist, tmp_path_factory) -> tuple:
+    out = tmp_path_factory.mktemp("cores") / "out"
+    export_c(modern_int8, out, measure_flash=False)
+    build.vectors_header(mnist.test.images[:VECTORS], out.parent / "vectors.h")
+    return modern_int8, out
+
+
+@pytest.mark.parametrize("cpu", list(build.CPU_FLAGS))
+def test_every_core_prints_the_reference_logits(qemu, exported, mnist, cpu, tmp_path):
+    model, out = exported
+    board = build.CORE_BOARD[cpu]
+    elf = build.build_arm_example(out, board, tmp_path / "app.elf", ['-DELN_VECTORS="vectors.h"', "-DELN_SYSTICK"],
+                                  [out.parent], cpu=cpu)
+    text = build.run_qemu(elf, board, timeout=60)
+    classes, logits, counts = build.parse_example_output(text)
+    labels, expected = reference.predict(model, mnist.test.images[:VECTORS])
+    assert logits == expected.tolist() and classes == labels.tolist()
+    assert len(counts) == VECTORS and all(count[0] > 100_000 for count in counts)
+
+
+def _fault(out: Path, source: Path, tmp_path: Path, cpu: str = "cortex-m4") -> str:
+    """Build the example with `source` as the engine, run it; the fault report QEMU stopped with."""
+    board = build.CORE_BOARD[cpu]
+    elf = build.build_arm_example(out, board, tmp_path / "fault.elf", cpu=cpu, sources=[source])
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match="FAULT pc") as failed:
+        build.run_qemu(elf, board, timeout=30)
+    assert time.monotonic() - start < 10  # ended by the fault handler, not by the timeout
+    return str(failed.value)
+
+
+def test_unaligned_word_access_faults(qemu, exported, mutant_engine, tmp_path):
+    """UNALIGN_TRP is really set while the engine runs: a word read at an odd address faults (UNALIGNED)."""
+    _, out = exported
+    before = "{ const volatile uint32_t *odd = (const volatile uint32_t *)((uintptr_t)scratch + 1u); (void)*odd; }"
+    assert "cfsr 0x01000000" in _fault(out, mutant_engine(tmp_path / "mutant.c", before=before), tmp_path)
+
+
+@pytest.mark.parametrize("cpu", ["cortex-m4", "cortex-m55+nomve"])
+def test_fp_instruction_faults_with_the_fpu_off(qemu, exported, mutant_engine, tmp_path, cpu):
+    """The integer builds' firmware leaves the FPU off: one FP instruction in the engine faults (NOCP)."""
+    _, out = exported
+    infer = "volatile float f = (float)logits[0]; f = f * 1.5f; logits[0] = (int8_t)f;"
+    assert "cfsr 0x00080000" in _fault(out, mutant_engine(tmp_path / "mutant.c", infer=infer), tmp_path, cpu)
+
+
+@pytest.mark.parametrize("copy", [True, False])
+def test_startup_copies_data_and_zeroes_bss(qemu, exported, tmp_path, copy):
+    """.data is stored in flash (LMA) and lives in RAM (VMA); without the copy loop (a mutant start-up)
+    the program cannot even print (newlib's own .data is missing): QEMU loads the flash image only, as
+    hardware does."""
+    _, out = exported
+    startup = (out / "example" / "startup.c").read_text()
+    loop = "    for (to = &__data_start__; to < &__data_end__; ++to) {\n        *to = *from++;\n    }\n"
+    assert loop in startup
+    if not copy:
+        startup = startup.replace(loop, "    (void)from;\n    (void)to;\n")
+    (tmp_path / "startup.c").write_text(startup)
+    elf = tmp_path / "data.elf"
+    build.run([build.ARM_CC, *build.STRICT, *build.CPU_FLAGS["cortex-m4"], *build.ARM_OPT, *build.ARM_LIBS, "-T",
+               str(build.linker_script(out, "mps2-an386")), str(C_DIR / "data_copy.c"), str(tmp_path / "startup.c"),
+               "-o", str(elf)])
+    headers = build.run([build.ARM_OBJDUMP, "-h", str(elf)]).split("\n")
+    data = next(line.split() for line in headers if " .data " in line)
+    vma, lma = int(data[3], 16), int(data[4], 16)
+    assert vma >= 0x20000000 and lma < 0x00400000
+    if copy:
+        assert build.run_qemu(elf, "mps2-an386").strip() == "data 12345678 bss 00000000"
+    else:
+        with pytest.raises(RuntimeError):
+            build.run_qemu(elf, "mps2-an386", timeout=30)
