@@ -118,7 +118,7 @@ def _literal(value: int) -> str:
 def pasted_kernels(steps: list[Step]) -> str:
     """The kernels this model needs, as static functions: headers first, then each kernel once, after the
     buffer bounds of this model (the largest convolution input and full-layer input, padded)."""
-    names = ["eln_requant.h", "eln_kernels.h", "eln_dsp.h", "eln_requant_mve.h"]
+    names = ["eln_integer.h", "eln_requant.h", "eln_kernels.h", "eln_dsp.h", "eln_requant_mve.h"]
     convs = [step for step in steps if step.kind != "fc"]
     if convs:
         names += ["eln_conv_patch.h", "eln_conv_dsp.h", "eln_conv_thumb.h", "eln_conv_window.h",
@@ -134,6 +134,8 @@ def pasted_kernels(steps: list[Step]) -> str:
     parts = ["\n".join(bounds) + "\n\n"]
     for name in names:
         parts.append(_pasted(name))
+        if name == "eln_integer.h":
+            parts.append("ELN_INTEGER_BEGIN /* to the end of the file */\n\n")
     for kind in kinds:  # each kernel: its Helium twin, or the other paths' file
         parts.append(f"#if {MVE}\n{_pasted(KERNELS_MVE[kind])}#else\n{_pasted(KERNELS[kind])}#endif\n\n")
     return "".join(parts)

@@ -47,7 +47,7 @@
 /* weights: this output map's (Cin, 3, 5 * 2 + 1) words; acc: (2, 2) out; returns its epilogue words.
  * Every input map is read (a partial table is zero weights): a per-map loop for the C3 table cost the
  * dense layers more (register pressure) than it saved classic's C3. */
-static inline const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
+ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
                                           const void *weights, int32_t acc[4])
 {
     const int32_t *p = patch->words, *w = (const int32_t *)weights;
@@ -68,7 +68,7 @@ static inline const void *eln_conv_window(const eln_conv_shape *shape, const uin
 }
 
 /* weights: past output map c's kernels, at its five eln_channel words; returns the next map's weights. */
-static inline const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant,
+ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant,
                                            int32_t c, eln_channel *channel)
 {
     const int32_t *w = (const int32_t *)weights;

@@ -27,7 +27,7 @@
  *   the lower clamp is the ReLU, and requantize(x <= 0) <= 0 lands at or below -128;
  * - no overflow: the exporter checks |floor(x * m / 2^32)| + |round'| < 2^31 for |x| <= the accumulator
  *   bound. Per pooled output: LDM, max (9), add, SMMLA, ASR, SSAT, STRB. */
-static inline int8_t eln_pool_folded(int32_t best, const eln_channel *channel)
+ELN_INLINE int8_t eln_pool_folded(int32_t best, const eln_channel *channel)
 {
     int32_t value;
     __asm__("smmla %0, %1, %2, %3" : "=r"(value) : "r"(best + channel->bias), "r"(channel->multiplier),

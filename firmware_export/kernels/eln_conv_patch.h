@@ -4,11 +4,12 @@
  * 16-bit pairs, g = 0: {x[r][0], x[r][2]}, g = 1: {x[r][1], x[r][3]}, g = 2: {x[r][4], x[r][5]} (the order
  * in which SXTB16 widens a word and a halfword), pair (i, g, r) at word (i*3 + g)*6 + r, so the words of
  * rows r and r+1 are adjacent (eln_conv_window.h explains why; the weights use the same pairs).
+ * Alignment: the DSP path reads a window row as three halfwords, so every access is aligned when the row
+ * starts at an even address: the maps' side is even (a 5x5 convolution before 2x2 pooling), so that is
+ * when the input is; the caller's input may be at any address, and an odd one takes the byte loop.
  */
 #ifndef ELN_CONV_PATCH_H
 #define ELN_CONV_PATCH_H
-
-#include <string.h>
 
 #include "eln_dsp.h"
 #include "eln_kernels.h"
@@ -19,7 +20,7 @@ typedef struct {
     const int8_t *origin;
 } eln_patch;
 
-static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input, int32_t py, int32_t px,
+ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input, int32_t py, int32_t px,
                                   eln_patch *patch)
 {
     patch->origin = input + (2 * py * shape->in_side + 2 * px);
@@ -36,28 +37,35 @@ typedef union { /* int32 member: 4-byte alignment for the DSP path's word loads 
 } eln_patch;
 
 /* input: (Cin, in_side, in_side) int8 -> patch: the 6x6 input window of every map, int16, layout above. */
-static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input, int32_t py, int32_t px,
+ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input, int32_t py, int32_t px,
                                   eln_patch *patch)
 {
     const int32_t side = shape->in_side;
     int32_t i, r;
+#if defined(__ARM_FEATURE_DSP)
+    if (((uintptr_t)input & 1) == 0) {
+        for (i = 0; i < shape->in_channels; ++i) {
+            const int8_t *row = input + (i * side + 2 * py) * side + 2 * px; /* even address */
+            int32_t *words = patch->words + i * 18;                        /* pair (i, g = 0, r = 0) */
+            for (r = 0; r < 6; ++r, row += side, ++words) { /* three halfwords, three SXTB16 (eln_dsp.h) */
+                const uint32_t x01 = eln_load_u16(row), x23 = eln_load_u16(row + 2), x45 = eln_load_u16(row + 4);
+                const int32_t four = (int32_t)(x01 | x23 << 16);              /* x0 in the low byte */
+                words[0] = __sxtb16(four);                                    /* {x0, x2} */
+                words[6] = eln_sxtb16_ror8(four);                             /* {x1, x3} */
+                words[12] = __sxtb16((int32_t)(x45 | x45 << 8));              /* {x4, x5} */
+            }
+        }
+        patch->words[shape->in_channels * 18] = 0;
+        return;
+    }
+#endif
     for (i = 0; i < shape->in_channels; ++i) {
         const int8_t *row = input + (i * side + 2 * py) * side + 2 * px;
-        int32_t at = i * 18; /* word of pair (i, g = 0, r) */
-        for (r = 0; r < 6; ++r, row += side, ++at) {
-#if defined(__ARM_FEATURE_DSP) /* one word and one halfword load, three SXTB16 (little-endian: eln_dsp.h) */
-            uint32_t four;
-            uint16_t two;
-            memcpy(&four, row, 4), memcpy(&two, row + 4, 2);
-            patch->words[at] = __sxtb16((int32_t)four);                         /* {x0, x2} */
-            patch->words[at + 6] = eln_sxtb16_ror8((int32_t)four);              /* {x1, x3} */
-            patch->words[at + 12] = __sxtb16((int32_t)(two | (uint32_t)two << 8)); /* {x4, x5} */
-#else
-            int16_t *const pair = patch->values + 2 * at;
+        int16_t *pair = patch->values + i * 36; /* pair (i, g = 0, r), as two int16 values */
+        for (r = 0; r < 6; ++r, row += side, pair += 2) {
             pair[0] = row[0], pair[1] = row[2];
             pair[12] = row[1], pair[13] = row[3];
             pair[24] = row[4], pair[25] = row[5];
-#endif
         }
     }
     patch->words[shape->in_channels * 18] = 0;

@@ -29,7 +29,7 @@
 /* weights: this output map's (2, Cin*36) int16; acc: (2, 2) out; returns the next map's weights. Four dot
  * products of one fixed length: contiguous int16 operands into int32 sums, which compilers vectorise
  * (pmaddwd-style) on hosts. Every input map is read (a partial table is zero weights). */
-static inline const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
+ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
                                           const void *weights, int32_t acc[4])
 {
     const int32_t n = shape->in_channels * 36;
@@ -52,7 +52,7 @@ static inline const void *eln_conv_window(const eln_conv_shape *shape, const uin
 
 #if !defined(__ARM_FEATURE_DSP) /* the DSP path stores these four words after the map's weights */
 /* output map c's bias' and requantization (eln_channel); returns weights unchanged. */
-static inline const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant,
+ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant,
                                            int32_t c, eln_channel *channel)
 {
     const int32_t n = quant->shift[c];

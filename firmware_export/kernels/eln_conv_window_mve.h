@@ -48,7 +48,7 @@ typedef struct {
 
 /* Once per kernel call: the gather offsets (tap t = ky * 5 + kx at ky * side + kx; padding lanes read
  * offset 0), the row copies' tail lanes, K / 32, and zero columns (their padding is never written). */
-static inline void eln_window_init_mve(const eln_conv_shape *shape, eln_window_mve *win)
+ELN_INLINE void eln_window_init_mve(const eln_conv_shape *shape, eln_window_mve *win)
 {
     uint8_t offsets[32] __attribute__((aligned(16)));
     const int32_t row = 5 * shape->in_channels;
@@ -66,7 +66,7 @@ static inline void eln_window_init_mve(const eln_conv_shape *shape, eln_window_m
 }
 
 /* input: (in_side, in_side, Cin) int8 -> the four columns of pooling window (py, px), layout above. */
-static inline void eln_window_columns_mve(const eln_conv_shape *shape, const int8_t *input, int32_t py,
+ELN_INLINE void eln_window_columns_mve(const eln_conv_shape *shape, const int8_t *input, int32_t py,
                                           int32_t px, eln_window_mve *win)
 {
     const int32_t cin = shape->in_channels, side = shape->in_side, row = 5 * cin;
@@ -90,7 +90,7 @@ static inline void eln_window_columns_mve(const eln_conv_shape *shape, const int
 
 /* weights: maps c..c+count-1's (count, K) int8 (count <= 4); fills win->sums[j][q] for the window's four
  * output pixels j and these maps q (the other lanes are left as they are); returns the next maps' weights. */
-static inline const int8_t *eln_window_sums_mve(eln_window_mve *win, const int8_t *weights, int32_t count)
+ELN_INLINE const int8_t *eln_window_sums_mve(eln_window_mve *win, const int8_t *weights, int32_t count)
 {
     int32_t q, p;
     for (q = 0; q < count; ++q) {

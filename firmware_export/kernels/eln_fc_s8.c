@@ -16,7 +16,6 @@
 #include "eln_dsp.h"
 
 #if defined(__ARM_FEATURE_DSP)
-#include <string.h>
 #ifndef ELN_FC_MAX_IN
 #define ELN_FC_MAX_IN 400 /* largest F_in rounded up to a multiple of 8 (the engine defines the exact one) */
 #endif
@@ -31,10 +30,10 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     union { int32_t words[ELN_FC_MAX_IN / 2]; int16_t values[ELN_FC_MAX_IN]; } x; /* (F_in padded,) int16 */
     const int32_t n_pairs = (n_in + 7) / 8 * 4;
     const int32_t *w = (const int32_t *)weights;
+    const eln_word *in = (const eln_word *)(const void *)input; /* a scratch region: 4-byte aligned */
     for (k = 0; k + 4 <= n_in; k += 4) { /* 4 values {x0..x3} -> pairs {x0, x2}, {x1, x3} (fc_pack's order) */
-        uint32_t four; /* x0 in the low byte (little-endian: eln_dsp.h) */
-        memcpy(&four, input + k, 4);
-        x.words[k / 2] = __sxtb16((int32_t)four), x.words[k / 2 + 1] = eln_sxtb16_ror8((int32_t)four);
+        const int32_t four = in[k / 4]; /* x0 in the low byte (little-endian: eln_dsp.h) */
+        x.words[k / 2] = __sxtb16(four), x.words[k / 2 + 1] = eln_sxtb16_ror8(four);
     }
     for (; k < 2 * n_pairs; ++k) { /* the tail, and zeros up to the padded length: value k is half k%4/2 of
                                       * word k/4*2 + k%2 */

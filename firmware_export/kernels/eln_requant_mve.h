@@ -20,7 +20,7 @@
 #include <arm_mve.h>
 
 /* 1 if channels 0..count-1 all have n > 32 (the vector form below is exact), else 0. */
-static inline int32_t eln_high_shifts_mve(const eln_quant *quant, int32_t count)
+ELN_INLINE int32_t eln_high_shifts_mve(const eln_quant *quant, int32_t count)
 {
     int32_t c;
     for (c = 0; c < count; ++c) {
@@ -32,7 +32,7 @@ static inline int32_t eln_high_shifts_mve(const eln_quant *quant, int32_t count)
 }
 
 /* acc: four sums (bias' added); m, n: their channels' multipliers and shifts; high: every n > 32. */
-static inline int32x4_t eln_requantize_mve(int32x4_t acc, int32x4_t m, int32x4_t n, int32_t high)
+ELN_INLINE int32x4_t eln_requantize_mve(int32x4_t acc, int32x4_t m, int32x4_t n, int32_t high)
 {
     if (high) {
         const int32x4_t round = vshlq_s32(vdupq_n_s32(1), vsubq_s32(n, vdupq_n_s32(33))); /* 2^(n-33) */
@@ -50,7 +50,7 @@ static inline int32x4_t eln_requantize_mve(int32x4_t acc, int32x4_t m, int32x4_t
 
 /* eln_saturate_s8 per lane: zero point, clamp to [act_min, 127], then the tanh table if any; lanes: the
  * active lanes (the table is only read for them). Results are int8 values in int32 lanes. */
-static inline int32x4_t eln_saturate_mve(int32x4_t requantized, const eln_quant *quant, mve_pred16_t lanes)
+ELN_INLINE int32x4_t eln_saturate_mve(int32x4_t requantized, const eln_quant *quant, mve_pred16_t lanes)
 {
     int32x4_t y = vaddq_s32(requantized, vdupq_n_s32(quant->zero_point));
     y = vminq_s32(vmaxq_s32(y, vdupq_n_s32(quant->act_min)), vdupq_n_s32(127));
@@ -62,7 +62,7 @@ static inline int32x4_t eln_saturate_mve(int32x4_t requantized, const eln_quant 
 
 /* eln_output_s8 of channels c..c+3 (only those below count; the others are zero): acc + bias',
  * requantized and saturated, as int8 values in int32 lanes. */
-static inline int32x4_t eln_stage_mve(int32x4_t acc, const int32_t *bias, const eln_quant *quant, int32_t c,
+ELN_INLINE int32x4_t eln_stage_mve(int32x4_t acc, const int32_t *bias, const eln_quant *quant, int32_t c,
                                       int32_t count, int32_t high)
 {
     const mve_pred16_t lanes = vctp32q((uint32_t)(count - c));
@@ -72,7 +72,7 @@ static inline int32x4_t eln_stage_mve(int32x4_t acc, const int32_t *bias, const 
 }
 
 /* eln_stage_mve, stored as int8 at out[0..3] (only the channels below count). */
-static inline void eln_output_mve(int32x4_t acc, const int32_t *bias, const eln_quant *quant, int32_t c,
+ELN_INLINE void eln_output_mve(int32x4_t acc, const int32_t *bias, const eln_quant *quant, int32_t c,
                                   int32_t count, int32_t high, int8_t *out)
 {
     vstrbq_p_s32(out, eln_stage_mve(acc, bias, quant, c, count, high), vctp32q((uint32_t)(count - c)));

@@ -49,3 +49,5 @@ ${calls}
     }
     return best;
 }
+
+ELN_INTEGER_END

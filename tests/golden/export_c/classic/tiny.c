@@ -18,6 +18,38 @@
 #define ELN_CONV_MAX_MAPS 2 /* input maps of the largest convolution */
 #define ELN_FC_MAX_IN 80 /* largest F_in, rounded up to a multiple of 8 */
 
+/* ---- firmware_export/kernels/eln_integer.h ---- */
+/* eln_integer.h: the integer-only contract of the engine's binaries, and how its helpers are declared. */
+#ifndef ELN_INTEGER_H
+#define ELN_INTEGER_H
+
+/* Integer-only binaries: the engine's functions use the core registers only, so an engine built for a
+ * core with an FPU (Cortex-M4F, M7, M33, M55 without MVE) runs with the FPU off and needs no FP context
+ * in an RTOS task. GCC otherwise keeps 64-bit constants in D registers or spills to S registers, and
+ * vectorises with MVE: GCC compiles the engine with general-regs-only (clang uses core registers for
+ * integer code by itself; tests/e2e/test_c_targets.py disassembles both). The Helium path is the
+ * exception: builds with __ARM_FEATURE_MVE use the vector registers on purpose.
+ * The engine wraps everything it defines in ELN_INTEGER_BEGIN ... ELN_INTEGER_END. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__arm__) && !defined(__ARM_FEATURE_MVE)
+#define ELN_INTEGER_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"general-regs-only\")")
+#define ELN_INTEGER_END _Pragma("GCC pop_options")
+#else
+#define ELN_INTEGER_BEGIN
+#define ELN_INTEGER_END
+#endif
+
+/* The helpers pasted into the engine: not every model uses every one, and clang warns about an unused
+ * static function of the main file. */
+#if defined(__GNUC__)
+#define ELN_INLINE static inline __attribute__((__unused__))
+#else
+#define ELN_INLINE static inline
+#endif
+
+#endif /* ELN_INTEGER_H */
+
+ELN_INTEGER_BEGIN /* to the end of the file */
+
 /* ---- firmware_export/kernels/eln_requant.h ---- */
 /* eln_requant.h: the one requantization of the edgelenet C engine (docs/quantization.md).
  *
@@ -33,6 +65,7 @@
 #define ELN_REQUANT_H
 
 #include <stdint.h>
+
 
 /* Per-layer output stage, prepared by Python at export time (const: it lives in flash). */
 typedef struct {
@@ -50,7 +83,7 @@ typedef struct {
     int32_t offset; /* DSP path only (eln_conv_dsp.h): the map's output offset from the last map's, <= 0 */
 } eln_channel;
 
-static inline int64_t eln_floor_shift(int64_t value, int32_t n)
+ELN_INLINE int64_t eln_floor_shift(int64_t value, int32_t n)
 {
     return value >= 0 ? value >> n : ~(~value >> n);
 }
@@ -61,13 +94,13 @@ static inline int64_t eln_floor_shift(int64_t value, int32_t n)
  * 2^(n-1) is a multiple of 2^32, so floor((p + 2^(n-1)) / 2^n) = floor((floor(p / 2^32) + 2^(n-33)) / 2^(n-32))
  * with p = acc * m. floor(p / 2^32) is the high word of one SMULL on Cortex-M3/M4 (|.| < 2^30, so adding
  * 2^(n-33) <= 2^29 stays in int32), and no saturation is needed: |p| < 2^62 gives |result| < 2^29. */
-static inline int32_t eln_requantize_high(int32_t acc, int32_t multiplier, int32_t high_shift, int32_t round)
+ELN_INLINE int32_t eln_requantize_high(int32_t acc, int32_t multiplier, int32_t high_shift, int32_t round)
 {
     const int32_t high = (int32_t)eln_floor_shift((int64_t)acc * multiplier, 32) + round;
     return high >= 0 ? high >> high_shift : ~(~high >> high_shift); /* floor shift of int32 */
 }
 
-static inline int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t shift)
+ELN_INLINE int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t shift)
 {
     if (shift > 32) {
         const int32_t high = (int32_t)eln_floor_shift((int64_t)acc * multiplier, 32) + ((int32_t)1 << (shift - 33));
@@ -86,7 +119,7 @@ static inline int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t sh
 }
 
 /* eln_requantize with the channel's prepared values: the fast path without recomputing its constants. */
-static inline int32_t eln_requantize_channel(int32_t acc, const eln_channel *channel)
+ELN_INLINE int32_t eln_requantize_channel(int32_t acc, const eln_channel *channel)
 {
     if (channel->high_shift > 0) {
         return eln_requantize_high(acc, channel->multiplier, channel->high_shift, channel->round);
@@ -95,7 +128,7 @@ static inline int32_t eln_requantize_channel(int32_t acc, const eln_channel *cha
 }
 
 /* After requantization: add the zero point, clamp to [act_min, 127] (ReLU or none). */
-static inline int8_t eln_clamp_s8(int32_t requantized, const eln_quant *quant)
+ELN_INLINE int8_t eln_clamp_s8(int32_t requantized, const eln_quant *quant)
 {
     int32_t value = requantized + quant->zero_point;
     value = value < quant->act_min ? quant->act_min : value;
@@ -103,14 +136,14 @@ static inline int8_t eln_clamp_s8(int32_t requantized, const eln_quant *quant)
 }
 
 /* eln_clamp_s8, then the tanh table if the layer has one. */
-static inline int8_t eln_saturate_s8(int32_t requantized, const eln_quant *quant)
+ELN_INLINE int8_t eln_saturate_s8(int32_t requantized, const eln_quant *quant)
 {
     const int8_t value = eln_clamp_s8(requantized, quant);
     return quant->lut != 0 ? quant->lut[value + 128] : value;
 }
 
 /* The epilogue every kernel shares: requantize channel c, then eln_saturate_s8. */
-static inline int8_t eln_output_s8(int32_t acc, const eln_quant *quant, int32_t c)
+ELN_INLINE int8_t eln_output_s8(int32_t acc, const eln_quant *quant, int32_t c)
 {
     return eln_saturate_s8(eln_requantize(acc, quant->multiplier[c], quant->shift[c]), quant);
 }
@@ -189,6 +222,9 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 #ifndef ELN_DSP_H
 #define ELN_DSP_H
 
+#include <stdint.h>
+
+
 #if defined(__ARM_FEATURE_DSP)
 #include <arm_acle.h>
 
@@ -207,13 +243,25 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 #define ELN_LDM2(p, a, b) __asm__ volatile("ldmia %0!, {%1, %2}" : "+r"(p), "=r"(a), "=r"(b) : : "memory")
 /* SXTB16 of the value rotated right by 8: bytes 1 and 3 sign-extended into the two halves, one instruction
  * (GCC 12 emits a separate ROR for the C expression) */
-static inline int32_t eln_sxtb16_ror8(int32_t value)
+ELN_INLINE int32_t eln_sxtb16_ror8(int32_t value)
 {
     int32_t result;
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(result) : "r"(value));
     return result;
 }
 #define ELN_LDR1(p, a) __asm__ volatile("ldr %1, [%0], #4" : "+r"(p), "=r"(a) : : "memory")
+
+/* Aligned by construction: with the compiler's default flags ARMv7-M GCC may merge byte or halfword loads
+ * into one unaligned LDR, which faults when SCB->CCR.UNALIGN_TRP is set. The halfword load is an asm
+ * statement, so it stays a halfword; the caller guarantees an even address. */
+ELN_INLINE uint32_t eln_load_u16(const int8_t *p)
+{
+    uint32_t value;
+    __asm__("ldrh %0, [%1]" : "=r"(value) : "r"(p), "m"(*(const int8_t(*)[2])p));
+    return value;
+}
+/* A word of int8 values at a 4-byte-aligned address (may_alias: the memory was written as int8). */
+typedef int32_t eln_word __attribute__((__may_alias__));
 #endif
 
 #endif /* ELN_DSP_H */
@@ -240,7 +288,7 @@ static inline int32_t eln_sxtb16_ror8(int32_t value)
 #include <arm_mve.h>
 
 /* 1 if channels 0..count-1 all have n > 32 (the vector form below is exact), else 0. */
-static inline int32_t eln_high_shifts_mve(const eln_quant *quant, int32_t count)
+ELN_INLINE int32_t eln_high_shifts_mve(const eln_quant *quant, int32_t count)
 {
     int32_t c;
     for (c = 0; c < count; ++c) {
@@ -252,7 +300,7 @@ static inline int32_t eln_high_shifts_mve(const eln_quant *quant, int32_t count)
 }
 
 /* acc: four sums (bias' added); m, n: their channels' multipliers and shifts; high: every n > 32. */
-static inline int32x4_t eln_requantize_mve(int32x4_t acc, int32x4_t m, int32x4_t n, int32_t high)
+ELN_INLINE int32x4_t eln_requantize_mve(int32x4_t acc, int32x4_t m, int32x4_t n, int32_t high)
 {
     if (high) {
         const int32x4_t round = vshlq_s32(vdupq_n_s32(1), vsubq_s32(n, vdupq_n_s32(33))); /* 2^(n-33) */
@@ -270,7 +318,7 @@ static inline int32x4_t eln_requantize_mve(int32x4_t acc, int32x4_t m, int32x4_t
 
 /* eln_saturate_s8 per lane: zero point, clamp to [act_min, 127], then the tanh table if any; lanes: the
  * active lanes (the table is only read for them). Results are int8 values in int32 lanes. */
-static inline int32x4_t eln_saturate_mve(int32x4_t requantized, const eln_quant *quant, mve_pred16_t lanes)
+ELN_INLINE int32x4_t eln_saturate_mve(int32x4_t requantized, const eln_quant *quant, mve_pred16_t lanes)
 {
     int32x4_t y = vaddq_s32(requantized, vdupq_n_s32(quant->zero_point));
     y = vminq_s32(vmaxq_s32(y, vdupq_n_s32(quant->act_min)), vdupq_n_s32(127));
@@ -282,7 +330,7 @@ static inline int32x4_t eln_saturate_mve(int32x4_t requantized, const eln_quant 
 
 /* eln_output_s8 of channels c..c+3 (only those below count; the others are zero): acc + bias',
  * requantized and saturated, as int8 values in int32 lanes. */
-static inline int32x4_t eln_stage_mve(int32x4_t acc, const int32_t *bias, const eln_quant *quant, int32_t c,
+ELN_INLINE int32x4_t eln_stage_mve(int32x4_t acc, const int32_t *bias, const eln_quant *quant, int32_t c,
                                       int32_t count, int32_t high)
 {
     const mve_pred16_t lanes = vctp32q((uint32_t)(count - c));
@@ -292,7 +340,7 @@ static inline int32x4_t eln_stage_mve(int32x4_t acc, const int32_t *bias, const 
 }
 
 /* eln_stage_mve, stored as int8 at out[0..3] (only the channels below count). */
-static inline void eln_output_mve(int32x4_t acc, const int32_t *bias, const eln_quant *quant, int32_t c,
+ELN_INLINE void eln_output_mve(int32x4_t acc, const int32_t *bias, const eln_quant *quant, int32_t c,
                                   int32_t count, int32_t high, int8_t *out)
 {
     vstrbq_p_s32(out, eln_stage_mve(acc, bias, quant, c, count, high), vctp32q((uint32_t)(count - c)));
@@ -308,11 +356,12 @@ static inline void eln_output_mve(int32x4_t acc, const int32_t *bias, const eln_
  * 16-bit pairs, g = 0: {x[r][0], x[r][2]}, g = 1: {x[r][1], x[r][3]}, g = 2: {x[r][4], x[r][5]} (the order
  * in which SXTB16 widens a word and a halfword), pair (i, g, r) at word (i*3 + g)*6 + r, so the words of
  * rows r and r+1 are adjacent (eln_conv_window.h explains why; the weights use the same pairs).
+ * Alignment: the DSP path reads a window row as three halfwords, so every access is aligned when the row
+ * starts at an even address: the maps' side is even (a 5x5 convolution before 2x2 pooling), so that is
+ * when the input is; the caller's input may be at any address, and an odd one takes the byte loop.
  */
 #ifndef ELN_CONV_PATCH_H
 #define ELN_CONV_PATCH_H
-
-#include <string.h>
 
 
 #if defined(ELN_THUMB)
@@ -321,7 +370,7 @@ typedef struct {
     const int8_t *origin;
 } eln_patch;
 
-static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input, int32_t py, int32_t px,
+ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input, int32_t py, int32_t px,
                                   eln_patch *patch)
 {
     patch->origin = input + (2 * py * shape->in_side + 2 * px);
@@ -338,28 +387,35 @@ typedef union { /* int32 member: 4-byte alignment for the DSP path's word loads 
 } eln_patch;
 
 /* input: (Cin, in_side, in_side) int8 -> patch: the 6x6 input window of every map, int16, layout above. */
-static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input, int32_t py, int32_t px,
+ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input, int32_t py, int32_t px,
                                   eln_patch *patch)
 {
     const int32_t side = shape->in_side;
     int32_t i, r;
+#if defined(__ARM_FEATURE_DSP)
+    if (((uintptr_t)input & 1) == 0) {
+        for (i = 0; i < shape->in_channels; ++i) {
+            const int8_t *row = input + (i * side + 2 * py) * side + 2 * px; /* even address */
+            int32_t *words = patch->words + i * 18;                        /* pair (i, g = 0, r = 0) */
+            for (r = 0; r < 6; ++r, row += side, ++words) { /* three halfwords, three SXTB16 (eln_dsp.h) */
+                const uint32_t x01 = eln_load_u16(row), x23 = eln_load_u16(row + 2), x45 = eln_load_u16(row + 4);
+                const int32_t four = (int32_t)(x01 | x23 << 16);              /* x0 in the low byte */
+                words[0] = __sxtb16(four);                                    /* {x0, x2} */
+                words[6] = eln_sxtb16_ror8(four);                             /* {x1, x3} */
+                words[12] = __sxtb16((int32_t)(x45 | x45 << 8));              /* {x4, x5} */
+            }
+        }
+        patch->words[shape->in_channels * 18] = 0;
+        return;
+    }
+#endif
     for (i = 0; i < shape->in_channels; ++i) {
         const int8_t *row = input + (i * side + 2 * py) * side + 2 * px;
-        int32_t at = i * 18; /* word of pair (i, g = 0, r) */
-        for (r = 0; r < 6; ++r, row += side, ++at) {
-#if defined(__ARM_FEATURE_DSP) /* one word and one halfword load, three SXTB16 (little-endian: eln_dsp.h) */
-            uint32_t four;
-            uint16_t two;
-            memcpy(&four, row, 4), memcpy(&two, row + 4, 2);
-            patch->words[at] = __sxtb16((int32_t)four);                         /* {x0, x2} */
-            patch->words[at + 6] = eln_sxtb16_ror8((int32_t)four);              /* {x1, x3} */
-            patch->words[at + 12] = __sxtb16((int32_t)(two | (uint32_t)two << 8)); /* {x4, x5} */
-#else
-            int16_t *const pair = patch->values + 2 * at;
+        int16_t *pair = patch->values + i * 36; /* pair (i, g = 0, r), as two int16 values */
+        for (r = 0; r < 6; ++r, row += side, pair += 2) {
             pair[0] = row[0], pair[1] = row[2];
             pair[12] = row[1], pair[13] = row[3];
             pair[24] = row[4], pair[25] = row[5];
-#endif
         }
     }
     patch->words[shape->in_channels * 18] = 0;
@@ -416,7 +472,7 @@ static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *inp
 /* weights: this output map's (Cin, 3, 5 * 2 + 1) words; acc: (2, 2) out; returns its epilogue words.
  * Every input map is read (a partial table is zero weights): a per-map loop for the C3 table cost the
  * dense layers more (register pressure) than it saved classic's C3. */
-static inline const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
+ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
                                           const void *weights, int32_t acc[4])
 {
     const int32_t *p = patch->words, *w = (const int32_t *)weights;
@@ -437,7 +493,7 @@ static inline const void *eln_conv_window(const eln_conv_shape *shape, const uin
 }
 
 /* weights: past output map c's kernels, at its five eln_channel words; returns the next map's weights. */
-static inline const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant,
+ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant,
                                            int32_t c, eln_channel *channel)
 {
     const int32_t *w = (const int32_t *)weights;
@@ -476,7 +532,7 @@ static inline const void *eln_conv_channel(const void *weights, const int32_t *b
 
 /* maps: n, then this output map's n input maps; weights: their (n, 5, 5) int8 kernels; acc: (2, 2) out.
  * Returns the next output map's weights. */
-static inline const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
+ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
                                           const void *weights, int32_t acc[4])
 {
     const int32_t side = shape->in_side, plane = side * side;
@@ -534,7 +590,7 @@ static inline const void *eln_conv_window(const eln_conv_shape *shape, const uin
 /* weights: this output map's (2, Cin*36) int16; acc: (2, 2) out; returns the next map's weights. Four dot
  * products of one fixed length: contiguous int16 operands into int32 sums, which compilers vectorise
  * (pmaddwd-style) on hosts. Every input map is read (a partial table is zero weights). */
-static inline const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
+ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
                                           const void *weights, int32_t acc[4])
 {
     const int32_t n = shape->in_channels * 36;
@@ -557,7 +613,7 @@ static inline const void *eln_conv_window(const eln_conv_shape *shape, const uin
 
 #if !defined(__ARM_FEATURE_DSP) /* the DSP path stores these four words after the map's weights */
 /* output map c's bias' and requantization (eln_channel); returns weights unchanged. */
-static inline const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant,
+ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant,
                                            int32_t c, eln_channel *channel)
 {
     const int32_t n = quant->shift[c];
@@ -619,7 +675,7 @@ typedef struct {
 
 /* Once per kernel call: the gather offsets (tap t = ky * 5 + kx at ky * side + kx; padding lanes read
  * offset 0), the row copies' tail lanes, K / 32, and zero columns (their padding is never written). */
-static inline void eln_window_init_mve(const eln_conv_shape *shape, eln_window_mve *win)
+ELN_INLINE void eln_window_init_mve(const eln_conv_shape *shape, eln_window_mve *win)
 {
     uint8_t offsets[32] __attribute__((aligned(16)));
     const int32_t row = 5 * shape->in_channels;
@@ -637,7 +693,7 @@ static inline void eln_window_init_mve(const eln_conv_shape *shape, eln_window_m
 }
 
 /* input: (in_side, in_side, Cin) int8 -> the four columns of pooling window (py, px), layout above. */
-static inline void eln_window_columns_mve(const eln_conv_shape *shape, const int8_t *input, int32_t py,
+ELN_INLINE void eln_window_columns_mve(const eln_conv_shape *shape, const int8_t *input, int32_t py,
                                           int32_t px, eln_window_mve *win)
 {
     const int32_t cin = shape->in_channels, side = shape->in_side, row = 5 * cin;
@@ -661,7 +717,7 @@ static inline void eln_window_columns_mve(const eln_conv_shape *shape, const int
 
 /* weights: maps c..c+count-1's (count, K) int8 (count <= 4); fills win->sums[j][q] for the window's four
  * output pixels j and these maps q (the other lanes are left as they are); returns the next maps' weights. */
-static inline const int8_t *eln_window_sums_mve(eln_window_mve *win, const int8_t *weights, int32_t count)
+ELN_INLINE const int8_t *eln_window_sums_mve(eln_window_mve *win, const int8_t *weights, int32_t count)
 {
     int32_t q, p;
     for (q = 0; q < count; ++q) {
@@ -840,7 +896,6 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 
 
 #if defined(__ARM_FEATURE_DSP)
-#include <string.h>
 #ifndef ELN_FC_MAX_IN
 #define ELN_FC_MAX_IN 400 /* largest F_in rounded up to a multiple of 8 (the engine defines the exact one) */
 #endif
@@ -855,10 +910,10 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     union { int32_t words[ELN_FC_MAX_IN / 2]; int16_t values[ELN_FC_MAX_IN]; } x; /* (F_in padded,) int16 */
     const int32_t n_pairs = (n_in + 7) / 8 * 4;
     const int32_t *w = (const int32_t *)weights;
+    const eln_word *in = (const eln_word *)(const void *)input; /* a scratch region: 4-byte aligned */
     for (k = 0; k + 4 <= n_in; k += 4) { /* 4 values {x0..x3} -> pairs {x0, x2}, {x1, x3} (fc_pack's order) */
-        uint32_t four; /* x0 in the low byte (little-endian: eln_dsp.h) */
-        memcpy(&four, input + k, 4);
-        x.words[k / 2] = __sxtb16((int32_t)four), x.words[k / 2 + 1] = eln_sxtb16_ror8((int32_t)four);
+        const int32_t four = in[k / 4]; /* x0 in the low byte (little-endian: eln_dsp.h) */
+        x.words[k / 2] = __sxtb16(four), x.words[k / 2 + 1] = eln_sxtb16_ror8(four);
     }
     for (; k < 2 * n_pairs; ++k) { /* the tail, and zeros up to the padded length: value k is half k%4/2 of
                                       * word k/4*2 + k%2 */
@@ -991,3 +1046,5 @@ int tiny_infer(const int8_t input[TINY_INPUT_LEN], int8_t logits[TINY_NUM_CLASSE
     }
     return best;
 }
+
+ELN_INTEGER_END
