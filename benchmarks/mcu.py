@@ -8,9 +8,8 @@ loop of known length (recorded per run as `instructions_per_tick`). Each shipped
 the tests do (300 class-balanced training images, seed 0), exported, built for each core with the example's
 flags plus a per-step hook, and run on the first test images; every core's logits must equal the integer
 reference's (so they are identical across cores), or the script stops. Cores and the path each compiles
-(firmware_export/kernels/eln_kernels.h): M0, M0+ (micro:bit) and M3 (an385) the Thumb path; M4 (an386, also
-with -U__ARM_FEATURE_DSP: the Thumb path on the same core), M7 (an500), M33 (an505) and M55 without MVE
-(an547) the DSP path; M55 with MVE (an547) the Helium path. Beside each run, the naive baseline
+(firmware_export/kernels/eln_kernels.h): M0, M0+ (micro:bit) and M3 (an385) the Thumb path; M4 (an386),
+M7 (an500), M33 (an505) and M55 without MVE (an547) the DSP path; M55 with MVE (an547) the Helium path. Beside each run, the naive baseline
 (benchmarks/naive/naive.c: plain per-layer loops) compiled -O3 for the same core. Flash is the engine
 object's code + constants (weights, tables) for that core, -O2; stack is the engine's deepest call chain
 from GCC's -fstack-usage (its frames summed: an upper bound). CMSIS-NN figures are quoted, not measured.
@@ -40,7 +39,6 @@ RUNS = [("cortex-m0", "cortex-m0", "thumb", []),
         ("cortex-m0plus", "cortex-m0plus", "thumb", []),
         ("cortex-m3", "cortex-m3", "thumb", []),
         ("cortex-m4", "cortex-m4", "dsp", []),
-        ("cortex-m4/thumb", "cortex-m4", "thumb", ["-U__ARM_FEATURE_DSP"]),
         ("cortex-m7", "cortex-m7", "dsp", []),
         ("cortex-m33", "cortex-m33", "dsp", []),
         ("cortex-m55+nomve", "cortex-m55+nomve", "dsp", []),
@@ -62,7 +60,8 @@ def quantized(arch: str, mnist):
 
 def footprint(out: Path, cpu: str, flags: list[str], workdir: Path) -> dict:
     """Flash (code + constants) and stack of OUT/lenet5.c compiled for `cpu` (-O2, as the example builds it)."""
-    obj = build.compile_arm_object(out / "lenet5.c", cpu, workdir / "engine.o", build.ARM_OPT + ["-fstack-usage", *flags])
+    obj = build.compile_arm_object(out / "lenet5.c", cpu, workdir / "engine.o",
+                                   build.ARM_OPT + ["-fstack-usage", *flags])
     sizes = build.section_sizes(obj)
     code = sum(v for k, v in sizes.items() if k.startswith(".text"))
     const = sum(v for k, v in sizes.items() if k.startswith(".rodata"))
@@ -94,7 +93,8 @@ def build_naive(out: Path, workdir: Path, cpu: str, board: str) -> Path:
     example, target = out / "example", workdir / "naive.elf"
     fpu = [] if build.fpu_enabled(cpu) else ["-DELN_FPU_OFF"]
     build.run([build.ARM_CC, *build.STRICT, *build.CPU_FLAGS[cpu], "-O3", *build.ARM_LIBS, "-T",
-               str(build.linker_script(out, board)), f"-I{workdir}", '-DELN_VECTORS="vectors.h"', *fpu, str(NAIVE), str(example / "startup.c"), "-o", str(target)])
+               str(build.linker_script(out, board)), f"-I{workdir}", '-DELN_VECTORS="vectors.h"', *fpu, str(NAIVE),
+               str(example / "startup.c"), "-o", str(target)])
     return target
 
 
@@ -155,7 +155,8 @@ def main() -> None:
             rows += measure(model, images, Path(tmp))
     for row in rows:
         print(f"{row['arch']:8s} {row['core']:18s} {row['instructions']:>10,} instructions  "
-              f"{row['instructions_per_mac']:.3f}/MAC  flash {row['flash_bytes']:>7,} B  stack {row['stack_bytes']:>5,} B  "
+              f"{row['instructions_per_mac']:.3f}/MAC  flash {row['flash_bytes']:>7,} B  "
+              f"stack {row['stack_bytes']:>5,} B  "
               f"{row['instructions_per_tick']} instructions/tick  naive {row['naive_O3_instructions']:>10,}")
     write_result("mcu", {
         "images": args.images, "macs": macs,

@@ -59,6 +59,7 @@ def mve_arrays(prefix: str, steps: list[Step]) -> list[CArray]:
             arrays.append(CArray(symbol(prefix, name, "weights"), "int8_t",
                                  conv_pack_mve(layer.weights.astype(np.int64)),
                                  f"{name} weights for the Helium path: ({shape}) int8 as one channel-last row of "
-                                 f"{_pad(layer.weights[0].size, 2 * VECTOR)} taps per output map, zero-padded", path="mve"))
+                                 f"{_pad(layer.weights[0].size, 2 * VECTOR)} taps per output map, zero-padded",
+                                 path="mve"))
         before = step
     return arrays

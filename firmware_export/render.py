@@ -142,7 +142,8 @@ def pasted_kernels(steps: list[Step]) -> str:
 
 
 def _pasted(name: str) -> str:
-    text = "".join(line for line in kernel_text(name).splitlines(keepends=True) if not line.startswith('#include "eln_'))
+    text = "".join(line for line in kernel_text(name).splitlines(keepends=True)
+                   if not line.startswith('#include "eln_'))
     return f"/* ---- firmware_export/kernels/{name} ---- */\n{text}\n"
 
 

@@ -34,7 +34,8 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
                 w = eln_window_sums_mve(&win, w, cout - c < 4 ? cout - c : 4);
                 for (j = 0; j < 4; ++j) { /* w_s (Cout, 2, 2): map c's coefficient j at 4c + j */
                     const int32x4_t y = eln_stage_mve(vldrwq_s32(win.sums[j]), bias, &stage, c, cout, high);
-                    s = vaddq_s32(s, vmulq_s32(y, vldrbq_gather_offset_z_s32(sub->weights + 4 * c + j, every_fourth, lanes)));
+                    const int32x4_t w_s = vldrbq_gather_offset_z_s32(sub->weights + 4 * c + j, every_fourth, lanes);
+                    s = vaddq_s32(s, vmulq_s32(y, w_s));
                 }
                 eln_output_mve(s, sub->bias, &sub_stage, c, cout, sub_high, output + c);
             }

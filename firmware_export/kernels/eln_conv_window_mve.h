@@ -8,7 +8,8 @@
  * padded to K = 25 * Cin rounded up to 32, and every output map's weights are the same K int8 values
  * (layout_mve.py, conv_pack_mve; zero in the padding, so the padding's values never count). Then each
  * output map costs, per 16 taps, one weight load, four column loads and four VMLADAVA: 64 MAC slots in 9
- * instructions, however few input channels there are; 32 taps per pass (C1's K = 32 is one pass). The columns are one array of fixed stride, so the four column loads use one base register with
+ * instructions, however few input channels there are; 32 taps per pass (C1's K = 32 is one pass). The
+ * columns are one array of fixed stride, so the four column loads use one base register with
  * immediate offsets (VLDRW reaches +-508 bytes: LeNet-5's K <= 160).
  * Feature maps between the Helium kernels are channel-last, (H, W, C): one kernel row of one pixel is then
  * 5 * Cin contiguous bytes, copied with whole-vector loads (the last one predicated: no read past the row).

@@ -38,7 +38,8 @@ ELN_INLINE int32x4_t eln_requantize_mve(int32x4_t acc, int32x4_t m, int32x4_t n,
         const int32x4_t round = vshlq_s32(vdupq_n_s32(1), vsubq_s32(n, vdupq_n_s32(33))); /* 2^(n-33) */
         return vshlq_s32(vaddq_s32(vmulhq_s32(acc, m), round), vsubq_s32(vdupq_n_s32(32), n));
     } else { /* some n <= 32: the scalar form, lane by lane */
-        int32_t a[4] __attribute__((aligned(16))), mm[4] __attribute__((aligned(16))), nn[4] __attribute__((aligned(16)));
+        int32_t a[4] __attribute__((aligned(16))), mm[4] __attribute__((aligned(16)));
+        int32_t nn[4] __attribute__((aligned(16)));
         int32_t q;
         vstrwq_s32(a, acc), vstrwq_s32(mm, m), vstrwq_s32(nn, n);
         for (q = 0; q < 4; ++q) {

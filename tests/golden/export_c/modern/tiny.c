@@ -166,8 +166,13 @@ ELN_INLINE int8_t eln_output_s8(int32_t acc, const eln_quant *quant, int32_t c)
 #include <stdint.h>
 
 
-/* Three compile-time paths, chosen by the compiler's feature macros, all bit-identical:
- * - DSP (__ARM_FEATURE_DSP: Cortex-M4/M7): SMLAD on 16-bit pairs (eln_conv_dsp.h, eln_fc_s8.c);
+/* Four compile-time paths, chosen by the compiler's feature macros, all bit-identical:
+ * - Helium (__ARM_FEATURE_MVE: Cortex-M55/M85 with MVE): VMLADAVA on int8 vectors, im2col columns, exact
+ *   vector requantization (eln_*_mve.h: the engine pastes each kernel's _mve.h twin in place of its .c
+ *   under this macro). Feature maps between Helium kernels are channel-last (H, W, C), and the weights have
+ *   their own layout (layout_mve.py). MVE instructions need coprocessors CP10/CP11 enabled (CPACR bits
+ *   20-23, as for the FPU; example/startup.c sets them): no floating-point instruction is used;
+ * - DSP (__ARM_FEATURE_DSP: Cortex-M4/M7/M33, M55 without MVE): SMLAD on 16-bit pairs (eln_conv_dsp.h, eln_fc_s8.c);
  * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
  *   padding, unconnected input maps skipped (eln_conv_thumb.h);
  * - host (everything else): the portable C loops, shaped for compilers that vectorise. */
@@ -307,7 +312,8 @@ ELN_INLINE int32x4_t eln_requantize_mve(int32x4_t acc, int32x4_t m, int32x4_t n,
         const int32x4_t round = vshlq_s32(vdupq_n_s32(1), vsubq_s32(n, vdupq_n_s32(33))); /* 2^(n-33) */
         return vshlq_s32(vaddq_s32(vmulhq_s32(acc, m), round), vsubq_s32(vdupq_n_s32(32), n));
     } else { /* some n <= 32: the scalar form, lane by lane */
-        int32_t a[4] __attribute__((aligned(16))), mm[4] __attribute__((aligned(16))), nn[4] __attribute__((aligned(16)));
+        int32_t a[4] __attribute__((aligned(16))), mm[4] __attribute__((aligned(16)));
+        int32_t nn[4] __attribute__((aligned(16)));
         int32_t q;
         vstrwq_s32(a, acc), vstrwq_s32(mm, m), vstrwq_s32(nn, n);
         for (q = 0; q < 4; ++q) {
@@ -637,7 +643,8 @@ ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias
  * padded to K = 25 * Cin rounded up to 32, and every output map's weights are the same K int8 values
  * (layout_mve.py, conv_pack_mve; zero in the padding, so the padding's values never count). Then each
  * output map costs, per 16 taps, one weight load, four column loads and four VMLADAVA: 64 MAC slots in 9
- * instructions, however few input channels there are; 32 taps per pass (C1's K = 32 is one pass). The columns are one array of fixed stride, so the four column loads use one base register with
+ * instructions, however few input channels there are; 32 taps per pass (C1's K = 32 is one pass). The
+ * columns are one array of fixed stride, so the four column loads use one base register with
  * immediate offsets (VLDRW reaches +-508 bytes: LeNet-5's K <= 160).
  * Feature maps between the Helium kernels are channel-last, (H, W, C): one kernel row of one pixel is then
  * 5 * Cin contiguous bytes, copied with whole-vector loads (the last one predicated: no read past the row).
