@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from firmware_export.layout import CArray, Step, symbol
+from firmware_export.layout import CArray, Step, fold_bias, symbol
 
 VECTOR = 16  # int8 lanes of one Helium vector
 
@@ -21,13 +21,25 @@ def _pad(n: int, multiple: int = VECTOR) -> int:
     return -(-n // multiple) * multiple
 
 
-def conv_pack_mve(kernels: np.ndarray) -> np.ndarray:
-    """int8 (Cout, Cin, 5, 5) -> (Cout, K): per output map, tap t = (ky * 5 + kx) * Cin + i, zero-padded to
-    K = 25 * Cin rounded up to 32 (the window loop's pass): the order of the channel-last im2col columns."""
+def conv_pack_mve(kernels: np.ndarray, bias: np.ndarray, multiplier: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """int8 (Cout, Cin, 5, 5) -> int32 words: per 4 output maps (fewer at the end), their int8 rows in pairs
+    of maps interleaved per 16 taps (an odd count padded with a zero map), then 16 epilogue words
+    {bias'[4], m[4], 2^(n-33)[4], 32 - n[4]} (the last two zero where n <= 32; all zero past Cout;
+    kernels/eln_requant_mve.h).
+    Row c: tap t = (ky * 5 + kx) * Cin + i, zero-padded to K = 25 * Cin rounded up to 32 (the window loop's
+    pass): the order of the channel-last im2col columns (kernels/eln_conv_window_mve.h). Little-endian."""
     cout, cin, kh, kw = kernels.shape
-    rows = np.zeros((cout, _pad(kh * kw * cin, 2 * VECTOR)), np.int64)
+    rows = np.zeros((cout + cout % 2, _pad(kh * kw * cin, 2 * VECTOR)), np.int64)
     rows[:cout, :kh * kw * cin] = kernels.transpose(0, 2, 3, 1).reshape(cout, -1)
-    return rows.reshape(-1)
+    pairs = rows.reshape(-1, 2, rows.shape[1] // VECTOR, VECTOR).transpose(0, 2, 1, 3)  # (pair, 16 taps, map, 16)
+    high = shift > 32
+    words = np.zeros((4, -(-cout // 4) * 4), np.int64)
+    words[:, :cout] = [bias, multiplier, np.where(high, np.left_shift(1, np.maximum(shift - 33, 0)), 0),
+                       np.where(high, 32 - shift, 0)]
+    blocks = []
+    for c in range(0, cout, 4):
+        blocks += [pairs[c // 2:(c + 4) // 2].astype("<i1").tobytes(), words[:, c:c + 4].astype("<i4").tobytes()]
+    return np.frombuffer(b"".join(blocks), "<i4").astype(np.int64)
 
 
 def fc_pack_mve(weights: np.ndarray, channel_last: tuple[int, int, int] | None = None) -> np.ndarray:
@@ -56,10 +68,11 @@ def mve_arrays(prefix: str, steps: list[Step]) -> list[CArray]:
                                  f"{name} weights for the Helium path: ({shape}) int8, 4 rows interleaved per 16 "
                                  f"inputs{', inputs channel-last' if channel_last else ''}, zero-padded", path="mve"))
         else:
-            arrays.append(CArray(symbol(prefix, name, "weights"), "int8_t",
-                                 conv_pack_mve(layer.weights.astype(np.int64)),
-                                 f"{name} weights for the Helium path: ({shape}) int8 as one channel-last row of "
-                                 f"{_pad(layer.weights[0].size, 2 * VECTOR)} taps per output map, zero-padded",
-                                 path="mve"))
+            words = conv_pack_mve(layer.weights.astype(np.int64), fold_bias(layer), layer.multiplier.astype(np.int64),
+                                  layer.shift.astype(np.int64))
+            arrays.append(CArray(symbol(prefix, name, "weights"), "int32_t", words,
+                                 f"{name} weights for the Helium path: ({shape}), per 4 output maps their int8 "
+                                 f"channel-last rows of {_pad(layer.weights[0].size, 2 * VECTOR)} taps (zero-padded) "
+                                 f"and 16 epilogue words, as int32 little-endian words", path="mve"))
         before = step
     return arrays

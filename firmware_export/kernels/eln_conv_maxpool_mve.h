@@ -7,7 +7,8 @@
  * are pooled by three VMAX and requantized together, exactly (eln_requant_mve.h), once per pooled output:
  * max pooling commutes with the monotonic requantization and clamp (docs/quantization.md).
  * Layout: input (in_side, in_side, Cin) and output (out_side, out_side, Cout), channel-last, int8;
- * weights (Cout, K) int8 (eln_conv_window_mve.h). Stack: eln_window_mve, 4 * K + 128 bytes.
+ * weights (layout_mve.py): per 4 maps (fewer at the end), their (4, K) int8 and their 16 epilogue words.
+ * Stack: eln_window_mve, 4 * K + 64 bytes, and the 4x4 sums.
  */
 #include "eln_conv_window_mve.h"
 #include "eln_requant_mve.h"
@@ -18,6 +19,7 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
 {
     const int32_t side = shape->out_side, cout = shape->out_channels, high = eln_high_shifts_mve(quant, cout);
     const eln_quant stage = *quant; /* local copies: no reloads after the int8 stores (they could alias them) */
+    int32_t sums[4][4] __attribute__((aligned(16))); /* [output pixel j][map q of the four] */
     eln_window_mve win;
     int32_t py, px, c;
     eln_window_init_mve(shape, &win);
@@ -25,12 +27,13 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
         for (px = 0; px < side; ++px, output += cout) { /* output: pixel (py, px)'s Cout values */
             const int8_t *w = (const int8_t *)weights;
             eln_window_columns_mve(shape, input, py, px, &win);
-            for (c = 0; c < cout; c += 4) { /* maps c..c+3 */
+            for (c = 0; c < cout; c += 4, w += 64) { /* maps c..c+3, then their epilogue words */
                 int32x4_t best;
-                w = eln_window_sums_mve(&win, w, cout - c < 4 ? cout - c : 4);
-                best = vmaxq_s32(vmaxq_s32(vldrwq_s32(win.sums[0]), vldrwq_s32(win.sums[1])),
-                                 vmaxq_s32(vldrwq_s32(win.sums[2]), vldrwq_s32(win.sums[3])));
-                eln_output_mve(best, bias, &stage, c, cout, high, output + c); /* no tanh (plan_steps) */
+                w = eln_window_sums_mve(&win, w, win.passes, cout - c < 4 ? cout - c : 4, sums);
+                best = vmaxq_s32(vmaxq_s32(vldrwq_s32(sums[0]), vldrwq_s32(sums[1])),
+                                 vmaxq_s32(vldrwq_s32(sums[2]), vldrwq_s32(sums[3])));
+                vstrbq_p_s32(output + c, eln_conv_stage_mve(best, (const int32_t *)(const void *)w, bias, &stage, c,
+                                                            cout, high), vctp32q((uint32_t)(cout - c)));
             }
         }
     }

@@ -7,7 +7,7 @@
  * and the subsampling combines them exactly as the reference runs the two layers, four maps per vector:
  *   s = bias'[c] + sum_j w_s[c][j] * y_j[c],  out = tanh(s)      (j = (dy, dx))
  * A partial connection table (C3) is zero weights. Layout: input (in_side, in_side, Cin) and output
- * (out_side, out_side, Cout), channel-last; weights (Cout, K) int8. Stack: eln_window_mve.
+ * (out_side, out_side, Cout), channel-last; weights as eln_conv_maxpool_mve.h's. Stack: eln_window_mve.
  */
 #include "eln_conv_window_mve.h"
 #include "eln_requant_mve.h"
@@ -21,6 +21,7 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
     const int32_t high = eln_high_shifts_mve(quant, cout), sub_high = eln_high_shifts_mve(&sub->quant, cout);
     const uint32x4_t every_fourth = vmulq_n_u32(vidupq_n_u32(0, 1), 4); /* byte offsets of w_s[c..c+3][j] */
     const eln_quant stage = *quant, sub_stage = sub->quant; /* local copies: no reloads after the stores */
+    int32_t sums[4][4] __attribute__((aligned(16))); /* [output pixel j][map q of the four] */
     eln_window_mve win;
     int32_t py, px, c, j;
     eln_window_init_mve(shape, &win);
@@ -28,12 +29,13 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
         for (px = 0; px < side; ++px, output += cout) { /* output: pixel (py, px)'s Cout values */
             const int8_t *w = (const int8_t *)weights;
             eln_window_columns_mve(shape, input, py, px, &win);
-            for (c = 0; c < cout; c += 4) { /* maps c..c+3 */
+            for (c = 0; c < cout; c += 4, w += 64) { /* maps c..c+3, then their epilogue words */
                 const mve_pred16_t lanes = vctp32q((uint32_t)(cout - c));
                 int32x4_t s = vdupq_n_s32(0);
-                w = eln_window_sums_mve(&win, w, cout - c < 4 ? cout - c : 4);
+                w = eln_window_sums_mve(&win, w, win.passes, cout - c < 4 ? cout - c : 4, sums);
                 for (j = 0; j < 4; ++j) { /* w_s (Cout, 2, 2): map c's coefficient j at 4c + j */
-                    const int32x4_t y = eln_stage_mve(vldrwq_s32(win.sums[j]), bias, &stage, c, cout, high);
+                    const int32x4_t y = eln_conv_stage_mve(vldrwq_s32(sums[j]), (const int32_t *)(const void *)w,
+                                                           bias, &stage, c, cout, high);
                     const int32x4_t w_s = vldrbq_gather_offset_z_s32(sub->weights + 4 * c + j, every_fourth, lanes);
                     s = vaddq_s32(s, vmulq_s32(y, w_s));
                 }

@@ -7,10 +7,10 @@
  *   column j[t] = x[2py + dy + ky][2px + dx + kx][i],  t = (ky * 5 + kx) * Cin + i  (channel-last order)
  * padded to K = 25 * Cin rounded up to 32, and every output map's weights are the same K int8 values
  * (layout_mve.py, conv_pack_mve; zero in the padding, so the padding's values never count). Then each
- * output map costs, per 16 taps, one weight load, four column loads and four VMLADAVA: 64 MAC slots in 9
- * instructions, however few input channels there are; 32 taps per pass (C1's K = 32 is one pass). The
- * columns are one array of fixed stride, so the four column loads use one base register with
- * immediate offsets (VLDRW reaches +-508 bytes: LeNet-5's K <= 160).
+ * pair of output maps costs, per 16 taps, four column loads, two weight loads and eight VMLADAVA: 128 MAC
+ * slots in 14 instructions, however few input channels there are; 32 taps per pass (C1's K = 32 is one
+ * pass). The columns are one array of fixed stride, so the four column loads use one base register with
+ * immediate offsets (VLDRW reaches +-508 bytes: K <= 160, LeNet-5's; wider layers use the C loop).
  * Feature maps between the Helium kernels are channel-last, (H, W, C): one kernel row of one pixel is then
  * 5 * Cin contiguous bytes, copied with whole-vector loads (the last one predicated: no read past the row).
  * C1's single input channel makes its columns 25 scattered bytes: two gather loads (VLDRB with a vector of
@@ -32,10 +32,9 @@
 #define ELN_MVE_MAX_TAPS ((25 * ELN_CONV_MAX_MAPS + 31) / 32 * 32) /* K of the largest convolution */
 
 /* The four im2col columns of one pooling window, K bytes each (+ 16: a row copy's last store may spill
- * up to 15 bytes into the next column, which is written after it), and the window's sums per map. */
+ * up to 15 bytes into the next column, which is written after it), and what builds them. */
 typedef struct {
     int8_t column[4 * ELN_MVE_MAX_TAPS + 16] __attribute__((aligned(16)));
-    int32_t sums[4][4] __attribute__((aligned(16))); /* [output pixel j][map q of the four] */
     uint8x16_t gather[2];  /* one input channel: byte offsets of taps 0..15 and 16..31 */
     mve_pred16_t tail;     /* the lanes of a kernel row's last 16-byte piece */
     int32_t gathered;      /* one input channel, and every offset fits a byte (in_side <= 62) */
@@ -68,51 +67,122 @@ ELN_INLINE void eln_window_init_mve(const eln_conv_shape *shape, eln_window_mve 
 
 /* input: (in_side, in_side, Cin) int8 -> the four columns of pooling window (py, px), layout above. */
 ELN_INLINE void eln_window_columns_mve(const eln_conv_shape *shape, const int8_t *input, int32_t py,
-                                          int32_t px, eln_window_mve *win)
+                                       int32_t px, eln_window_mve *win)
 {
-    const int32_t cin = shape->in_channels, side = shape->in_side, row = 5 * cin;
+    const int32_t cin = shape->in_channels, stride = shape->in_side * cin, row = 5 * cin;
+    const int8_t *const origin = input + 2 * (py * stride + px * cin); /* pixel (2py, 2px) */
     int32_t j, ky, b;
-    for (j = 0; j < 4; ++j) { /* output pixel (dy, dx) = (j / 2, j % 2) */
-        const int8_t *origin = input + ((2 * py + j / 2) * side + 2 * px + j % 2) * cin;
-        int8_t *column = win->column + j * ELN_MVE_MAX_TAPS;
-        if (win->gathered) { /* two gathers: taps 0..15, then 16..24 and 7 padding lanes */
-            vstrbq_s8(column, vldrbq_gather_offset_s8(origin, win->gather[0]));
-            vstrbq_s8(column + 16, vldrbq_gather_offset_s8(origin, win->gather[1]));
-            continue;
+    if (win->gathered) { /* two gathers per column: taps 0..15, then 16..24 and 7 padding lanes */
+        int8_t *column = win->column;
+        for (j = 0; j < 4; ++j, column += ELN_MVE_MAX_TAPS) { /* output pixel (dy, dx) = (j / 2, j % 2) */
+            const int8_t *at = origin + (j >> 1) * stride + (j & 1);
+            vstrbq_s8(column, vldrbq_gather_offset_s8(at, win->gather[0]));
+            vstrbq_s8(column + 16, vldrbq_gather_offset_s8(at, win->gather[1]));
         }
-        for (ky = 0; ky < 5; ++ky, origin += side * cin, column += row) { /* kernel row ky: 5 * Cin bytes */
+        return;
+    }
+    for (j = 0; j < 4; ++j) { /* five kernel rows of 5 * Cin contiguous bytes each */
+        const int8_t *at = origin + (j >> 1) * stride + (j & 1) * cin;
+        int8_t *column = win->column + j * ELN_MVE_MAX_TAPS;
+        for (ky = 0; ky < 5; ++ky, at += stride, column += row) {
             for (b = 0; b + 16 < row; b += 16) {
-                vstrbq_s8(column + b, vldrbq_s8(origin + b));
+                vstrbq_s8(column + b, vldrbq_s8(at + b));
             }
-            vstrbq_s8(column + b, vldrbq_z_s8(origin + b, win->tail)); /* spills zeros past the row */
+            vstrbq_s8(column + b, vldrbq_z_s8(at + b, win->tail)); /* spills zeros past the row */
         }
     }
 }
 
-/* weights: maps c..c+count-1's (count, K) int8 (count <= 4); fills win->sums[j][q] for the window's four
- * output pixels j and these maps q (the other lanes are left as they are); returns the next maps' weights. */
-ELN_INLINE const int8_t *eln_window_sums_mve(eln_window_mve *win, const int8_t *weights, int32_t count)
+/* weights: the next `count` maps' weights (count <= 4), in pairs of maps (an odd count ends with a zero
+ * map) interleaved per 16 taps (layout_mve.py); passes = K / 32. Fills sums[j][q] for the window's four
+ * output pixels j and these maps q (and the zero map's lane); returns what follows their weights.
+ * Per pair and 32 taps: eight column loads shared by both maps, four weight loads, sixteen VMLADAVA. */
+#if 3 * ELN_MVE_MAX_TAPS + 16 <= 508 /* every column offset is a VLDRW immediate: one base register */
+#define ELN_MVE_IMM(at) "i"(at)
+ELN_INLINE const int8_t *eln_window_sums_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
+                                             int32_t count, int32_t sums[4][4])
 {
-    int32_t q, p;
-    for (q = 0; q < count; ++q) {
-        const int8_t *column = win->column;
-        int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-        for (p = win->passes; p > 0; --p, weights += 32, column += 32) { /* 32 taps per pass */
-            int8x16_t w = vldrbq_s8(weights);
-            a00 = vmladavaq_s8(a00, ELN_COLUMN_MVE(column, 0, 0), w);
-            a01 = vmladavaq_s8(a01, ELN_COLUMN_MVE(column, 1, 0), w);
-            a10 = vmladavaq_s8(a10, ELN_COLUMN_MVE(column, 2, 0), w);
-            a11 = vmladavaq_s8(a11, ELN_COLUMN_MVE(column, 3, 0), w);
-            w = vldrbq_s8(weights + 16);
-            a00 = vmladavaq_s8(a00, ELN_COLUMN_MVE(column, 0, 16), w);
-            a01 = vmladavaq_s8(a01, ELN_COLUMN_MVE(column, 1, 16), w);
-            a10 = vmladavaq_s8(a10, ELN_COLUMN_MVE(column, 2, 16), w);
-            a11 = vmladavaq_s8(a11, ELN_COLUMN_MVE(column, 3, 16), w);
-        }
-        win->sums[0][q] = a00, win->sums[1][q] = a01, win->sums[2][q] = a10, win->sums[3][q] = a11;
+    int32_t q;
+    for (q = 0; q < count; q += 2) {
+        /* GCC 12 spills the intrinsics' addresses of this loop to the stack: the pass is written out.
+         * VMLADAVA accumulates into even registers only: the eight sums take all of them. */
+        register int32_t a00 __asm__("r0") = 0, a01 __asm__("r2") = 0, a10 __asm__("r4") = 0;
+        register int32_t a11 __asm__("r6") = 0, b00 __asm__("r8") = 0, b01 __asm__("r10") = 0;
+        register int32_t b10 __asm__("r12") = 0, b11 __asm__("r14") = 0;
+        register const int8_t *column __asm__("r3") = win->column;
+        register const int8_t *w __asm__("r1") = weights;
+        register int32_t n __asm__("r5") = passes;
+        __asm__("1:\n\t"
+                "vldrw.32 q2, [%[col]]\n\t"
+                "vldrw.32 q3, [%[col], %[k1]]\n\t"
+                "vldrw.32 q4, [%[col], %[k2]]\n\t"
+                "vldrw.32 q5, [%[col], %[k3]]\n\t"
+                "vldrb.8 q0, [%[w]], #16\n\t"
+                "vldrb.8 q1, [%[w]], #16\n\t"
+                "vmladava.s8 %[a00], q2, q0\n\t"
+                "vmladava.s8 %[a01], q3, q0\n\t"
+                "vmladava.s8 %[a10], q4, q0\n\t"
+                "vmladava.s8 %[a11], q5, q0\n\t"
+                "vmladava.s8 %[b00], q2, q1\n\t"
+                "vmladava.s8 %[b01], q3, q1\n\t"
+                "vmladava.s8 %[b10], q4, q1\n\t"
+                "vmladava.s8 %[b11], q5, q1\n\t"
+                "vldrw.32 q2, [%[col], #16]\n\t"
+                "vldrw.32 q3, [%[col], %[k1b]]\n\t"
+                "vldrw.32 q4, [%[col], %[k2b]]\n\t"
+                "vldrw.32 q5, [%[col], %[k3b]]\n\t"
+                "vldrb.8 q0, [%[w]], #16\n\t"
+                "vldrb.8 q1, [%[w]], #16\n\t"
+                "adds %[col], %[col], #32\n\t"
+                "vmladava.s8 %[a00], q2, q0\n\t"
+                "vmladava.s8 %[a01], q3, q0\n\t"
+                "vmladava.s8 %[a10], q4, q0\n\t"
+                "vmladava.s8 %[a11], q5, q0\n\t"
+                "vmladava.s8 %[b00], q2, q1\n\t"
+                "vmladava.s8 %[b01], q3, q1\n\t"
+                "vmladava.s8 %[b10], q4, q1\n\t"
+                "vmladava.s8 %[b11], q5, q1\n\t"
+                "subs %[n], %[n], #1\n\t"
+                "bne 1b"
+                : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [b00] "+r"(b00),
+                  [b01] "+r"(b01), [b10] "+r"(b10), [b11] "+r"(b11), [w] "+r"(w), [col] "+r"(column),
+                  [n] "+r"(n)
+                : [k1] ELN_MVE_IMM(ELN_MVE_MAX_TAPS), [k2] ELN_MVE_IMM(2 * ELN_MVE_MAX_TAPS),
+                  [k3] ELN_MVE_IMM(3 * ELN_MVE_MAX_TAPS), [k1b] ELN_MVE_IMM(ELN_MVE_MAX_TAPS + 16),
+                  [k2b] ELN_MVE_IMM(2 * ELN_MVE_MAX_TAPS + 16), [k3b] ELN_MVE_IMM(3 * ELN_MVE_MAX_TAPS + 16),
+                  "m"(*(const int8_t(*)[4 * ELN_MVE_MAX_TAPS])win->column)
+                : "q0", "q1", "q2", "q3", "q4", "q5", "cc", "memory");
+        weights = w;
+        sums[0][q] = a00, sums[0][q + 1] = b00, sums[1][q] = a01, sums[1][q + 1] = b01;
+        sums[2][q] = a10, sums[2][q + 1] = b10, sums[3][q] = a11, sums[3][q + 1] = b11;
     }
     return weights;
 }
+#undef ELN_MVE_IMM
+#else /* wider convolutions: the same loop with intrinsics, one address per column */
+ELN_INLINE const int8_t *eln_window_sums_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
+                                             int32_t count, int32_t sums[4][4])
+{
+    int32_t q, p, h;
+    for (q = 0; q < count; q += 2) {
+        const int8_t *column = win->column;
+        int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, b00 = 0, b01 = 0, b10 = 0, b11 = 0;
+        for (p = 0; p < 2 * passes; ++p, column += 16, weights += 32) { /* 16 taps per step */
+            const int8x16_t x00 = ELN_COLUMN_MVE(column, 0, 0), x01 = ELN_COLUMN_MVE(column, 1, 0);
+            const int8x16_t x10 = ELN_COLUMN_MVE(column, 2, 0), x11 = ELN_COLUMN_MVE(column, 3, 0);
+            for (h = 0; h < 2; ++h) {
+                const int8x16_t w = vldrbq_s8(weights + 16 * h);
+                int32_t *const a[4] = {h ? &b00 : &a00, h ? &b01 : &a01, h ? &b10 : &a10, h ? &b11 : &a11};
+                *a[0] = vmladavaq_s8(*a[0], x00, w), *a[1] = vmladavaq_s8(*a[1], x01, w);
+                *a[2] = vmladavaq_s8(*a[2], x10, w), *a[3] = vmladavaq_s8(*a[3], x11, w);
+            }
+        }
+        sums[0][q] = a00, sums[0][q + 1] = b00, sums[1][q] = a01, sums[1][q + 1] = b01;
+        sums[2][q] = a10, sums[2][q + 1] = b10, sums[3][q] = a11, sums[3][q + 1] = b11;
+    }
+    return weights;
+}
+#endif
 #endif
 
 #endif /* ELN_CONV_WINDOW_MVE_H */

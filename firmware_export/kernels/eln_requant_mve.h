@@ -78,6 +78,32 @@ ELN_INLINE void eln_output_mve(int32x4_t acc, const int32_t *bias, const eln_qua
 {
     vstrbq_p_s32(out, eln_stage_mve(acc, bias, quant, c, count, high), vctp32q((uint32_t)(count - c)));
 }
+
+/* The convolutions' form: after each 4 maps' weights the exporter stores their words (layout_mve.py)
+ *   {bias'[4], m[4], 2^(n-33)[4], 32 - n[4]}   (n > 32; zeros otherwise, and past the last map)
+ * so the epilogue is four unpredicated loads and no arithmetic on n: acc + bias', then as above. */
+ELN_INLINE int32x4_t eln_requantize_words_mve(int32x4_t acc, const int32_t *words)
+{
+    acc = vaddq_s32(acc, vldrwq_s32(words));
+    return vshlq_s32(vaddq_s32(vmulhq_s32(acc, vldrwq_s32(words + 4)), vldrwq_s32(words + 8)), vldrwq_s32(words + 12));
+}
+
+/* Maps c..c+3's pooled or subsampled sums -> their int8 outputs (int32 lanes): the words above when every n
+ * of the layer is > 32 (high), else eln_stage_mve on the layer's arrays. */
+ELN_INLINE int32x4_t eln_conv_stage_mve(int32x4_t acc, const int32_t *words, const int32_t *bias,
+                                        const eln_quant *quant, int32_t c, int32_t count, int32_t high)
+{
+    if (high) {
+        int32x4_t y = vaddq_s32(eln_requantize_words_mve(acc, words), vdupq_n_s32(quant->zero_point));
+        y = vminq_s32(vmaxq_s32(y, vdupq_n_s32(quant->act_min)), vdupq_n_s32(127));
+        if (quant->lut != 0) {
+            y = vldrbq_gather_offset_z_s32(quant->lut, vreinterpretq_u32_s32(vaddq_s32(y, vdupq_n_s32(128))),
+                                           vctp32q((uint32_t)(count - c)));
+        }
+        return y;
+    }
+    return eln_stage_mve(acc, bias, quant, c, count, high);
+}
 #endif
 
 #endif /* ELN_REQUANT_MVE_H */

@@ -68,14 +68,20 @@ def test_dispatch_selects_helium_only_with_mve(arm_toolchain, modern_int8, tmp_p
 
 
 def test_helium_layouts_match_their_definition():
-    """conv_pack_mve: tap (ky * 5 + kx) * Cin + i of output map c; fc_pack_mve: 4 rows per 16 inputs, and the
-    channel-last input order after a convolution."""
+    """conv_pack_mve: tap (ky * 5 + kx) * Cin + i of output map c, maps paired per 16 taps, then the epilogue
+    words; fc_pack_mve: 4 rows per 16 inputs, and the channel-last input order after a convolution."""
     rng = np.random.default_rng(0)
     kernels = rng.integers(-128, 128, size=(3, 2, 5, 5))
-    rows = conv_pack_mve(kernels).reshape(3, 64)
+    multiplier = np.array([1 << 30, 1 << 30, 3 << 29])
+    raw = conv_pack_mve(kernels, np.array([5, -6, 7]), multiplier, np.array([40, 32, 35])).astype("<i4").tobytes()
+    taps = np.frombuffer(raw[:256], np.int8).reshape(2, 4, 2, 16)  # (pair, 16 taps, map of the pair, tap)
     for c, i, ky, kx in np.ndindex(3, 2, 5, 5):
-        assert rows[c, (ky * 5 + kx) * 2 + i] == kernels[c, i, ky, kx]
-    assert not rows[:, 50:].any()
+        t = (ky * 5 + kx) * 2 + i
+        assert taps[c // 2, t // 16, c % 2, t % 16] == kernels[c, i, ky, kx]
+    assert not taps[1, :, 1].any() and not taps[0, 3, :, 2:].any()  # the zero map; taps 50..63
+    words = np.frombuffer(raw[256:], "<i4").reshape(4, 4)  # bias', m, 2^(n-33), 32 - n
+    assert words[:, :3].tolist() == [[5, -6, 7], [1 << 30, 1 << 30, 3 << 29], [128, 0, 4], [-8, 0, -3]]
+    assert not words[:, 3].any() and len(raw) == 256 + 64
     weights = rng.integers(-128, 128, size=(6, 2 * 3 * 3))
     packed = fc_pack_mve(weights, channel_last=(2, 3, 3)).reshape(2, 2, 4, 16)  # (row group, 16 inputs, row, k)
     for o, c, y, x in np.ndindex(6, 2, 3, 3):

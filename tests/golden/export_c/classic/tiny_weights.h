@@ -10,12 +10,10 @@
 #include <stdint.h>
 
 #if defined(__ARM_FEATURE_MVE)
-/* C1 weights for the Helium path: (2x1x5x5) int8 as one channel-last row of 32 taps per output map, zero-padded */
-static const int8_t tiny_c1_weights[64] = {
-    106, -104, -1, -105, -15, 100, 69, -53, -77, 76, 42, 29, 126, -102, -118, -24,
-    -31, 13, -107, -58, -54, 98, 41, 10, -77, 0, 0, 0, 0, 0, 0, 0,
-    -11, -105, -6, 42, -115, 10, -14, -1, -90, -36, -42, 111, -15, 123, -96, 60,
-    -103, 18, -10, -49, -115, 67, 15, -78, -84, 0, 0, 0, 0, 0, 0, 0,
+/* C1 weights for the Helium path: (2x1x5x5), per 4 output maps their int8 channel-last rows of 32 taps (zero-padded) and 16 epilogue words, as int32 little-endian words */
+static const int32_t tiny_c1_weights[32] = {
+    -1744856982, -884644623, 489311411, -393569666, 721065973, -914803, 1876352166, 1017150449, -963310111, 170484426, 179, 0, -805956967, -1307622515, 172, 0,
+    -22410, -54884, 0, 0, 1532571017, 1602322385, 0, 0, 32, 32, 0, 0, -6, -6, 0, 0,
 };
 #elif defined(__ARM_FEATURE_DSP)
 /* C1 weights for the DSP path, per output map (2): per input map (1), (3, 5, 2) words (per column pair and kernel row, the dx = 0 and dx = 1 kernels' 16-bit pairs) and the input maps left; then bias', m, n - 32, rounding, the output offset from the last map */
@@ -130,20 +128,13 @@ static const int8_t tiny_s2_lut[256] = {
 };
 
 #if defined(__ARM_FEATURE_MVE)
-/* C3 weights for the Helium path: (3x2x5x5) int8 as one channel-last row of 64 taps per output map, zero-padded */
-static const int8_t tiny_c3_weights[192] = {
-    -106, 27, -16, 31, -45, 116, 64, 61, -54, -92, 86, -62, 10, -9, -48, -40,
-    82, -82, -15, -103, -8, 98, 0, -86, 56, 66, 20, -95, 69, 23, 46, -58,
-    16, 97, -73, -34, -58, -52, -20, -54, 120, -37, 15, 9, -102, 29, -8, 2,
-    -53, -13, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 46, 0, 106, 0, -111, 0, 91, 0, 23, 0, -60, 0, 88, 0, 69,
-    0, -1, 0, -57, 0, 106, 0, -18, 0, -120, 0, -98, 0, 63, 0, -102,
-    0, 52, 0, -63, 0, 30, 0, -105, 0, -63, 0, 85, 0, 119, 0, 63,
-    0, 108, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    -84, 0, 10, 0, 59, 0, -8, 0, 117, 0, -89, 0, -78, 0, -63, 0,
-    -81, 0, -40, 0, -107, 0, 102, 0, -66, 0, 63, 0, 8, 0, 109, 0,
-    -105, 0, -119, 0, -101, 0, 3, 0, 109, 0, 89, 0, 122, 0, -4, 0,
-    -75, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+/* C3 weights for the Helium path: (3x2x5x5), per 4 output maps their int8 channel-last rows of 64 taps (zero-padded) and 16 epilogue words, as int32 little-endian words */
+static const int32_t tiny_c3_weights[80] = {
+    535829398, 1027634387, -1034509110, -657393910, 1778396672, 1526763776, -1006627072, 1157650432, -1712214446, -1442815240, -1592507848, -970057915, -956236032, -301962752, -1644132352, -1711259904,
+    -558407408, -890450746, 152034168, 49814938, -1056951296, -1761600000, 1426112768, 1056995072, 62411, 0, 0, 0, 27648, 0, 0, 0,
+    655532, 16252987, 10944629, 12648626, 0, 0, 0, 0, 14155951, 6684821, 4128958, 7143432, 0, 0, 0, 0,
+    8978583, 196763, 5832813, 16515194, 0, 0, 0, 0, 181, 0, 0, 0, 0, 0, 0, 0,
+    -4654, 3762, -438, 0, 1872463716, 1183901399, 1844472524, 0, 4, 8, 8, 0, -3, -4, -4, 0,
 };
 #elif defined(__ARM_FEATURE_DSP)
 /* C3 weights for the DSP path, per output map (3): per input map (2), (3, 5, 2) words (per column pair and kernel row, the dx = 0 and dx = 1 kernels' 16-bit pairs) and the input maps left; then bias', m, n - 32, rounding, the output offset from the last map */

@@ -10,12 +10,10 @@
 #include <stdint.h>
 
 #if defined(__ARM_FEATURE_MVE)
-/* C1 weights for the Helium path: (2x1x5x5) int8 as one channel-last row of 32 taps per output map, zero-padded */
-static const int8_t tiny_c1_weights[64] = {
-    -66, 45, -104, -73, -46, -49, 104, 76, 106, 126, -107, -91, 94, -107, -85, -81,
-    106, -36, -60, -84, -11, 23, 77, 30, 124, 0, 0, 0, 0, 0, 0, 0,
-    -101, -3, 17, 48, -126, -76, -9, -111, 121, 36, 76, 4, 25, -39, -45, -94,
-    -75, 68, -15, 83, -57, 56, 96, 84, -73, 0, 0, 0, 0, 0, 0, 0,
+/* C1 weights for the Helium path: (2x1x5x5), per 4 output maps their int8 channel-last rows of 32 taps (zero-padded) and 16 epilogue words, as int32 little-endian words */
+static const int32_t tiny_c1_weights[32] = {
+    -1214763586, 1281937362, -1516929430, -1347709602, 806485403, -1846037374, 72098937, -1563174631, -1396384662, 508368885, 124, 0, 1408320693, 1415592135, 183, 0,
+    -12223, -13272, 0, 0, 2112536848, 1258529402, 0, 0, 256, 64, 0, 0, -9, -7, 0, 0,
 };
 #elif defined(__ARM_FEATURE_DSP)
 /* C1 weights for the DSP path, per output map (2): per input map (1), (3, 5, 2) words (per column pair and kernel row, the dx = 0 and dx = 1 kernels' 16-bit pairs) and the input maps left; then bias', m, n - 32, rounding + z_out * 2^(n - 32), the output offset from the last map */
@@ -70,20 +68,13 @@ static const int8_t tiny_c1_shift[2] = {
 };
 
 #if defined(__ARM_FEATURE_MVE)
-/* C3 weights for the Helium path: (3x2x5x5) int8 as one channel-last row of 64 taps per output map, zero-padded */
-static const int8_t tiny_c3_weights[192] = {
-    -89, -80, -109, -75, 72, 103, -8, 80, 120, 14, -60, 106, -29, -33, 99, -109,
-    30, 85, -54, -105, -33, -39, 70, -11, -35, 46, -3, -96, -3, -69, -8, -106,
-    -3, -121, 119, -81, -66, 50, 102, 11, -78, -42, -107, 48, -47, -40, -65, 125,
-    36, -57, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    46, 5, -63, -95, 18, 25, 18, -124, 106, -117, -42, -124, -100, -66, -19, 111,
-    27, -114, -76, 26, 127, -126, 1, -115, -1, -45, 22, -86, 15, -24, -20, -114,
-    13, 92, -25, -12, 126, -124, 113, -127, 12, 55, -115, -35, -40, -11, -44, 45,
-    42, 23, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    46, -94, -90, 89, 68, 13, 77, 11, 14, -77, -31, 47, -53, 64, -23, 111,
-    71, -56, 17, -125, -79, 119, -61, 100, -79, 17, -16, 126, -54, -105, -93, 15,
-    37, 31, 52, -73, -42, -74, -102, 10, -24, -31, -56, 5, -30, -75, -72, -16,
-    -119, -55, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+/* C3 weights for the Helium path: (3x2x5x5), per 4 output maps their int8 channel-last rows of 64 taps (zero-padded) and 16 epilogue words, as int32 little-endian words */
+static const int32_t tiny_c3_weights[80] = {
+    -1248612185, 1358456648, 1791233656, -1822171165, -1581185746, -2079188718, -2066314390, 1877851804, -1748347618, -179906081, -1594020131, -1762083843, 448040475, -1929280897, -1441344513, -1897076721,
+    -1351120899, 191247038, 815126194, 2109724881, -186164211, -2123266946, -577947892, 768931288, 50980, 0, 0, 0, 5930, 0, 0, 0,
+    1504092718, 189599044, 803320590, 1877557451, 0, 0, 0, 0, -2095986617, 1690531761, 2129662385, 262379466, 0, 0, 0, 0,
+    -1221320923, 177911510, 97051112, -256330270, 0, 0, 0, 0, 51593, 0, 0, 0, 0, 0, 0, 0,
+    -69138, -121328, -85461, 0, 1725094774, 1468400903, 1245356594, 0, 32, 32, 128, 0, -6, -6, -8, 0,
 };
 #elif defined(__ARM_FEATURE_DSP)
 /* C3 weights for the DSP path, per output map (3): per input map (2), (3, 5, 2) words (per column pair and kernel row, the dx = 0 and dx = 1 kernels' 16-bit pairs) and the input maps left; then bias', m, n - 32, rounding + z_out * 2^(n - 32), the output offset from the last map */
