@@ -2,7 +2,7 @@
  * (classic C1+S2, C3+S4). The portable loop it matches: eln_conv_subsample_s8.c; bit-identical to it.
  *
  * Per pooling window (py, px): the four im2col columns are built once and shared by every output map;
- * per four maps, the window sums come from VMLADAVA (eln_window_sums_mve.h) as four vectors acc[j]
+ * per four maps, the window sums come from VMLADAVA (eln_pair_sums_mve) as four vectors acc[j]
  * (lanes = maps). Each goes through its own output stage (exact requantization, tanh table: eln_stage_mve),
  * and the subsampling combines them exactly as the reference runs the two layers, four maps per vector:
  *   s = bias'[c] + sum_j w_s[c][j] * y_j[c],  out = tanh(s)      (j = (dy, dx))
@@ -23,7 +23,7 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
     const eln_quant stage = *quant, sub_stage = sub->quant; /* local copies: no reloads after the stores */
     int32_t sums[4][4] __attribute__((aligned(16))); /* [output pixel j][map q of the four] */
     eln_window_mve win;
-    int32_t py, px, c, j;
+    int32_t py, px, c, j, q;
     eln_window_init_mve(shape, &win);
     for (py = 0; py < side; ++py) {
         for (px = 0; px < side; ++px, output += cout) { /* output: pixel (py, px)'s Cout values */
@@ -32,7 +32,9 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
             for (c = 0; c < cout; c += 4, w += 64) { /* maps c..c+3, then their epilogue words */
                 const mve_pred16_t lanes = vctp32q((uint32_t)(cout - c));
                 int32x4_t s = vdupq_n_s32(0);
-                w = eln_window_sums_mve(&win, w, win.passes, cout - c < 4 ? cout - c : 4, sums);
+                for (q = 0; q < 4 && c + q < cout; q += 2) {
+                    w = eln_pair_sums_mve(&win, w, win.passes, q, sums);
+                }
                 for (j = 0; j < 4; ++j) { /* w_s (Cout, 2, 2): map c's coefficient j at 4c + j */
                     const int32x4_t y = eln_conv_stage_mve(vldrwq_s32(sums[j]), (const int32_t *)(const void *)w,
                                                            bias, &stage, c, cout, high);

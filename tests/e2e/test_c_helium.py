@@ -16,7 +16,7 @@ from firmware_export import build, export_c
 from firmware_export.layout_mve import conv_pack_mve, fc_pack_mve
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "golden"))
-from synthetic import synthetic_model  # noqa: E402
+from synthetic import INPUT_QPARAMS, QuantizedModel, _layer, artifact_bytes, synthetic_model  # noqa: E402
 
 M55, BOARD = "cortex-m55", "mps3-an547"
 MNIST_IMAGES = 300
@@ -52,6 +52,27 @@ def test_helium_bit_exact_on_other_shapes(qemu, arch, rng, tmp_path):
     """Other map counts (odd, not multiples of 4), a partial connection table, saturated logits."""
     model = synthetic_model(arch)
     pixels = rng.integers(0, 256, size=(40, 28, 28)).astype(np.uint8)
+    assert run_on_m55(model, pixels, tmp_path) == reference.predict(model, pixels)[1].tolist()
+
+
+def wide_model() -> QuantizedModel:
+    """modern-like with C1 1->7 and C3 7->5: K = 192 taps, past the one-base-register column loads (the
+    window loop's C fallback), and odd map counts."""
+    rng = np.random.default_rng(7)
+    layers = [_layer(rng, "C1", "conv", (7, 1, 5, 5), [1, 32, 32], [7, 14, 14], INPUT_QPARAMS, "relu", kernel=5,
+                     pool="max")]
+    layers.append(_layer(rng, "C3", "conv", (5, 7, 5, 5), [7, 14, 14], [5, 5, 5], layers[-1].output, "relu",
+                         kernel=5, pool="max"))
+    for name, fin, fout, activation in (("C5", 125, 9, "relu"), ("F6", 9, 6, "relu"), ("OUTPUT", 6, 10, "none")):
+        layers.append(_layer(rng, name, "linear", (fout, fin), [fin], [fout], layers[-1].output, activation))
+    model = QuantizedModel("modern", "softmax", INPUT_QPARAMS, layers, {}, {"source": "synthetic", "seed": 7})
+    artifact_bytes(model)
+    return model
+
+
+def test_helium_bit_exact_on_wide_convolutions(qemu, rng, tmp_path):
+    model = wide_model()
+    pixels = rng.integers(0, 256, size=(20, 28, 28)).astype(np.uint8)
     assert run_on_m55(model, pixels, tmp_path) == reference.predict(model, pixels)[1].tolist()
 
 

@@ -733,12 +733,16 @@ ELN_INLINE void eln_window_columns_mve(const eln_conv_shape *shape, const int8_t
     const int8_t *const origin = input + 2 * (py * stride + px * cin); /* pixel (2py, 2px) */
     int32_t j, ky, b;
     if (win->gathered) { /* two gathers per column: taps 0..15, then 16..24 and 7 padding lanes */
-        int8_t *column = win->column;
-        for (j = 0; j < 4; ++j, column += ELN_MVE_MAX_TAPS) { /* output pixel (dy, dx) = (j / 2, j % 2) */
-            const int8_t *at = origin + (j >> 1) * stride + (j & 1);
-            vstrbq_s8(column, vldrbq_gather_offset_s8(at, win->gather[0]));
-            vstrbq_s8(column + 16, vldrbq_gather_offset_s8(at, win->gather[1]));
-        }
+        const uint8x16_t low = win->gather[0], high = win->gather[1];
+        int8_t *const column = win->column;
+        vstrbq_s8(column, vldrbq_gather_offset_s8(origin, low));                  /* (dy, dx) = (0, 0) */
+        vstrbq_s8(column + 16, vldrbq_gather_offset_s8(origin, high));
+        vstrbq_s8(column + ELN_MVE_MAX_TAPS, vldrbq_gather_offset_s8(origin + 1, low)); /* (0, 1) */
+        vstrbq_s8(column + ELN_MVE_MAX_TAPS + 16, vldrbq_gather_offset_s8(origin + 1, high));
+        vstrbq_s8(column + 2 * ELN_MVE_MAX_TAPS, vldrbq_gather_offset_s8(origin + stride, low)); /* (1, 0) */
+        vstrbq_s8(column + 2 * ELN_MVE_MAX_TAPS + 16, vldrbq_gather_offset_s8(origin + stride, high));
+        vstrbq_s8(column + 3 * ELN_MVE_MAX_TAPS, vldrbq_gather_offset_s8(origin + stride + 1, low)); /* (1, 1) */
+        vstrbq_s8(column + 3 * ELN_MVE_MAX_TAPS + 16, vldrbq_gather_offset_s8(origin + stride + 1, high));
         return;
     }
     for (j = 0; j < 4; ++j) { /* five kernel rows of 5 * Cin contiguous bytes each */
@@ -753,92 +757,110 @@ ELN_INLINE void eln_window_columns_mve(const eln_conv_shape *shape, const int8_t
     }
 }
 
-/* weights: the next `count` maps' weights (count <= 4), in pairs of maps (an odd count ends with a zero
- * map) interleaved per 16 taps (layout_mve.py); passes = K / 32. Fills sums[j][q] for the window's four
- * output pixels j and these maps q (and the zero map's lane); returns what follows their weights.
- * Per pair and 32 taps: eight column loads shared by both maps, four weight loads, sixteen VMLADAVA. */
+/* One pair of maps over the window's columns: weights, the pair's (K / 16, 2, 16) int8 (the two maps
+ * interleaved per 16 taps: layout_mve.py), passes = K / 32. Sums a[j] (map q) and b[j] (map q + 1) for the
+ * four output pixels j. Per 32 taps: eight column loads shared by both maps, four weight loads and sixteen
+ * VMLADAVA, 30 instructions for 128 MAC slots; the first 16 taps set the sums (VMLADAV), so none is zeroed. */
 #if 3 * ELN_MVE_MAX_TAPS + 16 <= 508 /* every column offset is a VLDRW immediate: one base register */
-#define ELN_MVE_IMM(at) "i"(at)
-ELN_INLINE const int8_t *eln_window_sums_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
-                                             int32_t count, int32_t sums[4][4])
+/* GCC 12 spills the intrinsics' addresses of this loop to the stack, so the loop is written out.
+ * VMLADAVA accumulates into even registers only: the eight sums take all eight of them. */
+#define ELN_PAIR_DECLARE_MVE(win, weights, passes)                                                           \
+    register int32_t a00 __asm__("r0"), a01 __asm__("r2"), a10 __asm__("r4"), a11 __asm__("r6");            \
+    register int32_t b00 __asm__("r8"), b01 __asm__("r10"), b10 __asm__("r12"), b11 __asm__("r14");         \
+    register const int8_t *column __asm__("r3") = (win)->column;                                            \
+    register const int8_t *w __asm__("r1") = (weights);                                                     \
+    register int32_t n __asm__("r5") = (passes)
+/* 16 taps at byte `at` of the pass: OP is vmladav (set) or vmladava (add) */
+#define ELN_PAIR_TAPS_MVE(OP, at, k1, k2, k3)                                                                \
+    "vldrw.32 q2, [%[col], #" at "]\n\t"                                                                     \
+    "vldrw.32 q3, [%[col], %[" k1 "]]\n\t"                                                                   \
+    "vldrw.32 q4, [%[col], %[" k2 "]]\n\t"                                                                   \
+    "vldrw.32 q5, [%[col], %[" k3 "]]\n\t"                                                                   \
+    "vldrb.8 q0, [%[w]], #16\n\t"                                                                            \
+    "vldrb.8 q1, [%[w]], #16\n\t"                                                                            \
+    OP ".s8 %[a00], q2, q0\n\t" OP ".s8 %[a01], q3, q0\n\t" OP ".s8 %[a10], q4, q0\n\t"                     \
+    OP ".s8 %[a11], q5, q0\n\t" OP ".s8 %[b00], q2, q1\n\t" OP ".s8 %[b01], q3, q1\n\t"                     \
+    OP ".s8 %[b10], q4, q1\n\t" OP ".s8 %[b11], q5, q1\n\t"
+#define ELN_PAIR_PASSES_MVE                                                                                  \
+    ELN_PAIR_TAPS_MVE("vmladav", "0", "k1", "k2", "k3")                                                      \
+    ELN_PAIR_TAPS_MVE("vmladava", "16", "k1b", "k2b", "k3b")                                                 \
+    "subs %[n], %[n], #1\n\t"                                                                                \
+    "beq 2f\n"                                                                                               \
+    "1:\n\t"                                                                                                 \
+    "adds %[col], %[col], #32\n\t"                                                                           \
+    ELN_PAIR_TAPS_MVE("vmladava", "0", "k1", "k2", "k3")                                                     \
+    ELN_PAIR_TAPS_MVE("vmladava", "16", "k1b", "k2b", "k3b")                                                 \
+    "subs %[n], %[n], #1\n\t"                                                                                \
+    "bne 1b\n"                                                                                               \
+    "2:\n\t"
+#define ELN_PAIR_OUTPUTS_MVE                                                                                 \
+    [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [b00] "=&r"(b00),               \
+    [b01] "=&r"(b01), [b10] "=&r"(b10), [b11] "=&r"(b11), [w] "+r"(w), [col] "+r"(column), [n] "+r"(n)
+#define ELN_PAIR_INPUTS_MVE                                                                             \
+    [k1] "i"(ELN_MVE_MAX_TAPS), [k2] "i"(2 * ELN_MVE_MAX_TAPS), [k3] "i"(3 * ELN_MVE_MAX_TAPS),             \
+    [k1b] "i"(ELN_MVE_MAX_TAPS + 16), [k2b] "i"(2 * ELN_MVE_MAX_TAPS + 16),                                  \
+    [k3b] "i"(3 * ELN_MVE_MAX_TAPS + 16) /* the columns are read: the asm's "memory" clobber */
+
+/* The pair's sums into sums[j][q] and sums[j][q + 1]; returns the next pair's weights. */
+ELN_INLINE const int8_t *eln_pair_sums_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
+                                           int32_t q, int32_t sums[4][4])
 {
-    int32_t q;
-    for (q = 0; q < count; q += 2) {
-        /* GCC 12 spills the intrinsics' addresses of this loop to the stack: the pass is written out.
-         * VMLADAVA accumulates into even registers only: the eight sums take all of them. */
-        register int32_t a00 __asm__("r0") = 0, a01 __asm__("r2") = 0, a10 __asm__("r4") = 0;
-        register int32_t a11 __asm__("r6") = 0, b00 __asm__("r8") = 0, b01 __asm__("r10") = 0;
-        register int32_t b10 __asm__("r12") = 0, b11 __asm__("r14") = 0;
-        register const int8_t *column __asm__("r3") = win->column;
-        register const int8_t *w __asm__("r1") = weights;
-        register int32_t n __asm__("r5") = passes;
-        __asm__("1:\n\t"
-                "vldrw.32 q2, [%[col]]\n\t"
-                "vldrw.32 q3, [%[col], %[k1]]\n\t"
-                "vldrw.32 q4, [%[col], %[k2]]\n\t"
-                "vldrw.32 q5, [%[col], %[k3]]\n\t"
-                "vldrb.8 q0, [%[w]], #16\n\t"
-                "vldrb.8 q1, [%[w]], #16\n\t"
-                "vmladava.s8 %[a00], q2, q0\n\t"
-                "vmladava.s8 %[a01], q3, q0\n\t"
-                "vmladava.s8 %[a10], q4, q0\n\t"
-                "vmladava.s8 %[a11], q5, q0\n\t"
-                "vmladava.s8 %[b00], q2, q1\n\t"
-                "vmladava.s8 %[b01], q3, q1\n\t"
-                "vmladava.s8 %[b10], q4, q1\n\t"
-                "vmladava.s8 %[b11], q5, q1\n\t"
-                "vldrw.32 q2, [%[col], #16]\n\t"
-                "vldrw.32 q3, [%[col], %[k1b]]\n\t"
-                "vldrw.32 q4, [%[col], %[k2b]]\n\t"
-                "vldrw.32 q5, [%[col], %[k3b]]\n\t"
-                "vldrb.8 q0, [%[w]], #16\n\t"
-                "vldrb.8 q1, [%[w]], #16\n\t"
-                "adds %[col], %[col], #32\n\t"
-                "vmladava.s8 %[a00], q2, q0\n\t"
-                "vmladava.s8 %[a01], q3, q0\n\t"
-                "vmladava.s8 %[a10], q4, q0\n\t"
-                "vmladava.s8 %[a11], q5, q0\n\t"
-                "vmladava.s8 %[b00], q2, q1\n\t"
-                "vmladava.s8 %[b01], q3, q1\n\t"
-                "vmladava.s8 %[b10], q4, q1\n\t"
-                "vmladava.s8 %[b11], q5, q1\n\t"
-                "subs %[n], %[n], #1\n\t"
-                "bne 1b"
-                : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [b00] "+r"(b00),
-                  [b01] "+r"(b01), [b10] "+r"(b10), [b11] "+r"(b11), [w] "+r"(w), [col] "+r"(column),
-                  [n] "+r"(n)
-                : [k1] ELN_MVE_IMM(ELN_MVE_MAX_TAPS), [k2] ELN_MVE_IMM(2 * ELN_MVE_MAX_TAPS),
-                  [k3] ELN_MVE_IMM(3 * ELN_MVE_MAX_TAPS), [k1b] ELN_MVE_IMM(ELN_MVE_MAX_TAPS + 16),
-                  [k2b] ELN_MVE_IMM(2 * ELN_MVE_MAX_TAPS + 16), [k3b] ELN_MVE_IMM(3 * ELN_MVE_MAX_TAPS + 16),
-                  "m"(*(const int8_t(*)[4 * ELN_MVE_MAX_TAPS])win->column)
-                : "q0", "q1", "q2", "q3", "q4", "q5", "cc", "memory");
-        weights = w;
-        sums[0][q] = a00, sums[0][q + 1] = b00, sums[1][q] = a01, sums[1][q + 1] = b01;
-        sums[2][q] = a10, sums[2][q + 1] = b10, sums[3][q] = a11, sums[3][q + 1] = b11;
+    ELN_PAIR_DECLARE_MVE(win, weights, passes);
+    __asm__(ELN_PAIR_PASSES_MVE : ELN_PAIR_OUTPUTS_MVE : ELN_PAIR_INPUTS_MVE
+            : "q0", "q1", "q2", "q3", "q4", "q5", "cc", "memory");
+    sums[0][q] = a00, sums[0][q + 1] = b00, sums[1][q] = a01, sums[1][q + 1] = b01;
+    sums[2][q] = a10, sums[2][q + 1] = b10, sums[3][q] = a11, sums[3][q + 1] = b11;
+    return w;
+}
+
+/* The pair's pooled sums, max over the four output pixels (two VMOV and one VMAXV per map), into best[0]
+ * and best[1]; returns the next pair's weights. */
+ELN_INLINE const int8_t *eln_pair_best_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
+                                           int32_t best[2])
+{
+    ELN_PAIR_DECLARE_MVE(win, weights, passes);
+    __asm__(ELN_PAIR_PASSES_MVE
+            "vmov q2[2], q2[0], %[a00], %[a10]\n\t"
+            "vmov q2[3], q2[1], %[a01], %[a11]\n\t"
+            "vmaxv.s32 %[a00], q2\n\t"
+            "vmov q3[2], q3[0], %[b00], %[b10]\n\t"
+            "vmov q3[3], q3[1], %[b01], %[b11]\n\t"
+            "vmaxv.s32 %[b00], q3"
+            : ELN_PAIR_OUTPUTS_MVE : ELN_PAIR_INPUTS_MVE
+            : "q0", "q1", "q2", "q3", "q4", "q5", "cc", "memory");
+    (void)a01, (void)a10, (void)a11, (void)b01, (void)b10, (void)b11;
+    best[0] = a00, best[1] = b00;
+    return w;
+}
+#else /* wider convolutions: the same loop with intrinsics, one address per column */
+ELN_INLINE const int8_t *eln_pair_sums_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
+                                           int32_t q, int32_t sums[4][4])
+{
+    const int8_t *column = win->column;
+    int32_t a[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}}, p, h, j;
+    for (p = 0; p < 2 * passes; ++p, column += 16) { /* 16 taps per step */
+        for (h = 0; h < 2; ++h, weights += 16) {
+            const int8x16_t w = vldrbq_s8(weights);
+            for (j = 0; j < 4; ++j) {
+                a[h][j] = vmladavaq_s8(a[h][j], ELN_COLUMN_MVE(column, j, 0), w);
+            }
+        }
+    }
+    for (j = 0; j < 4; ++j) {
+        sums[j][q] = a[0][j], sums[j][q + 1] = a[1][j];
     }
     return weights;
 }
-#undef ELN_MVE_IMM
-#else /* wider convolutions: the same loop with intrinsics, one address per column */
-ELN_INLINE const int8_t *eln_window_sums_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
-                                             int32_t count, int32_t sums[4][4])
+
+ELN_INLINE const int8_t *eln_pair_best_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
+                                           int32_t best[2])
 {
-    int32_t q, p, h;
-    for (q = 0; q < count; q += 2) {
-        const int8_t *column = win->column;
-        int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, b00 = 0, b01 = 0, b10 = 0, b11 = 0;
-        for (p = 0; p < 2 * passes; ++p, column += 16, weights += 32) { /* 16 taps per step */
-            const int8x16_t x00 = ELN_COLUMN_MVE(column, 0, 0), x01 = ELN_COLUMN_MVE(column, 1, 0);
-            const int8x16_t x10 = ELN_COLUMN_MVE(column, 2, 0), x11 = ELN_COLUMN_MVE(column, 3, 0);
-            for (h = 0; h < 2; ++h) {
-                const int8x16_t w = vldrbq_s8(weights + 16 * h);
-                int32_t *const a[4] = {h ? &b00 : &a00, h ? &b01 : &a01, h ? &b10 : &a10, h ? &b11 : &a11};
-                *a[0] = vmladavaq_s8(*a[0], x00, w), *a[1] = vmladavaq_s8(*a[1], x01, w);
-                *a[2] = vmladavaq_s8(*a[2], x10, w), *a[3] = vmladavaq_s8(*a[3], x11, w);
-            }
-        }
-        sums[0][q] = a00, sums[0][q + 1] = b00, sums[1][q] = a01, sums[1][q + 1] = b01;
-        sums[2][q] = a10, sums[2][q + 1] = b10, sums[3][q] = a11, sums[3][q + 1] = b11;
+    int32_t sums[4][4], h;
+    weights = eln_pair_sums_mve(win, weights, passes, 0, sums);
+    for (h = 0; h < 2; ++h) {
+        best[h] = sums[0][h] > sums[1][h] ? sums[0][h] : sums[1][h];
+        best[h] = sums[2][h] > best[h] ? sums[2][h] : best[h];
+        best[h] = sums[3][h] > best[h] ? sums[3][h] : best[h];
     }
     return weights;
 }
@@ -854,12 +876,12 @@ ELN_INLINE const int8_t *eln_window_sums_mve(const eln_window_mve *win, const in
  * eln_conv_window_mve.h; bit-identical to it and to the reference (edgelenet/reference.py).
  *
  * Per pooling window (py, px): its four im2col columns are built once and shared by every output map;
- * per four maps, the window sums come from VMLADAVA (eln_window_sums_mve) as four vectors (lanes = maps),
- * are pooled by three VMAX and requantized together, exactly (eln_requant_mve.h), once per pooled output:
+ * per pair of maps, the window sums come from VMLADAVA and are pooled by VMAXV (eln_pair_best_mve); four
+ * maps' maxima are requantized together, exactly (eln_requant_mve.h), once per pooled output:
  * max pooling commutes with the monotonic requantization and clamp (docs/quantization.md).
  * Layout: input (in_side, in_side, Cin) and output (out_side, out_side, Cout), channel-last, int8;
  * weights (layout_mve.py): per 4 maps (fewer at the end), their (4, K) int8 and their 16 epilogue words.
- * Stack: eln_window_mve, 4 * K + 64 bytes, and the 4x4 sums.
+ * Stack: eln_window_mve, 4 * K + 64 bytes.
  */
 
 #if defined(__ARM_FEATURE_MVE)
@@ -868,21 +890,25 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
 {
     const int32_t side = shape->out_side, cout = shape->out_channels, high = eln_high_shifts_mve(quant, cout);
     const eln_quant stage = *quant; /* local copies: no reloads after the int8 stores (they could alias them) */
-    int32_t sums[4][4] __attribute__((aligned(16))); /* [output pixel j][map q of the four] */
     eln_window_mve win;
-    int32_t py, px, c;
+    int32_t py, px, c, q;
     eln_window_init_mve(shape, &win);
     for (py = 0; py < side; ++py) {
         for (px = 0; px < side; ++px, output += cout) { /* output: pixel (py, px)'s Cout values */
             const int8_t *w = (const int8_t *)weights;
             eln_window_columns_mve(shape, input, py, px, &win);
             for (c = 0; c < cout; c += 4, w += 64) { /* maps c..c+3, then their epilogue words */
-                int32x4_t best;
-                w = eln_window_sums_mve(&win, w, win.passes, cout - c < 4 ? cout - c : 4, sums);
-                best = vmaxq_s32(vmaxq_s32(vldrwq_s32(sums[0]), vldrwq_s32(sums[1])),
-                                 vmaxq_s32(vldrwq_s32(sums[2]), vldrwq_s32(sums[3])));
-                vstrbq_p_s32(output + c, eln_conv_stage_mve(best, (const int32_t *)(const void *)w, bias, &stage, c,
-                                                            cout, high), vctp32q((uint32_t)(cout - c)));
+                int32_t best[4] __attribute__((aligned(16))); /* per map: max of its four window sums */
+                int32x4_t y;
+                for (q = 0; q < 4 && c + q < cout; q += 2) {
+                    w = eln_pair_best_mve(&win, w, win.passes, best + q);
+                }
+                y = eln_conv_stage_mve(vldrwq_s32(best), (const int32_t *)(const void *)w, bias, &stage, c, cout, high);
+                if (cout - c >= 4) {
+                    vstrbq_s32(output + c, y);
+                } else {
+                    vstrbq_p_s32(output + c, y, vctp32q((uint32_t)(cout - c)));
+                }
             }
         }
     }
