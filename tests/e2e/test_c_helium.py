@@ -103,6 +103,13 @@ def test_helium_layouts_match_their_definition():
     words = np.frombuffer(raw[256:], "<i4").reshape(4, 4)  # bias', m, 2^(n-33), 32 - n
     assert words[:, :3].tolist() == [[5, -6, 7], [1 << 30, 1 << 30, 3 << 29], [128, 0, 4], [-8, 0, -3]]
     assert not words[:, 3].any() and len(raw) == 256 + 64
+    sub_weights = rng.integers(-128, 128, size=(3, 1, 2, 2))
+    subsampled = conv_pack_mve(kernels, np.array([5, -6, 7]), multiplier, np.array([40, 32, 35]),
+                               (np.array([1, 2, 3]), multiplier, np.array([34, 34, 34]), sub_weights))
+    sub_words = np.frombuffer(subsampled.astype("<i4").tobytes()[256:], "<i4").reshape(12, 4)
+    assert (sub_words[:4] == words).all() and sub_words[4:8, :3].tolist() == [[1, 2, 3], multiplier.tolist(),
+                                                                              [2, 2, 2], [-2, -2, -2]]
+    assert sub_words[8:, :3].tolist() == sub_weights.reshape(3, 4).T.tolist() and not sub_words[:, 3].any()
     weights = rng.integers(-128, 128, size=(6, 2 * 3 * 3))
     packed = fc_pack_mve(weights, channel_last=(2, 3, 3)).reshape(2, 2, 4, 16)  # (row group, 16 inputs, row, k)
     for o, c, y, x in np.ndindex(6, 2, 3, 3):

@@ -361,22 +361,29 @@ ELN_INLINE int32x4_t eln_requantize_words_mve(int32x4_t acc, const int32_t *word
     return vshlq_s32(vaddq_s32(vmulhq_s32(acc, vldrwq_s32(words + 4)), vldrwq_s32(words + 8)), vldrwq_s32(words + 12));
 }
 
+/* eln_saturate_s8 after eln_requantize_words_mve: lanes past the last channel have m = 0 in their words,
+ * so they hold the zero point, clamped: a valid table index, and the gather needs no predicate. */
+ELN_INLINE int32x4_t eln_saturate_words_mve(int32x4_t requantized, const eln_quant *quant)
+{
+    int32x4_t y = vaddq_s32(requantized, vdupq_n_s32(quant->zero_point));
+    y = vminq_s32(vmaxq_s32(y, vdupq_n_s32(quant->act_min)), vdupq_n_s32(127));
+    if (quant->lut != 0) {
+        y = vldrbq_gather_offset_s32(quant->lut, vreinterpretq_u32_s32(vaddq_s32(y, vdupq_n_s32(128))));
+    }
+    return y;
+}
+
 /* Maps c..c+3's pooled or subsampled sums -> their int8 outputs (int32 lanes): the words above when every n
  * of the layer is > 32 (high), else eln_stage_mve on the layer's arrays. */
 ELN_INLINE int32x4_t eln_conv_stage_mve(int32x4_t acc, const int32_t *words, const int32_t *bias,
                                         const eln_quant *quant, int32_t c, int32_t count, int32_t high)
 {
     if (high) {
-        int32x4_t y = vaddq_s32(eln_requantize_words_mve(acc, words), vdupq_n_s32(quant->zero_point));
-        y = vminq_s32(vmaxq_s32(y, vdupq_n_s32(quant->act_min)), vdupq_n_s32(127));
-        if (quant->lut != 0) {
-            y = vldrbq_gather_offset_z_s32(quant->lut, vreinterpretq_u32_s32(vaddq_s32(y, vdupq_n_s32(128))),
-                                           vctp32q((uint32_t)(count - c)));
-        }
-        return y;
+        return eln_saturate_words_mve(eln_requantize_words_mve(acc, words), quant);
     }
     return eln_stage_mve(acc, bias, quant, c, count, high);
 }
+
 #endif
 
 #endif /* ELN_REQUANT_MVE_H */
@@ -875,11 +882,13 @@ ELN_INLINE const int8_t *eln_pair_best_mve(const eln_window_mve *win, const int8
  *
  * Per pooling window (py, px): the four im2col columns are built once and shared by every output map;
  * per four maps, the window sums come from VMLADAVA (eln_pair_sums_mve) as four vectors acc[j]
- * (lanes = maps). Each goes through its own output stage (exact requantization, tanh table: eln_stage_mve),
- * and the subsampling combines them exactly as the reference runs the two layers, four maps per vector:
+ * (lanes = maps). Each goes through its own output stage (exact requantization, tanh table), and the
+ * subsampling combines them exactly as the reference runs the two layers, four maps per vector:
  *   s = bias'[c] + sum_j w_s[c][j] * y_j[c],  out = tanh(s)      (j = (dy, dx))
  * A partial connection table (C3) is zero weights. Layout: input (in_side, in_side, Cin) and output
- * (out_side, out_side, Cout), channel-last; weights as eln_conv_maxpool_mve.h's. Stack: eln_window_mve.
+ * (out_side, out_side, Cout), channel-last; weights as eln_conv_maxpool_mve.h's, with 48 epilogue words per
+ * 4 maps: the convolution's, the subsampling's, and its coefficients per j (layout_mve.py).
+ * Stack: eln_window_mve.
  */
 
 #if defined(__ARM_FEATURE_MVE)
@@ -888,7 +897,7 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
                                       const int32_t *bias, int8_t *output)
 {
     const int32_t side = shape->out_side, cout = shape->out_channels;
-    const int32_t high = eln_high_shifts_mve(quant, cout), sub_high = eln_high_shifts_mve(&sub->quant, cout);
+    const int32_t high = eln_high_shifts_mve(quant, cout) && eln_high_shifts_mve(&sub->quant, cout);
     const uint32x4_t every_fourth = vmulq_n_u32(vidupq_n_u32(0, 1), 4); /* byte offsets of w_s[c..c+3][j] */
     const eln_quant stage = *quant, sub_stage = sub->quant; /* local copies: no reloads after the stores */
     int32_t sums[4][4] __attribute__((aligned(16))); /* [output pixel j][map q of the four] */
@@ -899,19 +908,33 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
         for (px = 0; px < side; ++px, output += cout) { /* output: pixel (py, px)'s Cout values */
             const int8_t *w = (const int8_t *)weights;
             eln_window_columns_mve(shape, input, py, px, &win);
-            for (c = 0; c < cout; c += 4, w += 64) { /* maps c..c+3, then their epilogue words */
-                const mve_pred16_t lanes = vctp32q((uint32_t)(cout - c));
-                int32x4_t s = vdupq_n_s32(0);
+            for (c = 0; c < cout; c += 4, w += 192) { /* maps c..c+3, then their 48 epilogue words */
+                const int32_t *words;
+                int32x4_t s = vdupq_n_s32(0), y;
                 for (q = 0; q < 4 && c + q < cout; q += 2) {
                     w = eln_pair_sums_mve(&win, w, win.passes, q, sums);
                 }
-                for (j = 0; j < 4; ++j) { /* w_s (Cout, 2, 2): map c's coefficient j at 4c + j */
-                    const int32x4_t y = eln_conv_stage_mve(vldrwq_s32(sums[j]), (const int32_t *)(const void *)w,
-                                                           bias, &stage, c, cout, high);
-                    const int32x4_t w_s = vldrbq_gather_offset_z_s32(sub->weights + 4 * c + j, every_fourth, lanes);
-                    s = vaddq_s32(s, vmulq_s32(y, w_s));
+                words = (const int32_t *)(const void *)w; /* the convolution's, the subsampling's, [j][map] */
+                if (high) {
+                    for (j = 0; j < 4; ++j) {
+                        y = eln_saturate_words_mve(eln_requantize_words_mve(vldrwq_s32(sums[j]), words), &stage);
+                        s = vaddq_s32(s, vmulq_s32(y, vldrwq_s32(words + 32 + 4 * j)));
+                    }
+                    y = eln_saturate_words_mve(eln_requantize_words_mve(s, words + 16), &sub_stage);
+                } else { /* some n <= 32: the layers' arrays, lane by lane */
+                    const mve_pred16_t lanes = vctp32q((uint32_t)(cout - c));
+                    for (j = 0; j < 4; ++j) { /* w_s (Cout, 2, 2): map c's coefficient j at 4c + j */
+                        y = eln_stage_mve(vldrwq_s32(sums[j]), bias, &stage, c, cout, 0);
+                        s = vaddq_s32(s, vmulq_s32(y, vldrbq_gather_offset_z_s32(sub->weights + 4 * c + j,
+                                                                                    every_fourth, lanes)));
+                    }
+                    y = eln_stage_mve(s, sub->bias, &sub_stage, c, cout, 0);
                 }
-                eln_output_mve(s, sub->bias, &sub_stage, c, cout, sub_high, output + c);
+                if (cout - c >= 4) {
+                    vstrbq_s32(output + c, y);
+                } else {
+                    vstrbq_p_s32(output + c, y, vctp32q((uint32_t)(cout - c)));
+                }
             }
         }
     }

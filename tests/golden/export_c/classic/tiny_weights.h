@@ -10,10 +10,12 @@
 #include <stdint.h>
 
 #if defined(__ARM_FEATURE_MVE)
-/* C1 weights for the Helium path: (2x1x5x5), per 4 output maps their int8 channel-last rows of 32 taps (zero-padded) and 16 epilogue words, as int32 little-endian words */
-static const int32_t tiny_c1_weights[32] = {
+/* C1 weights for the Helium path: (2x1x5x5), per 4 output maps their int8 channel-last rows of 32 taps (zero-padded) and 48 epilogue words, as int32 little-endian words */
+static const int32_t tiny_c1_weights[64] = {
     -1744856982, -884644623, 489311411, -393569666, 721065973, -914803, 1876352166, 1017150449, -963310111, 170484426, 179, 0, -805956967, -1307622515, 172, 0,
     -22410, -54884, 0, 0, 1532571017, 1602322385, 0, 0, 32, 32, 0, 0, -6, -6, 0, 0,
+    -5582, -3442, 0, 0, 1780525100, 1147211871, 0, 0, 8, 4, 0, 0, -4, -3, 0, 0,
+    101, 38, 0, 0, 101, 38, 0, 0, 101, 38, 0, 0, 101, 38, 0, 0,
 };
 #elif defined(__ARM_FEATURE_DSP)
 /* C1 weights for the DSP path, per output map (2): per input map (1), (3, 5, 2) words (per column pair and kernel row, the dx = 0 and dx = 1 kernels' 16-bit pairs) and the input maps left; then bias', m, n - 32, rounding, the output offset from the last map */
@@ -128,13 +130,15 @@ static const int8_t tiny_s2_lut[256] = {
 };
 
 #if defined(__ARM_FEATURE_MVE)
-/* C3 weights for the Helium path: (3x2x5x5), per 4 output maps their int8 channel-last rows of 64 taps (zero-padded) and 16 epilogue words, as int32 little-endian words */
-static const int32_t tiny_c3_weights[80] = {
+/* C3 weights for the Helium path: (3x2x5x5), per 4 output maps their int8 channel-last rows of 64 taps (zero-padded) and 48 epilogue words, as int32 little-endian words */
+static const int32_t tiny_c3_weights[112] = {
     535829398, 1027634387, -1034509110, -657393910, 1778396672, 1526763776, -1006627072, 1157650432, -1712214446, -1442815240, -1592507848, -970057915, -956236032, -301962752, -1644132352, -1711259904,
     -558407408, -890450746, 152034168, 49814938, -1056951296, -1761600000, 1426112768, 1056995072, 62411, 0, 0, 0, 27648, 0, 0, 0,
     655532, 16252987, 10944629, 12648626, 0, 0, 0, 0, 14155951, 6684821, 4128958, 7143432, 0, 0, 0, 0,
     8978583, 196763, 5832813, 16515194, 0, 0, 0, 0, 181, 0, 0, 0, 0, 0, 0, 0,
     -4654, 3762, -438, 0, 1872463716, 1183901399, 1844472524, 0, 4, 8, 8, 0, -3, -4, -4, 0,
+    -66, 1888, 795, 0, 1787172566, 1833059048, 1624050505, 0, 8, 8, 8, 0, -4, -4, -4, 0,
+    -100, 105, -74, 0, -100, 105, -74, 0, -100, 105, -74, 0, -100, 105, -74, 0,
 };
 #elif defined(__ARM_FEATURE_DSP)
 /* C3 weights for the DSP path, per output map (3): per input map (2), (3, 5, 2) words (per column pair and kernel row, the dx = 0 and dx = 1 kernels' 16-bit pairs) and the input maps left; then bias', m, n - 32, rounding, the output offset from the last map */

@@ -362,22 +362,29 @@ ELN_INLINE int32x4_t eln_requantize_words_mve(int32x4_t acc, const int32_t *word
     return vshlq_s32(vaddq_s32(vmulhq_s32(acc, vldrwq_s32(words + 4)), vldrwq_s32(words + 8)), vldrwq_s32(words + 12));
 }
 
+/* eln_saturate_s8 after eln_requantize_words_mve: lanes past the last channel have m = 0 in their words,
+ * so they hold the zero point, clamped: a valid table index, and the gather needs no predicate. */
+ELN_INLINE int32x4_t eln_saturate_words_mve(int32x4_t requantized, const eln_quant *quant)
+{
+    int32x4_t y = vaddq_s32(requantized, vdupq_n_s32(quant->zero_point));
+    y = vminq_s32(vmaxq_s32(y, vdupq_n_s32(quant->act_min)), vdupq_n_s32(127));
+    if (quant->lut != 0) {
+        y = vldrbq_gather_offset_s32(quant->lut, vreinterpretq_u32_s32(vaddq_s32(y, vdupq_n_s32(128))));
+    }
+    return y;
+}
+
 /* Maps c..c+3's pooled or subsampled sums -> their int8 outputs (int32 lanes): the words above when every n
  * of the layer is > 32 (high), else eln_stage_mve on the layer's arrays. */
 ELN_INLINE int32x4_t eln_conv_stage_mve(int32x4_t acc, const int32_t *words, const int32_t *bias,
                                         const eln_quant *quant, int32_t c, int32_t count, int32_t high)
 {
     if (high) {
-        int32x4_t y = vaddq_s32(eln_requantize_words_mve(acc, words), vdupq_n_s32(quant->zero_point));
-        y = vminq_s32(vmaxq_s32(y, vdupq_n_s32(quant->act_min)), vdupq_n_s32(127));
-        if (quant->lut != 0) {
-            y = vldrbq_gather_offset_z_s32(quant->lut, vreinterpretq_u32_s32(vaddq_s32(y, vdupq_n_s32(128))),
-                                           vctp32q((uint32_t)(count - c)));
-        }
-        return y;
+        return eln_saturate_words_mve(eln_requantize_words_mve(acc, words), quant);
     }
     return eln_stage_mve(acc, bias, quant, c, count, high);
 }
+
 #endif
 
 #endif /* ELN_REQUANT_MVE_H */
