@@ -1,6 +1,6 @@
 """Per-image latency on this host, batch 1, one thread: the exported C engine against onnxruntime.
 
-    python benchmarks/host_speed.py [--arch modern classic] [--images 2000] [--repeats 5]
+    .venv/bin/python -m benchmarks.host_speed [--arch modern classic] [--images 2000] [--repeats 5]
 
 The C engine is compiled with gcc -O3 -march=native (firmware_export.build.HOST_FAST) and timed inside
 one ctypes call that runs the images one after the other (each a separate batch-1 inference), so Python's
@@ -12,22 +12,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common import write_result
 from calibration.selection import select_calibration_set
 from edgelenet.checkpoint import load_checkpoint
 from edgelenet.data import load_mnist
-from edgelenet.fileio import write_text_atomic
 from edgelenet.quantize import quantize_model
 from firmware_export import build
 from firmware_export.runtime import CRuntime
-
-RESULTS = Path(__file__).resolve().parent / "results" / "host_speed.json"
-
 
 def c_engine_latency_us(model, images: np.ndarray, repeats: int) -> float:
     """Microseconds per image of the C engine (gcc -O3 -march=native), best of `repeats` passes."""
@@ -84,19 +79,17 @@ def main() -> None:
     args = parser.parse_args()
     mnist = load_mnist()
     images = mnist.test.images[:args.images]
-    result = {"command": "python benchmarks/host_speed.py " + " ".join(sys.argv[1:]),
-              "c_flags": " ".join(build.HOST_FAST), "batch": 1, "threads": 1, "images": len(images), "models": {}}
+    result = {"c_flags": " ".join(build.HOST_FAST), "batch": 1, "threads": 1, "images": len(images), "models": {}}
     for arch in args.arch:
         checkpoint, _ = load_checkpoint(arch)
-        calibration = select_calibration_set(mnist.train, 300, seed=0)
+        calibration = select_calibration_set(mnist.train, 1000, seed=0)  # `edgelenet quantize`'s defaults
         model = quantize_model(checkpoint, calibration, calibration_info={"source": "mnist-train", "seed": 0})[0]
         result["models"][arch] = measure(model, images, args.repeats)
         print(arch, json.dumps(result["models"][arch]))
     result["headline"] = {"host latency: C engine vs onnxruntime int8 / float": {
         arch: f"{m['c_engine_us']} us vs {m.get('onnxruntime_int8_us')} / {m.get('onnxruntime_float_us')} us"
         for arch, m in result["models"].items()}}
-    write_text_atomic(RESULTS, json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS}\ncommand: {result['command']}")
+    write_result("host_speed", result)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks.report_tables import DEFAULT_METHOD, DEFAULT_SIZE, DEFAULT_WEIGHTS, cell, default_row, find_key, \
+from benchmarks.report_tables import DEFAULT_METHOD, DEFAULT_SIZE, DEFAULT_WEIGHTS, cell, default_row, engine_memory, \
     pct, section, table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,8 +27,10 @@ KNOWN = {   # name -> (section title, the command that writes it)
     "training": ("Training", ".venv/bin/python -m benchmarks.training"),
     "peers_ort": ("Peer: onnxruntime quantize_static", ".venv/bin/python -m benchmarks.peers_ort"),
     "peers_tflite": ("Peer: TensorFlow Lite + TensorFlow Lite Micro", ".venv/bin/python -m benchmarks.peers_tflite"),
+    "onnx_parity": ("ONNX runtimes against the integer reference", ".venv/bin/python -m benchmarks.onnx_parity"),
     "mcu": ("C engine on emulated Cortex-M", ".venv/bin/python -m benchmarks.mcu"),
     "host_speed": ("C engine on the host", ".venv/bin/python -m benchmarks.host_speed"),
+    "export_speed": ("export-c as a firmware build step", ".venv/bin/python -m benchmarks.export_speed"),
 }
 
 
@@ -45,13 +47,13 @@ def comparison(results: dict[str, dict]) -> str:
     """edgelenet next to the peers on `modern`: accuracy, agreement, model bytes, RAM bytes."""
     ours, ort, tflm = default_row(results.get("accuracy"), "modern"), best_ort(results, "modern"), \
         results.get("peers_tflite")
-    flash, scratch = find_key(results, "flash_bytes"), find_key(results, "scratch_bytes")
+    memory = engine_memory(results)
     rows = []
     if ours:
         rows.append([f"edgelenet ({DEFAULT_METHOD}, {DEFAULT_SIZE} images, {DEFAULT_WEIGHTS})",
                      pct(ours["int8_accuracy"]), pct(ours["agreement"]),
-                     f"{flash[0]} (C flash, {flash[1]})" if flash else "—",
-                     f"{scratch[0]} (C scratch, {scratch[1]})" if scratch else "—"])
+                     f"{memory['flash_bytes']} (C engine flash on Cortex-M4, mcu)" if memory else "—",
+                     f"{ram_bytes(memory)} (scratch + input + logits, mcu)" if memory else "—"])
     if ort:
         rows.append([f"onnxruntime quantize_static ({ort['method']}, {ort['weights']}), best of peers_ort",
                      pct(ort["int8_accuracy"]), pct(ort["agreement"]), f"{ort['onnx_bytes']} (QDQ ONNX)", "—"])
@@ -103,16 +105,21 @@ def render_headline(results: dict[str, dict]) -> str:
     rows.append(["best peer int8 accuracy"] + peer)
     rows.append(["training: test accuracy over seeds (min–max), longest wall time, images/s"]
                 + [_training_cell(results.get("training"), arch) for arch in ("modern", "classic")])
-    tflm = results.get("peers_tflite")
-    scratch = find_key(results, "scratch_bytes")
-    rows.append(["RAM: TFLM arena vs edgelenet C scratch (bytes)",
+    tflm, memory = results.get("peers_tflite"), engine_memory(results)
+    rows.append(["RAM, like for like: TFLM arena (all tensors, input and output included) vs edgelenet C "
+                 "scratch + input + logits (bytes; stack excluded on both sides)",
                  f"{tflm['arena_bytes'] if tflm else not_run('peers_tflite')} vs "
-                 f"{scratch[0] if scratch else not_run('mcu')}", "—"])
+                 f"{ram_bytes(memory) if memory else not_run('mcu')}", "—"])
     for name in sorted(results):
         for label, value in (results[name].get("headline") or {}).items():
             rows.append([f"{label} ({name})", *_per_arch(value)])
     return (table(["figure", "modern", "classic"], rows)
             + "\n\nEvery figure, with the command that produced it: [BENCHMARKS.md](BENCHMARKS.md).")
+
+
+def ram_bytes(memory: dict) -> int:
+    """The engine's RAM that TFLM's arena also holds: scratch, the int8 input field and the logits."""
+    return memory["scratch_bytes"] + memory["input_bytes"] + memory["logits_bytes"]
 
 
 def _training_cell(training: dict | None, arch: str) -> str:

@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display; also keeps rendering independent of the machine's backend
 import matplotlib.pyplot as plt  # noqa: E402
 
-from benchmarks.report_tables import default_row, find_key  # noqa: E402
+from benchmarks.report_tables import default_row, engine_memory  # noqa: E402
 
 ARCHS = ("modern", "classic")
 
@@ -86,13 +86,14 @@ def memory(results: dict, path: Path) -> Path | None:
     """RAM and model storage in bytes, for whichever of edgelenet and the peers have been measured."""
     tflm, ort = results.get("peers_tflite"), results.get("peers_ort")
     items = []
-    scratch, flash = find_key(results, "scratch_bytes"), find_key(results, "flash_bytes")
-    if scratch:
-        items.append(("RAM: edgelenet C scratch", scratch[0]))
+    engine = engine_memory(results)
+    if engine:
+        items.append(("RAM: edgelenet scratch + input + logits",
+                      engine["scratch_bytes"] + engine["input_bytes"] + engine["logits_bytes"]))
     if tflm:
-        items.append(("RAM: TFLM arena", tflm["arena_bytes"]))
-    if flash:
-        items.append(("model: edgelenet C flash", flash[0]))
+        items.append(("RAM: TFLM arena (tensors incl. input/output)", tflm["arena_bytes"]))
+    if engine:
+        items.append(("model: edgelenet C engine flash (M4)", engine["flash_bytes"]))
     if tflm:
         items.append(("model: .tflite", tflm["tflite_bytes"]))
     if ort:

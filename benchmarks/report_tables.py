@@ -42,7 +42,12 @@ def provenance(record: dict) -> str:
             parts.append(f"{label}: " + ", ".join(f"{k} {v}" for k, v in sorted(record[key].items())))
     machine = record.get("machine") or {}
     if machine:
-        parts.append(f"Machine: {machine.get('cpus', '?')} CPUs, {machine.get('platform', '?')}")
+        cpu = machine.get("cpu_model", "CPU model not recorded")
+        vectors = ", ".join(machine.get("vector_extensions") or []) or "none recorded"
+        parts.append(f"Machine: {cpu} ({machine.get('cpus', '?')} CPUs; vector extensions: {vectors}), "
+                     f"{machine.get('platform', '?')}")
+    if record.get("date"):
+        parts.append(f"Date: {record['date']}")
     return "\n\n".join(parts)
 
 
@@ -55,25 +60,25 @@ def default_row(accuracy: dict | None, arch: str) -> dict | None:
     return None
 
 
-def find_key(results: dict[str, dict], key: str) -> tuple[object, str] | None:
-    """The first value stored under `key` at any depth, searching the records in name order: (value, name)."""
-    def search(node):
-        if isinstance(node, dict):
-            if key in node and not isinstance(node[key], (dict, list)):
-                return node[key]
-            node = list(node.values())
-        if isinstance(node, list):
-            for item in node:
-                found = search(item)
-                if found is not None:
-                    return found
-        return None
+def lookup(results: dict[str, dict], name: str, *path: str):
+    """results[name][path[0]][path[1]]...: one named figure of one record, or None where it was not measured."""
+    node = results.get(name)
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
 
-    for name in sorted(results):
-        found = search(results[name])
-        if found is not None:
-            return found, name
-    return None
+
+def engine_memory(results: dict[str, dict], arch: str = "modern") -> dict | None:
+    """The C engine's memory for `arch` as benchmarks/mcu.py measured it on the Cortex-M4: flash (code +
+    weights + tables of the path that ran), scratch, and the input and logits buffers the caller owns."""
+    flash = lookup(results, "mcu", "models", arch, "flash", "flash_bytes")
+    scratch = lookup(results, "mcu", "models", arch, "scratch_bytes")
+    if flash is None or scratch is None:
+        return None
+    return {"flash_bytes": flash, "scratch_bytes": scratch, "input_bytes": 1024,
+            "logits_bytes": lookup(results, "mcu", "models", arch, "num_classes") or 10}
 
 
 def accuracy_section(record: dict) -> str:

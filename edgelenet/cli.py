@@ -1,7 +1,9 @@
 """The `edgelenet` command: thin typer commands that each make one call into the library.
 
-Exit codes: 0 success, 1 a check failed (validate thresholds), 2 bad input or usage. Every user error is a
-`UserError`, turned into one `error: ...` line on stderr by `_guard`, the one place that does it.
+Exit codes: 0 success, 1 a check failed (validate thresholds), 2 bad input or usage, 130/143 interrupted
+(SIGINT/SIGTERM, temporary files removed). Every user error is a `UserError` (or an OSError: disk full,
+permission denied), turned into one `error: ...` line on stderr by `_guard`; usage errors end with one
+`error: ...` line too (`main`). Python warnings are not printed: what the user must know is a `warning:` line.
 With `--json` a command prints exactly one JSON object on stdout; progress and logs go to stderr.
 """
 
@@ -9,16 +11,19 @@ from __future__ import annotations
 
 import functools
 import json
+import signal
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Callable, Optional
 
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 
-from edgelenet.errors import CheckFailed, UserError
+from edgelenet.errors import CheckFailed, Terminated, UserError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="LeNet-5 from PyTorch training to an integer-only C engine, with proven int8 parity.")
@@ -37,12 +42,26 @@ def _guard(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except UserError as exc:
-            stderr.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            _error(str(exc))
+            raise typer.Exit(2) from None
+        except OSError as exc:   # an environment problem on a path the user gave (disk full, permissions)
+            from edgelenet.fileio import os_error
+
+            _error(str(os_error("access", exc.filename or "a file", exc)))
+            raise typer.Exit(2) from None
+        except MemoryError:
+            _error("out of memory (is an input far larger than expected?)")
             raise typer.Exit(2) from None
         except CheckFailed as exc:
             stderr.print(f"[red]check failed:[/red] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
     return wrapper
+
+
+def _error(message: str) -> None:
+    """The one error line: markup in the message is escaped, newlines (from a file name, say) shown as \\n."""
+    text = message.replace("\n", "\\n").replace("\r", "\\r")
+    stderr.print(f"[red]error:[/red] {escape(text)}", highlight=False, soft_wrap=True)
 
 
 def _emit(result: dict, as_json: bool, render: Callable[[dict], None]) -> None:
@@ -91,7 +110,7 @@ def train(
     arch: Annotated[str, typer.Option(help="classic or modern.")] = "modern",
     head: Annotated[str, typer.Option(help="softmax, or rbf (classic only: the paper's fixed RBF output).")] = "softmax",
     epochs: Annotated[Optional[int], typer.Option(help="Passes over the training set (default 20).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for initialisation, shuffling and augmentation.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed for initialisation, shuffling and augmentation.")] = 0,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/train"),
     limit: Annotated[Optional[int], typer.Option(help="Train on the first N training images only.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/train_state.pt (saved every epoch).")] = False,
@@ -133,7 +152,7 @@ def quantize(
     calib_data: Annotated[Optional[Path], typer.Option(
         help="Calibrate on these images (PNG class folder, IDX or .npy) instead of MNIST training images.")] = None,
     per_tensor: Annotated[bool, typer.Option("--per-tensor", help="One weight scale per tensor, not per channel.")] = False,
-    seed: Annotated[int, typer.Option(help="Seed of the calibration draw.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed of the calibration draw.")] = 0,
     out: Annotated[Optional[Path], typer.Option(help="Artifact file to write.")] = None,
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
@@ -214,9 +233,10 @@ def export_c(
 def validate(
     artifact: Annotated[Path, typer.Argument(help="int8 artifact written by `edgelenet quantize`.")],
     runtimes: Annotated[Optional[str], typer.Option(
-        help="Comma-separated runtimes (default: all): torch, reference, ort-float, ort-int8, tinygrad-float, "
-             "tinygrad-int8, c. torch and reference always run (baselines). A runtime that cannot run here is "
-             "skipped; it fails validation only if named here.")] = None,
+        help="Comma-separated runtimes (default: all but the emulated cores): torch, reference, ort-float, "
+             "ort-int8, tinygrad-float, tinygrad-int8, c (host), qemu-m0, qemu-m3, qemu-m4, qemu-m7, qemu-m33, "
+             "qemu-m55 (the C engine on an emulated Cortex-M core). torch and reference always run (baselines). "
+             "A runtime that cannot run here is skipped; it fails validation only if named here.")] = None,
     junit: Annotated[Optional[Path], typer.Option(help="Also write the result as JUnit XML to this file.")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Use the first N official test images only.")] = None,
     max_accuracy_drop: Annotated[float, typer.Option(
@@ -260,21 +280,53 @@ def run(
         help="Start from this checkpoint (`classic`, `modern` or a path) instead of training.")] = None,
     arch: Annotated[str, typer.Option(help="Architecture to train when no --model is given.")] = "modern",
     epochs: Annotated[Optional[int], typer.Option(help="Training epochs (default 20).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for training and the calibration draw.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed for training and the calibration draw.")] = 0,
     limit: Annotated[Optional[int], typer.Option(help="Train on the first N training images only.")] = None,
     validate_limit: Annotated[Optional[int], typer.Option(help="Validate on the first N test images only.")] = None,
+    target: Annotated[str, typer.Option(
+        help="Emulated core for the last stage: qemu-m0, qemu-m3, qemu-m4, qemu-m7, qemu-m33 or qemu-m55.")] = "qemu-m4",
     as_json: JsonFlag = False,
 ) -> None:
-    """The whole pipeline: train, quantize, validate, export ONNX and C, run the C on host and Cortex-M4."""
+    """The whole pipeline: train, quantize, validate, export ONNX and C, run the C on host and an emulated core."""
     from edgelenet.run import RunConfig, run_pipeline
 
     cfg = RunConfig(out=out, model=model, arch=arch, epochs=epochs, seed=seed, train_limit=limit,
-                    validate_limit=validate_limit)
+                    validate_limit=validate_limit, target=target)
     result = run_pipeline(cfg, stderr)
     _emit(result, as_json, lambda r: stdout.print(Markdown((out / "report.md").read_text())))
     if not result["validate"]["passed"]:
         raise CheckFailed("validation thresholds failed; see the report")
 
 
-def main() -> None:
-    app()
+def _terminate(signum, frame) -> None:
+    raise Terminated(signum)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the app; usage errors become usage lines and one `error:` line, exit 2."""
+    signal.signal(signal.SIGTERM, _terminate)   # unwinds like SIGINT, so `finally` removes temporary files
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            code = app(args=argv, standalone_mode=False)
+        except typer.TyperException as exc:   # click's usage errors (vendored by typer)
+            code = _usage_error(exc)
+        except typer.Abort:
+            _error("aborted")
+            code = 1
+        except Terminated:
+            code = 128 + signal.SIGTERM
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc) -> int:
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError":   # `edgelenet` alone: the help text
+        if exc.format_message().strip():   # rich has printed it already when the message is empty
+            sys.stdout.write(exc.format_message() + "\n")
+        return exc.exit_code
+    if ctx is not None:
+        stderr.print(ctx.get_usage(), highlight=False, markup=False)
+        stderr.print(f"Try '{ctx.command_path} --help' for help.", highlight=False, markup=False)
+    _error(exc.format_message())
+    return getattr(exc, "exit_code", 2)

@@ -233,3 +233,20 @@ def logits_numpy(model: LeNet5, pixels: np.ndarray, batch: int = 2000) -> np.nda
         for start in range(0, len(pixels), batch):
             out.append(model.forward_pixels(torch.from_numpy(np.ascontiguousarray(pixels[start:start + batch]))))
     return torch.cat(out).numpy() if out else np.zeros((0, 10), np.float32)
+
+
+def model_from_state(arch: str, head: str, state: dict[str, np.ndarray], widths=(6, 16, 120, 84),
+                     num_classes: int = 10) -> LeNet5:
+    """A LeNet5 in eval mode holding `state`: float32 arrays whose names and shapes edgelenet.schema checked."""
+    if tuple(widths) != (6, 16, 120, 84) or num_classes != 10:
+        raise UserError(f"widths {list(widths)} with {num_classes} classes: this edgelenet builds LeNet-5 "
+                        "with widths 6, 16, 120, 84 and 10 classes only")
+    model = LeNet5(ModelConfig(arch, head))
+    model.load_state_dict({k: torch.from_numpy(np.array(v, np.float32)) for k, v in state.items()})
+    return model.eval()
+
+
+def float_model_of(qmodel) -> LeNet5:
+    """The float model an int8 artifact (`edgelenet.artifact.QuantizedModel`) was quantized from."""
+    widths = tuple(len(qmodel.layer(name).weights) for name in ("C1", "C3", "C5", "F6"))
+    return model_from_state(qmodel.arch, qmodel.head, qmodel.float_state, widths, len(qmodel.layers[-1].weights))

@@ -135,18 +135,19 @@ def fpu_enabled(cpu: str) -> bool:
 
 def build_arm_example(out: Path, board: str, target: Path, defines: list[str] = (),
                       include: list[Path] = (), cpu: str | None = None, opt: list[str] | None = None,
-                      sources: list[Path] | None = None) -> Path:
+                      sources: list[Path] | None = None, main: Path | None = None) -> Path:
     """OUT/*.c + OUT/example/{main,startup}.c for `board`'s core (or `cpu`, e.g. cortex-m0plus code on the
     micro:bit's M0), linked with the board's linker script. The firmware runs with unaligned-access traps
     on and, for integer builds, the FPU off (ELN_FPU_OFF): an FP/MVE instruction faults, and a fault ends
-    QEMU with an error (example/startup.c) instead of hanging. `sources` replaces OUT/*.c (e.g. a mutant)."""
+    QEMU with an error (example/startup.c) instead of hanging. `sources` replaces OUT/*.c (e.g. a mutant),
+    `main` example/main.c (e.g. a batch driver)."""
     example = Path(out) / "example"
     cpu = cpu or BOARDS[board].cpu
     engine = engine_sources(out) if sources is None else list(sources)
     fpu = [] if fpu_enabled(cpu) else ["-DELN_FPU_OFF"]
     cmd = [ARM_CC, *STRICT, *CPU_FLAGS[cpu], *(opt or ARM_OPT), *ARM_LIBS, "-T", str(linker_script(out, board)),
            f"-I{out}", *[f"-I{p}" for p in include], *fpu, *defines, *map(str, engine),
-           str(example / "main.c"), str(example / "startup.c"), "-o", str(target)]
+           str(main or example / "main.c"), str(example / "startup.c"), "-o", str(target)]
     run(cmd)
     return target
 
@@ -188,13 +189,19 @@ def vectors_header(pixels, path: Path) -> Path:
 
 
 def parse_example_output(text: str) -> tuple[list[int], list[list[int]], list[list[int]]]:
-    """(classes, logits, [total, per-step...] instruction counts) from example/main.c's output lines."""
+    """(classes, logits, [total, per-step...] instruction counts) from example/main.c's output lines:
+    `image N class C confidence P logits L0 L1 ...` and `instructions T steps S0 S1 ...`."""
     classes, logits, counts = [], [], []
     for line in text.splitlines():
         words = line.split()
-        if words[:1] == ["image"]:
-            classes.append(int(words[3]))
-            logits.append([int(v) for v in words[5:]])
+        if words[:1] == ["image"] and "logits" in words:
+            classes.append(int(words[words.index("class") + 1]))
+            logits.append([int(v) for v in words[words.index("logits") + 1:]])
         elif words[:1] == ["instructions"]:
             counts.append([int(words[1])] + [int(v) for v in words[3:]])
     return classes, logits, counts
+
+
+def parse_confidences(text: str) -> list[int]:
+    """The Q15 confidences example/main.c printed, one per image."""
+    return [int(line.split()[5]) for line in text.splitlines() if line.startswith("image ")]

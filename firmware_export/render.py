@@ -7,6 +7,7 @@ calls, the kernels pasted from `kernels/`, and a banner at the top of every file
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -16,7 +17,7 @@ from string import Template
 import numpy as np
 
 import edgelenet
-from edgelenet.artifact import QuantizedModel
+from edgelenet.artifact import QuantizedModel, artifact_bytes
 from edgelenet.errors import UserError
 from firmware_export import build
 from firmware_export.layout import CArray, Step, layer_arrays, maxpool_folded, output_stage, plan_steps, symbol
@@ -51,7 +52,22 @@ class Rendered:
     scratch_bytes: int
 
 
+# <prefix>.h must not shadow a standard header (`#include <stdint.h>` would find OUT/stdint.h first with
+# -IOUT), and <prefix> must not be main. Compared case-insensitively, for case-insensitive file systems.
+C_HEADERS = frozenset("""
+    assert complex ctype errno fenv float inttypes iso646 limits locale math setjmp signal stdalign stdarg
+    stdatomic stdbit stdbool stdckdint stddef stdint stdio stdlib stdnoreturn string tgmath threads time uchar
+    wchar wctype
+""".split())
+MAX_PREFIX = 48  # symbols such as <prefix>_prepare_input stay within C99's 63 significant characters
+
+
 def validate_prefix(prefix: str) -> str:
+    if not isinstance(prefix, str) or len(prefix) > MAX_PREFIX:
+        raise UserError(f"--prefix is {len(prefix or '')} characters long; at most {MAX_PREFIX}")
+    if prefix.lower() in C_HEADERS or prefix == "main":
+        raise UserError(f"--prefix {prefix!r} is reserved: {prefix}.h would shadow the standard C header"
+                        if prefix != "main" else "--prefix 'main' is reserved: main is the C program's entry point")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", prefix or ""):
         raise UserError(f"--prefix {prefix!r} is not a C identifier (letters, digits, _; not starting with a digit)")
     if prefix in C_KEYWORDS:
@@ -176,7 +192,7 @@ def _buffer(place: str | int) -> str:
     return place if isinstance(place, str) else f"buffer + {place}"
 
 
-def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scratch: int) -> str:
+def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scratch: int, api: dict) -> str:
     steps = [b.step for b in buffers]
     declarations, calls = [], []
     for index, buf in enumerate(buffers):
@@ -187,23 +203,61 @@ def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scra
     layout = "; ".join(f"{b.step.name} -> [{b.target}, +{b.step.out_bytes})" for b in buffers
                        if not isinstance(b.target, str))
     return template("model.c").substitute(
-        banner=banner(f"{prefix}.c", model), prefix=prefix, PREFIX=prefix.upper(), kernels=pasted_kernels(steps),
+        api, banner=banner(f"{prefix}.c", model), prefix=prefix, PREFIX=prefix.upper(), kernels=pasted_kernels(steps),
         model_title=f"LeNet-5 {model.arch}", steps="".join(declarations), calls="\n".join(calls),
         scratch_layout=f"{scratch} bytes: {layout}")
 
 
+def scale_fixed_point(scale: float) -> tuple[int, int]:
+    """(mult, shift) with scale ~= mult / 2^shift and mult in [2^30, 2^31): 31 significant bits."""
+    if not (math.isfinite(scale) and scale > 0):
+        raise UserError(f"the artifact's output scale {scale!r} is not a positive number")
+    shift = 30 - math.frexp(scale)[1] + 1  # frexp: scale = f * 2^e, f in [0.5, 1)
+    mult = round(scale * 2.0 ** shift)
+    if mult == 1 << 31:
+        mult, shift = 1 << 30, shift - 1
+    return mult, shift
+
+
+def softmax_exp_table(scale: float) -> list[int]:
+    """round(32768 * exp(-scale * d)) for d = 0, 1, ...: up to 256 entries, cut before the first 0."""
+    table = []
+    for d in range(256):
+        value = round(32768 * math.exp(-scale * d))
+        if value == 0:
+            break
+        table.append(value)
+    return table
+
+
+def api_values(model: QuantizedModel, steps: list[Step]) -> dict:
+    """The application API's fields of <prefix>.h and <prefix>.c (output scale, confidence, ids, profiling)."""
+    scale, zero_point = model.logits.scale, model.logits.zero_point
+    mult, shift = scale_fixed_point(scale)
+    table = softmax_exp_table(scale)
+    rows = [", ".join(map(str, table[i:i + VALUES_PER_LINE])) for i in range(0, len(table), VALUES_PER_LINE)]
+    model_id = (model.checksum or "0" * 64)[:16]
+    return {"output_scale": f"{scale!r}", "output_scale_mult": mult, "output_scale_shift": shift,
+            "output_zero_point": zero_point, "confidence_table_len": len(table),
+            "confidence_table": ",\n    ".join(rows), "model_id": model_id, "model_id_u32": model_id[:8],
+            "generator_version": edgelenet.__version__, "num_steps": len(steps),
+            "step_names": ", ".join(f"{i}: {step.name}" for i, step in enumerate(steps))}
+
+
 def render(model: QuantizedModel, prefix: str = "lenet5") -> Rendered:
     validate_prefix(prefix)
+    if not model.checksum:  # a model quantized in this process, not read from a file: its artifact's sha256
+        artifact_bytes(model)
     steps = plan_steps(model)
     buffers, scratch = plan_scratch(steps)
     folded = maxpool_folded(steps)
     arrays = [a for step in steps for layer in step.layers for a in layer_arrays(prefix, layer, step, folded)]
     arrays += mve_arrays(prefix, steps)
-    common = {"prefix": prefix, "PREFIX": prefix.upper()}
+    common = {"prefix": prefix, "PREFIX": prefix.upper(), **api_values(model, steps)}
     files = {
         f"{prefix}.h": template("model.h").substitute(common, banner=banner(f"{prefix}.h", model),
                                                       scratch_bytes=scratch, model_title=f"LeNet-5 {model.arch}"),
-        f"{prefix}.c": model_source(prefix, model, buffers, scratch),
+        f"{prefix}.c": model_source(prefix, model, buffers, scratch, common),
         f"{prefix}_weights.h": template("weights.h").substitute(
             common, banner=banner(f"{prefix}_weights.h", model), arrays=c_arrays(arrays)),
     }

@@ -32,7 +32,8 @@ def test_subset(mnist):
     return mnist.test.subset(1000)
 
 
-def _quantize(arch: str, mnist, method: str = "mse", size: int = 300):
+def _quantize(arch: str, mnist, method: str = "minmax", size: int = 1000):
+    """The product defaults (`edgelenet quantize`: minmax, 1,000 class-balanced training images, seed 0)."""
     from calibration.selection import select_calibration_set
     from edgelenet.checkpoint import load_checkpoint
     from edgelenet.quantize import quantize_model

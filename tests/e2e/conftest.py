@@ -1,5 +1,5 @@
-"""Helpers for the compiled-C tests: skip when the compiler or emulator they need is missing; broken engines
-that prove a test can fail."""
+"""Helpers for the compiled-C tests: a missing compiler or emulator skips (fails under CI, tests/toolcheck.py);
+broken engines that prove a test can fail."""
 
 from __future__ import annotations
 
@@ -8,26 +8,27 @@ from pathlib import Path
 import pytest
 
 from firmware_export import build
+from tests.toolcheck import missing_tool
 
 
 @pytest.fixture(scope="session")
 def host_cc() -> str:
     cc = build.host_cc()
     if cc is None:
-        pytest.skip("no host C compiler")
+        missing_tool("a host C compiler", "gcc or clang")
     return cc
 
 
 @pytest.fixture(scope="session")
 def arm_toolchain() -> None:
     if not build.have_arm():
-        pytest.skip("arm-none-eabi-gcc not installed")
+        missing_tool("arm-none-eabi-gcc", "gcc-arm-none-eabi and libnewlib-arm-none-eabi")
 
 
 @pytest.fixture(scope="session")
 def qemu(arm_toolchain) -> None:
     if not build.have_qemu():
-        pytest.skip("qemu-system-arm not installed")
+        missing_tool("qemu-system-arm", "qemu-system-arm")
 
 
 # A broken engine, for the tests to prove they can fail. It wraps the real one, renamed by the

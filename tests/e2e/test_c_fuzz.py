@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from firmware_export import build, export_c
+from tests.toolcheck import missing_tool
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +44,7 @@ def libfuzzer(tmp_path_factory) -> str:
     """clang, once it has shown it can link a libFuzzer target (the runtime ships separately on some systems)."""
     clang = shutil.which("clang")
     if clang is None:
-        pytest.skip("clang not installed: libFuzzer needs clang")
+        missing_tool("clang (libFuzzer needs it)", "clang")
     probe = tmp_path_factory.mktemp("probe") / "probe.c"
     probe.write_text("#include <stddef.h>\n#include <stdint.h>\n"
                      "int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);\n"
@@ -51,7 +52,7 @@ def libfuzzer(tmp_path_factory) -> str:
     done = subprocess.run([clang, "-fsanitize=fuzzer,address,undefined", str(probe), "-o", str(probe.with_suffix(""))],
                           capture_output=True, text=True)
     if done.returncode != 0:
-        pytest.skip(f"clang's libFuzzer runtime is missing: {done.stderr.strip()[-300:]}")
+        missing_tool(f"clang's libFuzzer runtime ({done.stderr.strip()[-200:]})", "libclang-rt-14-dev")
     return clang
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from edgelenet import reference
 from firmware_export import build, export_c
+from tests.toolcheck import missing_tool
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.slow
 def cmake() -> str:
     path = shutil.which("cmake")
     if path is None:
-        pytest.skip("cmake not installed")
+        missing_tool("cmake", "cmake")
     return path
 
 

@@ -4,6 +4,7 @@ builds). Every core prints the same logits, the integer reference's; a fault end
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 
 from edgelenet import reference
 from firmware_export import build, export_c
+from firmware_export.memory import measure_core
+from firmware_export.render import render, softmax_exp_table
 
 pytestmark = pytest.mark.slow
 VECTORS = 16
@@ -29,13 +32,26 @@ def exported(modern_int8, mnist, tmp_path_factory) -> tuple:
 def test_every_core_prints_the_reference_logits(qemu, exported, mnist, cpu, tmp_path):
     model, out = exported
     board = build.CORE_BOARD[cpu]
-    elf = build.build_arm_example(out, board, tmp_path / "app.elf", ['-DELN_VECTORS="vectors.h"', "-DELN_SYSTICK"],
-                                  [out.parent], cpu=cpu)
+    elf = build.build_arm_example(out, board, tmp_path / "app.elf", ['-DELN_VECTORS="vectors.h"', "-DELN_SYSTICK",
+                                                                     "-DELN_STACK_PAINT"], [out.parent], cpu=cpu)
     text = build.run_qemu(elf, board, timeout=60)
     classes, logits, counts = build.parse_example_output(text)
     labels, expected = reference.predict(model, mnist.test.images[:VECTORS])
     assert logits == expected.tolist() and classes == labels.tolist()
+    assert build.parse_confidences(text) == [confidence_q15(row, model.logits.scale) for row in expected]
     assert len(counts) == VECTORS and all(count[0] > 100_000 for count in counts)
+    # the report's stack (deepest static call chain) bounds the painted stack, and is tight
+    painted = int(re.search(r"^stack (\d+) bytes$", text, re.M).group(1))
+    static = measure_core(render(model).files, "lenet5", cpu, tmp_path)["stack_bytes"]
+    assert painted <= static <= painted + 16, (painted, static)
+
+
+def confidence_q15(logits, scale: float) -> int:
+    """<prefix>_confidence's integer arithmetic, in Python."""
+    table = softmax_exp_table(scale)
+    top = int(max(logits))
+    total = sum(table[top - int(q)] if top - int(q) < len(table) else 0 for q in logits)
+    return ((1 << 30) + total // 2) // total
 
 
 def _fault(out: Path, source: Path, tmp_path: Path, cpu: str = "cortex-m4") -> str:
@@ -89,3 +105,15 @@ def test_startup_copies_data_and_zeroes_bss(qemu, exported, tmp_path, copy):
     else:
         with pytest.raises(RuntimeError):
             build.run_qemu(elf, "mps2-an386", timeout=30)
+
+
+def test_logits_need_no_alignment(qemu, exported, mutant_engine, tmp_path):
+    """The alignment contract (docs/firmware.md): scratch and input 4-byte aligned, logits anywhere; with
+    the trap on, logits written at an odd address are the same logits."""
+    _, out = exported
+    infer = ("static int8_t odd[LENET5_NUM_CLASSES + 4]; int i;"
+             "if (lenet5_infer_real(input, odd + 3, scratch) != best) { best = 9; }"
+             "for (i = 0; i < LENET5_NUM_CLASSES; ++i) { if (odd[i + 3] != logits[i]) { best = 9; } }")
+    elf = build.build_arm_example(out, "mps2-an386", tmp_path / "odd.elf",
+                                  sources=[mutant_engine(tmp_path / "mutant.c", infer=infer)])
+    assert build.parse_example_output(build.run_qemu(elf, "mps2-an386", timeout=30))[0] == [1]

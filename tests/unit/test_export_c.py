@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 import edgelenet
 from edgelenet.cli import app
+from edgelenet import fileio
 from edgelenet.errors import UserError
 from edgelenet.model import build_model
 from edgelenet.summary import summary_dict
@@ -137,9 +138,15 @@ def test_folded_maxpool_epilogue_falls_back():
     assert not maxpool_folded(plan_steps(synthetic_model("classic")))
 
 
-def test_accumulator_bounds_fit_int32(int8_model):
-    for step in plan_steps(int8_model):
-        assert 0 < step.acc_bound < 2**31
+def test_export_refuses_a_layer_whose_accumulator_could_overflow():
+    """A bias near 2^31 makes the proved bound exceed int32: export-c refuses instead of emitting C that
+    could overflow (the bound itself is checked by enumeration in test_accumulator_bounds.py)."""
+    model = synthetic_model("modern")
+    plan_steps(model)
+    model.layers[-1].bias = model.layers[-1].bias.copy()
+    model.layers[-1].bias[3] = 2**31 - 1000
+    with pytest.raises(UserError, match="OUTPUT: accumulator bound .* does not fit int32"):
+        plan_steps(model)
 
 
 def test_unsupported_layer_sequence_is_error():
@@ -175,11 +182,11 @@ def test_failed_write_leaves_nothing_half_written(monkeypatch, tmp_path):
     (out / "lenet5.h").write_text("previous")
     calls = []
 
-    def failing_replace(src, dst):
+    def failing_exchange(src, dst):
         calls.append(dst)
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(UserError, match="No space left"):
+    monkeypatch.setattr(fileio, "exchange", failing_exchange)
+    with pytest.raises(UserError, match="no space left"):
         write_files(files, out)
     assert calls and (out / "lenet5.h").read_text() == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # the staging directory is gone

@@ -11,7 +11,10 @@
  * -DELN_SYSTICK (Cortex-M under QEMU -icount shift=0, where time counts instructions): also prints the
  * instructions each inference and, with -DTINY_PROFILE, each step executed. SysTick runs at a
  * board-specific fraction of the instruction rate, so it is calibrated first with a loop of known
- * length. QEMU counts instructions, not cycles. */
+ * length. QEMU counts instructions, not cycles.
+ *
+ * -DELN_STACK_PAINT (Cortex-M): also prints the stack the first inference used, measured by painting the
+ * ELN_PAINT_WORDS words below main's stack pointer and finding the deepest one overwritten. */
 #include <stdint.h>
 #include <stdio.h>
 
@@ -97,6 +100,25 @@ static void eln_trap_unaligned(int on)
 #define eln_trap_unaligned(on) ((void)(on))
 #endif
 
+#ifdef ELN_STACK_PAINT
+#define ELN_PAINT_WORDS 768
+#define ELN_PAINT 0xA5A5A5A5u
+static volatile uint32_t *eln_sp; /* main's stack pointer; volatile: the painting stays a plain loop */
+static uint32_t eln_stack_bytes;
+
+static uint32_t eln_stack_used(void)
+{
+    int32_t i = ELN_PAINT_WORDS;
+    while (i > 0 && eln_sp[-i] == ELN_PAINT) {
+        --i;
+    }
+    return (uint32_t)i * 4u;
+}
+#define ELN_MEASURE_STACK(n) ((n) == 0 ? (void)(eln_stack_bytes = eln_stack_used()) : (void)0)
+#else
+#define ELN_MEASURE_STACK(n) ((void)0)
+#endif
+
 static void load_image(int32_t index, uint8_t pixels[784])
 {
     int32_t i;
@@ -116,8 +138,9 @@ static void load_image(int32_t index, uint8_t pixels[784])
 int main(void)
 {
     static uint32_t scratch[(TINY_SCRATCH_BYTES + 3) / 4]; /* 4-byte aligned */
+    static uint32_t input_words[(TINY_INPUT_LEN + 3) / 4];  /* the input too (docs/firmware.md) */
+    int8_t *const input = (int8_t *)input_words;
     static uint8_t pixels[784];
-    static int8_t input[TINY_INPUT_LEN];
     int8_t logits[TINY_NUM_CLASSES];
     int32_t n, c;
 #ifdef ELN_SYSTICK
@@ -128,15 +151,29 @@ int main(void)
         load_image(n, pixels);
         eln_trap_unaligned(1);
         tiny_prepare_input(pixels, input);
+#ifdef ELN_STACK_PAINT
+        if (n == 0) { /* paint inline: a called function's own frame would lie in the painted words */
+            uint32_t *sp;
+            int32_t i;
+            __asm volatile("mov %0, sp" : "=l"(sp));
+            eln_sp = sp;
+            for (i = 1; i <= ELN_PAINT_WORDS; ++i) {
+                eln_sp[-i] = ELN_PAINT;
+            }
+        }
+#endif
 #ifdef ELN_SYSTICK
         eln_systick_start();
         eln_steps = 0;
         eln_last_tick = ELN_SYST_CVR;
         {
             const uint32_t start = eln_last_tick;
+            uint32_t ticks;
             label = tiny_infer(input, logits, scratch);
+            ticks = (start - ELN_SYST_CVR) & 0xFFFFFFu; /* counts down, wraps at 2^24 */
+            ELN_MEASURE_STACK(n); /* before printf, whose frames would overwrite the painted words */
             eln_trap_unaligned(0);
-            printf("instructions %lu steps", eln_instructions((start - ELN_SYST_CVR) & 0xFFFFFFu));
+            printf("instructions %lu steps", eln_instructions(ticks));
         }
         for (c = 0; c < eln_steps; ++c) {
             printf(" %lu", eln_instructions(eln_step_ticks[c]));
@@ -144,9 +181,16 @@ int main(void)
         printf("\n");
 #else
         label = tiny_infer(input, logits, scratch);
+        ELN_MEASURE_STACK(n);
         eln_trap_unaligned(0);
 #endif
-        printf("image %ld class %d logits", (long)n, label);
+        /* confidence: Q15 softmax probability of `label`; a product would reject low values ("no digit") */
+#ifdef ELN_STACK_PAINT
+        if (n == 0) {
+            printf("stack %lu bytes\n", (unsigned long)eln_stack_bytes);
+        }
+#endif
+        printf("image %ld class %d confidence %ld logits", (long)n, label, (long)tiny_confidence(logits));
         for (c = 0; c < TINY_NUM_CLASSES; ++c) {
             printf(" %d", logits[c]);
         }
