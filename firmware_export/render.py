@@ -131,10 +131,11 @@ def _literal(value: int) -> str:
     return "(-2147483647 - 1)" if value == -(1 << 31) else str(value)
 
 
-def pasted_kernels(steps: list[Step]) -> str:
+def pasted_kernels(steps: list[Step], optimize: str = "size") -> str:
     """The kernels this model needs, as static functions: headers first, then each kernel once, after the
-    buffer bounds of this model (the largest convolution input and full-layer input, padded)."""
-    names = ["eln_integer.h", "eln_requant.h", "eln_kernels.h", "eln_dsp.h", "eln_requant_mve.h"]
+    buffer bounds of this model (the largest convolution input and full-layer input, padded) and the
+    layout choices (the folded max-pooling epilogue; int8 full-layer weights on the DSP path)."""
+    names = ["eln_target.h", "eln_requant.h", "eln_kernels.h", "eln_dsp.h", "eln_requant_mve.h"]
     convs = [step for step in steps if step.kind != "fc"]
     if convs:
         names += ["eln_conv_patch.h", "eln_conv_dsp.h", "eln_conv_thumb.h", "eln_conv_window.h",
@@ -142,15 +143,23 @@ def pasted_kernels(steps: list[Step]) -> str:
     kinds = sorted({step.kind for step in steps}, key=lambda kind: KERNELS[kind])
     bounds = [f"#define ELN_FC_MAX_IN {max(-(-s.in_shape[0] // 8) * 8 for s in steps if s.kind == 'fc')}"
               " /* largest F_in, rounded up to a multiple of 8 */"]
+    if optimize == "size":
+        bounds.append("#define ELN_FC_INT8 1 /* DSP path: int8 full-layer weights, widened at run time */")
+        if convs:
+            bounds.append("#define ELN_CONV_INT8 1 /* DSP path: int8 convolution kernels, widened per map */")
     if maxpool_folded(steps):
         bounds.insert(0, "#define ELN_CONV_MAXPOOL_FOLDED 1 /* the max-pooling epilogue words add z_out (layout.py) */")
     if convs:
-        bounds.insert(0, f"#define ELN_CONV_MAX_MAPS {max(s.in_shape[0] for s in convs)} /* input maps of the "
-                         "largest convolution */")
+        bounds[:0] = [
+            f"#define ELN_CONV_MAX_MAPS {max(s.in_shape[0] for s in convs)} /* input maps of the largest convolution */",
+            f"#define ELN_CONV_INPUT_WORDS {max(s.in_shape[0] * s.in_shape[1] ** 2 // 2 for s in convs)} /* DSP: the "
+            "largest widened convolution input */",
+            f"#define ELN_CONV_MAP_WORDS {max(s.in_shape[0] * 33 + 4 for s in convs)} /* DSP: one output map's "
+            "widened kernels and epilogue */"]
     parts = ["\n".join(bounds) + "\n\n"]
     for name in names:
         parts.append(_pasted(name))
-        if name == "eln_integer.h":
+        if name == "eln_target.h":
             parts.append("ELN_INTEGER_BEGIN /* to the end of the file */\n\n")
     for kind in kinds:  # each kernel: its Helium twin, or the other paths' file
         parts.append(f"#if {MVE}\n{_pasted(KERNELS_MVE[kind])}#else\n{_pasted(KERNELS[kind])}#endif\n\n")
@@ -192,7 +201,8 @@ def _buffer(place: str | int) -> str:
     return place if isinstance(place, str) else f"buffer + {place}"
 
 
-def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scratch: int, api: dict) -> str:
+def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scratch: int, api: dict,
+                 optimize: str = "size") -> str:
     steps = [b.step for b in buffers]
     declarations, calls = [], []
     for index, buf in enumerate(buffers):
@@ -203,7 +213,8 @@ def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scra
     layout = "; ".join(f"{b.step.name} -> [{b.target}, +{b.step.out_bytes})" for b in buffers
                        if not isinstance(b.target, str))
     return template("model.c").substitute(
-        api, banner=banner(f"{prefix}.c", model), prefix=prefix, PREFIX=prefix.upper(), kernels=pasted_kernels(steps),
+        api, banner=banner(f"{prefix}.c", model), prefix=prefix, PREFIX=prefix.upper(),
+        kernels=pasted_kernels(steps, optimize),
         model_title=f"LeNet-5 {model.arch}", steps="".join(declarations), calls="\n".join(calls),
         scratch_layout=f"{scratch} bytes: {layout}")
 
@@ -244,20 +255,25 @@ def api_values(model: QuantizedModel, steps: list[Step]) -> dict:
             "step_names": ", ".join(f"{i}: {step.name}" for i, step in enumerate(steps))}
 
 
-def render(model: QuantizedModel, prefix: str = "lenet5") -> Rendered:
+OPTIMIZE = ("size", "speed")  # export-c --optimize: the DSP path's full-layer weights, int8 or 16-bit pairs
+
+
+def render(model: QuantizedModel, prefix: str = "lenet5", optimize: str = "size") -> Rendered:
     validate_prefix(prefix)
+    if optimize not in OPTIMIZE:
+        raise UserError(f"--optimize {optimize!r}: expected one of {', '.join(OPTIMIZE)}")
     if not model.checksum:  # a model quantized in this process, not read from a file: its artifact's sha256
         artifact_bytes(model)
     steps = plan_steps(model)
     buffers, scratch = plan_scratch(steps)
     folded = maxpool_folded(steps)
-    arrays = [a for step in steps for layer in step.layers for a in layer_arrays(prefix, layer, step, folded)]
+    arrays = [a for step in steps for layer in step.layers for a in layer_arrays(prefix, layer, step, folded, optimize)]
     arrays += mve_arrays(prefix, steps)
     common = {"prefix": prefix, "PREFIX": prefix.upper(), **api_values(model, steps)}
     files = {
         f"{prefix}.h": template("model.h").substitute(common, banner=banner(f"{prefix}.h", model),
                                                       scratch_bytes=scratch, model_title=f"LeNet-5 {model.arch}"),
-        f"{prefix}.c": model_source(prefix, model, buffers, scratch, common),
+        f"{prefix}.c": model_source(prefix, model, buffers, scratch, common, optimize),
         f"{prefix}_weights.h": template("weights.h").substitute(
             common, banner=banner(f"{prefix}_weights.h", model), arrays=c_arrays(arrays)),
     }

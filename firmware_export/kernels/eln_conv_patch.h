@@ -1,17 +1,14 @@
 /* eln_conv_patch.h: a convolution window's input, widened to int16 once and shared by every output map.
  *
  * Patch layout (Cin, 3, 6, 2): the 6 columns of each row of the 6x6 input window are grouped in three
- * 16-bit pairs, g = 0: {x[r][0], x[r][2]}, g = 1: {x[r][1], x[r][3]}, g = 2: {x[r][4], x[r][5]} (the order
- * in which SXTB16 widens a word and a halfword), pair (i, g, r) at word (i*3 + g)*6 + r, so the words of
+ * 16-bit pairs, g = 0: {x[r][0], x[r][2]}, g = 1: {x[r][1], x[r][3]}, g = 2: {x[r][4], x[r][5]}, pair (i, g, r) at word (i*3 + g)*6 + r, so the words of
  * rows r and r+1 are adjacent (eln_conv_window.h explains why; the weights use the same pairs).
- * Alignment: the DSP path reads a window row as three halfwords, so every access is aligned when the row
- * starts at an even address: the maps' side is even (a 5x5 convolution before 2x2 pooling), so that is
- * when the input is; the caller's input may be at any address, and an odd one takes the byte loop.
+ * Host path only: the Thumb path reads the input in place, the DSP path widens the whole layer input.
  */
 #ifndef ELN_CONV_PATCH_H
 #define ELN_CONV_PATCH_H
 
-#include "eln_dsp.h"
+#include "eln_target.h"
 #include "eln_kernels.h"
 
 #if defined(ELN_THUMB)
@@ -25,13 +22,13 @@ ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input,
 {
     patch->origin = input + (2 * py * shape->in_side + 2 * px);
 }
-#else
+#elif !defined(ELN_DSP) /* the DSP path widens the whole input instead (eln_conv_dsp.h) */
 #ifndef ELN_CONV_MAX_MAPS
 #define ELN_CONV_MAX_MAPS 16 /* input maps of the largest convolution (the engine defines the exact one) */
 #endif
 #define ELN_PATCH_WORDS (ELN_CONV_MAX_MAPS * 18 + 1) /* + 1: the portable dy = 1 products read 2 values past */
 
-typedef union { /* int32 member: 4-byte alignment for the DSP path's word loads */
+typedef union { /* values, and words to clear the pad */
     int32_t words[ELN_PATCH_WORDS];
     int16_t values[2 * ELN_PATCH_WORDS];
 } eln_patch;
@@ -42,23 +39,6 @@ ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input,
 {
     const int32_t side = shape->in_side;
     int32_t i, r;
-#if defined(__ARM_FEATURE_DSP)
-    if (((uintptr_t)input & 1) == 0) {
-        for (i = 0; i < shape->in_channels; ++i) {
-            const int8_t *row = input + (i * side + 2 * py) * side + 2 * px; /* even address */
-            int32_t *words = patch->words + i * 18;                        /* pair (i, g = 0, r = 0) */
-            for (r = 0; r < 6; ++r, row += side, ++words) { /* three halfwords, three SXTB16 (eln_dsp.h) */
-                const uint32_t x01 = eln_load_u16(row), x23 = eln_load_u16(row + 2), x45 = eln_load_u16(row + 4);
-                const int32_t four = (int32_t)(x01 | x23 << 16);              /* x0 in the low byte */
-                words[0] = __sxtb16(four);                                    /* {x0, x2} */
-                words[6] = eln_sxtb16_ror8(four);                             /* {x1, x3} */
-                words[12] = __sxtb16((int32_t)(x45 | x45 << 8));              /* {x4, x5} */
-            }
-        }
-        patch->words[shape->in_channels * 18] = 0;
-        return;
-    }
-#endif
     for (i = 0; i < shape->in_channels; ++i) {
         const int8_t *row = input + (i * side + 2 * py) * side + 2 * px;
         int16_t *pair = patch->values + i * 36; /* pair (i, g = 0, r), as two int16 values */

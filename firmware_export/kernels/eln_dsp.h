@@ -1,4 +1,4 @@
-/* eln_dsp.h: Cortex-M4/M7 (__ARM_FEATURE_DSP) helpers of the DSP kernel paths.
+/* eln_dsp.h: Cortex-M4/M7 (ELN_DSP) helpers of the DSP kernel paths.
  *
  * LDM loads 2-5 consecutive words in one instruction. GCC 12 merges at most two loads (LDRD) and, in
  * long SMLAD sequences, hoists loads until it spills, so the DSP loops load through these small asm
@@ -10,9 +10,9 @@
 
 #include <stdint.h>
 
-#include "eln_integer.h"
+#include "eln_target.h"
 
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
 #include <arm_acle.h>
 
 #if defined(__ARM_BIG_ENDIAN)

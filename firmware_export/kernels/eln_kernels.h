@@ -13,20 +13,6 @@
 
 #include "eln_requant.h"
 
-/* Four compile-time paths, chosen by the compiler's feature macros, all bit-identical:
- * - Helium (__ARM_FEATURE_MVE: Cortex-M55/M85 with MVE): VMLADAVA on int8 vectors, im2col columns, exact
- *   vector requantization (eln_*_mve.h: the engine pastes each kernel's _mve.h twin in place of its .c
- *   under this macro). Feature maps between Helium kernels are channel-last (H, W, C), and the weights have
- *   their own layout (layout_mve.py). MVE instructions need coprocessors CP10/CP11 enabled (CPACR bits
- *   20-23, as for the FPU; example/startup.c sets them): no floating-point instruction is used;
- * - DSP (__ARM_FEATURE_DSP: Cortex-M4/M7/M33, M55 without MVE): SMLAD on 16-bit pairs (eln_conv_dsp.h, eln_fc_s8.c);
- * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
- *   padding, unconnected input maps skipped (eln_conv_thumb.h);
- * - host (everything else): the portable C loops, shaped for compilers that vectorise. */
-#if !defined(__ARM_FEATURE_DSP) && (defined(__arm__) || defined(__thumb__))
-#define ELN_THUMB 1
-#endif
-
 /* A 2x2-pooled 5x5 convolution, stride 1, no padding; a partial connection table is zero weights. */
 typedef struct {
     int32_t in_channels;          /* Cin */

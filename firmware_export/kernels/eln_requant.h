@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "eln_integer.h"
+#include "eln_target.h"
 
 /* Per-layer output stage, prepared by Python at export time (const: it lives in flash). */
 typedef struct {
@@ -28,7 +28,6 @@ typedef struct {
  * n = high_shift + 32, and when high_shift > 0 (the fast path below) round = 2^(high_shift - 1). */
 typedef struct {
     int32_t bias, multiplier, high_shift, round;
-    int32_t offset; /* DSP path only (eln_conv_dsp.h): the map's output offset from the last map's, <= 0 */
 } eln_channel;
 
 ELN_INLINE int64_t eln_floor_shift(int64_t value, int32_t n)

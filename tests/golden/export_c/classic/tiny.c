@@ -16,12 +16,36 @@
 #define ELN_KERNEL static
 
 #define ELN_CONV_MAX_MAPS 2 /* input maps of the largest convolution */
+#define ELN_CONV_INPUT_WORDS 512 /* DSP: the largest widened convolution input */
+#define ELN_CONV_MAP_WORDS 70 /* DSP: one output map's widened kernels and epilogue */
 #define ELN_FC_MAX_IN 80 /* largest F_in, rounded up to a multiple of 8 */
+#define ELN_FC_INT8 1 /* DSP path: int8 full-layer weights, widened at run time */
+#define ELN_CONV_INT8 1 /* DSP path: int8 convolution kernels, widened per map */
 
-/* ---- firmware_export/kernels/eln_integer.h ---- */
-/* eln_integer.h: the integer-only contract of the engine's binaries, and how its helpers are declared. */
-#ifndef ELN_INTEGER_H
-#define ELN_INTEGER_H
+/* ---- firmware_export/kernels/eln_target.h ---- */
+/* eln_target.h: the compile-time path of this build, the integer-only contract of the engine's binaries,
+ * and how its helpers are declared. */
+#ifndef ELN_TARGET_H
+#define ELN_TARGET_H
+
+/* Four compile-time paths, chosen by the compiler's feature macros, all bit-identical:
+ * - Helium (__ARM_FEATURE_MVE: Cortex-M55/M85 with MVE): VMLADAVA on int8 vectors, im2col columns, exact
+ *   vector requantization (eln_*_mve.h: the engine pastes each kernel's _mve.h twin in place of its .c
+ *   under this macro; docs/helium.md). Feature maps between Helium kernels are channel-last (H, W, C), and
+ *   the weights have their own layout (layout_mve.py). MVE instructions need coprocessors CP10/CP11
+ *   enabled (CPACR bits 20-23, as for the FPU; example/startup.c sets them); no FP instruction is used;
+ * - DSP (ELN_DSP, from __ARM_FEATURE_DSP: Cortex-M4/M7/M33, M55 without MVE): SMLAD on 16-bit pairs
+ *   (eln_conv_dsp.h, eln_fc_s8.c);
+ * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
+ *   padding, unconnected input maps skipped (eln_conv_thumb.h);
+ * - host (everything else): the portable C loops, shaped for compilers that vectorise.
+ * Chosen here, once, ahead of the integer-only region below: GCC's target pragma defines the feature
+ * macros again, which would undo a -U__ARM_FEATURE_DSP (the Thumb path on a DSP core, for comparisons). */
+#if defined(__ARM_FEATURE_DSP)
+#define ELN_DSP 1
+#elif defined(__arm__) || defined(__thumb__)
+#define ELN_THUMB 1
+#endif
 
 /* Integer-only binaries: the engine's functions use the core registers only, so an engine built for a
  * core with an FPU (Cortex-M4F, M7, M33, M55 without MVE) runs with the FPU off and needs no FP context
@@ -46,7 +70,7 @@
 #define ELN_INLINE static inline
 #endif
 
-#endif /* ELN_INTEGER_H */
+#endif /* ELN_TARGET_H */
 
 ELN_INTEGER_BEGIN /* to the end of the file */
 
@@ -80,7 +104,6 @@ typedef struct {
  * n = high_shift + 32, and when high_shift > 0 (the fast path below) round = 2^(high_shift - 1). */
 typedef struct {
     int32_t bias, multiplier, high_shift, round;
-    int32_t offset; /* DSP path only (eln_conv_dsp.h): the map's output offset from the last map's, <= 0 */
 } eln_channel;
 
 ELN_INLINE int64_t eln_floor_shift(int64_t value, int32_t n)
@@ -165,20 +188,6 @@ ELN_INLINE int8_t eln_output_s8(int32_t acc, const eln_quant *quant, int32_t c)
 #include <stdint.h>
 
 
-/* Four compile-time paths, chosen by the compiler's feature macros, all bit-identical:
- * - Helium (__ARM_FEATURE_MVE: Cortex-M55/M85 with MVE): VMLADAVA on int8 vectors, im2col columns, exact
- *   vector requantization (eln_*_mve.h: the engine pastes each kernel's _mve.h twin in place of its .c
- *   under this macro). Feature maps between Helium kernels are channel-last (H, W, C), and the weights have
- *   their own layout (layout_mve.py). MVE instructions need coprocessors CP10/CP11 enabled (CPACR bits
- *   20-23, as for the FPU; example/startup.c sets them): no floating-point instruction is used;
- * - DSP (__ARM_FEATURE_DSP: Cortex-M4/M7/M33, M55 without MVE): SMLAD on 16-bit pairs (eln_conv_dsp.h, eln_fc_s8.c);
- * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
- *   padding, unconnected input maps skipped (eln_conv_thumb.h);
- * - host (everything else): the portable C loops, shaped for compilers that vectorise. */
-#if !defined(__ARM_FEATURE_DSP) && (defined(__arm__) || defined(__thumb__))
-#define ELN_THUMB 1
-#endif
-
 /* A 2x2-pooled 5x5 convolution, stride 1, no padding; a partial connection table is zero weights. */
 typedef struct {
     int32_t in_channels;          /* Cin */
@@ -217,7 +226,7 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 #endif /* ELN_KERNELS_H */
 
 /* ---- firmware_export/kernels/eln_dsp.h ---- */
-/* eln_dsp.h: Cortex-M4/M7 (__ARM_FEATURE_DSP) helpers of the DSP kernel paths.
+/* eln_dsp.h: Cortex-M4/M7 (ELN_DSP) helpers of the DSP kernel paths.
  *
  * LDM loads 2-5 consecutive words in one instruction. GCC 12 merges at most two loads (LDRD) and, in
  * long SMLAD sequences, hoists loads until it spills, so the DSP loops load through these small asm
@@ -230,7 +239,7 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 #include <stdint.h>
 
 
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
 #include <arm_acle.h>
 
 #if defined(__ARM_BIG_ENDIAN)
@@ -392,12 +401,9 @@ ELN_INLINE int32x4_t eln_conv_stage_mve(int32x4_t acc, const int32_t *words, con
 /* eln_conv_patch.h: a convolution window's input, widened to int16 once and shared by every output map.
  *
  * Patch layout (Cin, 3, 6, 2): the 6 columns of each row of the 6x6 input window are grouped in three
- * 16-bit pairs, g = 0: {x[r][0], x[r][2]}, g = 1: {x[r][1], x[r][3]}, g = 2: {x[r][4], x[r][5]} (the order
- * in which SXTB16 widens a word and a halfword), pair (i, g, r) at word (i*3 + g)*6 + r, so the words of
+ * 16-bit pairs, g = 0: {x[r][0], x[r][2]}, g = 1: {x[r][1], x[r][3]}, g = 2: {x[r][4], x[r][5]}, pair (i, g, r) at word (i*3 + g)*6 + r, so the words of
  * rows r and r+1 are adjacent (eln_conv_window.h explains why; the weights use the same pairs).
- * Alignment: the DSP path reads a window row as three halfwords, so every access is aligned when the row
- * starts at an even address: the maps' side is even (a 5x5 convolution before 2x2 pooling), so that is
- * when the input is; the caller's input may be at any address, and an odd one takes the byte loop.
+ * Host path only: the Thumb path reads the input in place, the DSP path widens the whole layer input.
  */
 #ifndef ELN_CONV_PATCH_H
 #define ELN_CONV_PATCH_H
@@ -414,13 +420,13 @@ ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input,
 {
     patch->origin = input + (2 * py * shape->in_side + 2 * px);
 }
-#else
+#elif !defined(ELN_DSP) /* the DSP path widens the whole input instead (eln_conv_dsp.h) */
 #ifndef ELN_CONV_MAX_MAPS
 #define ELN_CONV_MAX_MAPS 16 /* input maps of the largest convolution (the engine defines the exact one) */
 #endif
 #define ELN_PATCH_WORDS (ELN_CONV_MAX_MAPS * 18 + 1) /* + 1: the portable dy = 1 products read 2 values past */
 
-typedef union { /* int32 member: 4-byte alignment for the DSP path's word loads */
+typedef union { /* values, and words to clear the pad */
     int32_t words[ELN_PATCH_WORDS];
     int16_t values[2 * ELN_PATCH_WORDS];
 } eln_patch;
@@ -431,23 +437,6 @@ ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input,
 {
     const int32_t side = shape->in_side;
     int32_t i, r;
-#if defined(__ARM_FEATURE_DSP)
-    if (((uintptr_t)input & 1) == 0) {
-        for (i = 0; i < shape->in_channels; ++i) {
-            const int8_t *row = input + (i * side + 2 * py) * side + 2 * px; /* even address */
-            int32_t *words = patch->words + i * 18;                        /* pair (i, g = 0, r = 0) */
-            for (r = 0; r < 6; ++r, row += side, ++words) { /* three halfwords, three SXTB16 (eln_dsp.h) */
-                const uint32_t x01 = eln_load_u16(row), x23 = eln_load_u16(row + 2), x45 = eln_load_u16(row + 4);
-                const int32_t four = (int32_t)(x01 | x23 << 16);              /* x0 in the low byte */
-                words[0] = __sxtb16(four);                                    /* {x0, x2} */
-                words[6] = eln_sxtb16_ror8(four);                             /* {x1, x3} */
-                words[12] = __sxtb16((int32_t)(x45 | x45 << 8));              /* {x4, x5} */
-            }
-        }
-        patch->words[shape->in_channels * 18] = 0;
-        return;
-    }
-#endif
     for (i = 0; i < shape->in_channels; ++i) {
         const int8_t *row = input + (i * side + 2 * py) * side + 2 * px;
         int16_t *pair = patch->values + i * 36; /* pair (i, g = 0, r), as two int16 values */
@@ -464,27 +453,38 @@ ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input,
 #endif /* ELN_CONV_PATCH_H */
 
 /* ---- firmware_export/kernels/eln_conv_dsp.h ---- */
-/* eln_conv_dsp.h: the Cortex-M4/M7 (__ARM_FEATURE_DSP) inner loop of eln_conv_window.h.
+/* eln_conv_dsp.h: the convolution on the Cortex-M4/M7/M33 DSP extension (ELN_DSP), output maps outside.
  *
- * Per input map, its 3 patch column pairs g unrolled: the 6 patch words P[g][0..5] (rows 0..5 of the
- * pair, eln_conv_patch.h) and the 10 weight words {E[ky][g], O[ky][g]}, ky = 0..4, are loaded with LDM (one instruction for 2-4
- * words) into fixed registers, and 20 SMLADs (two 16-bit MACs each) update the four accumulators:
+ * The layer's input is widened once (eln_dsp_widen_input) into int16 pairs of adjacent columns, stored
+ * column pair major: word (i, j, r) = {x[i][r][2j], x[i][r][2j+1]} at (i * side/2 + j) * side + r, so the
+ * 6 rows 2py..2py+5 of a window's column pair are 6 consecutive words. Then, per output map, its kernels
+ * are widened once (eln_dsp_map_weights) into 16-bit pairs over the window's three column pairs g:
+ *   E[ky][g] = {w[2g], w[2g+1]} (dx = 0)   O[ky][g] = {w[2g-1], w[2g]} (dx = 1)   (w[-1] = w[5] = 0)
+ * and eln_dsp_window runs the 2x2 pooling window of every position over them: per input map and column
+ * pair, the 6 patch words and the 10 weight words are loaded with LDM (one instruction for 2-4 words) into
+ * fixed registers, and 20 SMLADs (two 16-bit MACs each) update the four accumulators:
  *   a00 += P[ky].E[ky]   a01 += P[ky].O[ky]   a10 += P[ky+1].E[ky]   a11 += P[ky+1].O[ky]
- * 26 instructions per column pair for 40 MAC slots (33 used: E and O have one zero each), 80 per input
- * map with the loop test (the loop is unrolled per map: 3 passes per map cost C3 4,800 more tests).
- * Layout (layout.py, conv_pack) per output map: per input map its (3, 5, 2) weight words and then the
- * number of input maps left after it, which the pass's last LDM loads as a third word (the loop test is
- * CMP #0: all 14 registers are busy, so an end pointer would be reloaded from the stack each pass); then
- * the map's five epilogue words {bias', m, n - 32, round, offset} (eln_channel), read with one LDM by
- * eln_conv_channel: indexing per-channel arrays costs the register-starved map loop several spills per map.
- * offset, the map's output offset from the last map's, lets the max-pooling map loop store and end
- * without an output pointer (eln_conv_maxpool_s8.c).
+ * 27 instructions per column pair for 40 MAC slots (33 used), 83 per input map with the loop test.
+ * After each column pair's weights comes the number of patch words to skip to the next column pair, or
+ * after the last one to the next input map, and 0 after the last input map: all 14 registers are busy, so
+ * the loop keeps no end pointer and no stride.
+ * Memory: the widened input (ELN_CONV_INPUT_WORDS words) and one map's widened kernels (ELN_CONV_MAP_WORDS)
+ * on the stack; with ELN_CONV_INT8 (export-c --optimize size) flash holds one int8 word per kernel row and
+ * column pair (layout.py, conv_pack_dsp), widened here, and with 16-bit pairs (speed) the words themselves.
+ * Alignment: the input is read bytewise; every word access is to an int32 array.
  */
 #ifndef ELN_CONV_DSP_H
 #define ELN_CONV_DSP_H
 
 
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
+#ifndef ELN_CONV_INPUT_WORDS
+#define ELN_CONV_INPUT_WORDS (16 * 14 * 7) /* largest Cin * side * side / 2 (the engine defines the exact one) */
+#endif
+#ifndef ELN_CONV_MAP_WORDS
+#define ELN_CONV_MAP_WORDS (16 * 33 + 4) /* largest Cin * 33 + 4: one map's widened kernels, skips, epilogue */
+#endif
+
 /* acc += the two 16-bit products of x and y, in place (a statement): with ACLE's __smlad, GCC 12 renames
  * the accumulators through the LDM registers and copies the weight pointer around the loop (2 MOVs/map) */
 #define ELN_SMLAD(acc, x, y) __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(x), "r"(y))
@@ -494,8 +494,8 @@ ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input,
         ELN_SMLAD(a00, top, e); ELN_SMLAD(a01, top, o);                                             \
         ELN_SMLAD(a10, bottom, e); ELN_SMLAD(a11, bottom, o);                                       \
     } while (0)
-/* one column pair g: patch rows 0..5, kernel rows 0..4; LAST loads the input map's last weight words */
-#define ELN_PAIR(LAST)                                                                              \
+/* one column pair: patch rows 0..5, kernel rows 0..4, then the skip to the next column pair (into e1) */
+#define ELN_PAIR()                                                                                  \
     do {                                                                                            \
         ELN_LDM3(p, p0, p1, p2); /* rows 0..2 */                                                    \
         ELN_LDM4(w, e0, o0, e1, o1); /* ky = 0, 1 */                                                \
@@ -504,44 +504,87 @@ ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input,
         ELN_LDM4(w, e0, o0, e1, o1); /* ky = 2, 3 */                                                \
         ELN_ROW(p2, p0, e0, o0); ELN_ROW(p0, p1, e1, o1);                                           \
         ELN_LDR1(p, p2); /* row 5 */                                                                \
-        LAST; /* ky = 4 */                                                                          \
+        ELN_LDM3(w, e0, o0, e1); /* ky = 4, and the skip */                                         \
         ELN_ROW(p1, p2, e0, o0);                                                                    \
+        p += e1;                                                                                    \
     } while (0)
 
-/* weights: this output map's (Cin, 3, 5 * 2 + 1) words; acc: (2, 2) out; returns its epilogue words.
- * Every input map is read (a partial table is zero weights): a per-map loop for the C3 table cost the
- * dense layers more (register pressure) than it saved classic's C3. */
-ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
-                                          const void *weights, int32_t acc[4])
+/* patch: the window's first word (input map 0, its column pair px, row 2py) of the widened input;
+ * weights: one output map's widened kernels; acc: (2, 2) out. Returns the map's epilogue words, which
+ * follow its kernels (layout.py, conv_pack_dsp). */
+ELN_INLINE const int32_t *eln_dsp_window(const int32_t *patch, const int32_t *weights, int32_t acc[4])
 {
-    const int32_t *p = patch->words, *w = (const int32_t *)weights;
+    const int32_t *p = patch, *w = weights;
     register int32_t e0 __asm__("r0"), o0 __asm__("r1"), e1 __asm__("r2"), o1 __asm__("r3");
     register int32_t p0 __asm__("r4"), p1 __asm__("r5"), p2 __asm__("r6");
     int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-    do { /* one input map per pass; its last LDM also loads the input maps left (layout.py) into e1 */
-        ELN_PAIR(ELN_LDM2(w, e0, o0));
-        ELN_PAIR(ELN_LDM2(w, e0, o0));
-        ELN_PAIR(ELN_LDM3(w, e0, o0, e1));
-    } while (e1 != 0); /* input maps left: no end pointer (it would live on the stack) */
+    do { /* one input map per pass */
+        ELN_PAIR();
+        ELN_PAIR();
+        ELN_PAIR();
+    } while (e1 != 0); /* the skip after the last input map is 0 */
     acc[0] = a00;
     acc[1] = a01;
     acc[2] = a10;
     acc[3] = a11;
-    (void)shape, (void)maps;
     return w;
 }
+#undef ELN_PAIR
+#undef ELN_ROW
+#undef ELN_SMLAD
 
-/* weights: past output map c's kernels, at its five eln_channel words; returns the next map's weights. */
-ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant,
-                                           int32_t c, eln_channel *channel)
+/* input: (Cin, side, side) int8 -> xw: (Cin, side/2, side) words of adjacent column pairs (above). */
+ELN_INLINE void eln_dsp_widen_input(const eln_conv_shape *shape, const int8_t *input, int32_t *xw)
 {
-    const int32_t *w = (const int32_t *)weights;
-    register int32_t b __asm__("r0"), m __asm__("r1"), k __asm__("r2"), round __asm__("r3"), offset __asm__("r4");
-    ELN_LDM5(w, b, m, k, round, offset);
+    const int32_t side = shape->in_side, half = side / 2, rows = shape->in_channels * side;
+    int32_t row, j;
+    for (row = 0; row < rows; ++row) { /* row r of map i: row = i * side + r */
+        const int8_t *x = input + row * side;
+        int32_t *pair = xw + (row / side) * half * side + row % side; /* word (i, 0, r) */
+        for (j = 0; j < half; ++j, x += 2, pair += side) {
+            *pair = (int32_t)(((uint32_t)(int32_t)x[0] & 0xFFFFu) | (uint32_t)(int32_t)x[1] << 16);
+        }
+    }
+}
+
+/* weights: output map c's words in flash (layout.py, conv_pack_dsp); map: its widened kernels and
+ * epilogue words for eln_dsp_window, either ww (filled here) or the flash words themselves. Returns the
+ * next map's flash words. */
+ELN_INLINE const int32_t *eln_dsp_map_weights(const eln_conv_shape *shape, const int32_t *weights, int32_t *ww,
+                                               const int32_t **map)
+{
+#if defined(ELN_CONV_INT8)
+    const int32_t side = shape->in_side, next_pair = side - 6, next_map = (side / 2 - 2) * side - 6;
+    const int32_t *z = weights;
+    int32_t i, g;
+    *map = ww;
+    for (i = 0; i < shape->in_channels; ++i) {
+        for (g = 0; g < 3; ++g, ww += 11) { /* kernel rows 0..4: {E.lo, O.lo, E.hi, O.hi} -> E, O */
+            register int32_t z0 __asm__("r0"), z1 __asm__("r1"), z2 __asm__("r2"), z3 __asm__("r3"), z4 __asm__("r4");
+            ELN_LDM5(z, z0, z1, z2, z3, z4);
+            ww[0] = __sxtb16(z0), ww[1] = eln_sxtb16_ror8(z0), ww[2] = __sxtb16(z1), ww[3] = eln_sxtb16_ror8(z1);
+            ww[4] = __sxtb16(z2), ww[5] = eln_sxtb16_ror8(z2), ww[6] = __sxtb16(z3), ww[7] = eln_sxtb16_ror8(z3);
+            ww[8] = __sxtb16(z4), ww[9] = eln_sxtb16_ror8(z4);
+            ww[10] = g < 2 ? next_pair : i + 1 < shape->in_channels ? next_map : 0;
+        }
+    }
+    for (i = 0; i < 4; ++i) { /* the epilogue words */
+        ww[i] = z[i];
+    }
+    return z + 4;
+#else
+    (void)ww;
+    *map = weights;
+    return weights + shape->in_channels * 33 + 4;
+#endif
+}
+
+/* epilogue: output map c's four words {bias', m, n - 32, rounding} -> channel, with one LDM. */
+ELN_INLINE void eln_dsp_channel(const int32_t *epilogue, eln_channel *channel)
+{
+    register int32_t b __asm__("r0"), m __asm__("r1"), k __asm__("r2"), round __asm__("r3");
+    ELN_LDM4(epilogue, b, m, k, round);
     channel->bias = b, channel->multiplier = m, channel->high_shift = k, channel->round = round;
-    channel->offset = offset;
-    (void)bias, (void)quant, (void)c;
-    return w;
 }
 #endif
 
@@ -617,7 +660,7 @@ ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_
  * Three paths, bit-identical (integer sums in any order are exact):
  * - host: int16 weights (2, Cin*36), E then O, row 5 zero: four dot products over the flat patch.
  * - Thumb (ELN_THUMB): int8 (n, 5, 5) kernels of the connected maps only, read in place (eln_conv_thumb.h).
- * - DSP (__ARM_FEATURE_DSP): int32 words (Cin, 3, 5, {E, O}) of 16-bit pairs, each input map's followed by
+ * - DSP (ELN_DSP): int32 words (Cin, 3, 5, {E, O}) of 16-bit pairs, each input map's followed by
  *   the input maps left, then the map's eln_channel and output offset (eln_conv_dsp.h);
  *   per patch column pair g, LDM loads patch words and weight words, each SMLAD does two MACs (eln_conv_dsp.h).
  */
@@ -625,7 +668,7 @@ ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_
 #define ELN_CONV_WINDOW_H
 
 
-#if !defined(__ARM_FEATURE_DSP) && !defined(ELN_THUMB) /* the other paths: eln_conv_dsp.h, eln_conv_thumb.h */
+#if !defined(ELN_DSP) && !defined(ELN_THUMB) /* the other paths: eln_conv_dsp.h, eln_conv_thumb.h */
 /* weights: this output map's (2, Cin*36) int16; acc: (2, 2) out; returns the next map's weights. Four dot
  * products of one fixed length: contiguous int16 operands into int32 sums, which compilers vectorise
  * (pmaddwd-style) on hosts. Every input map is read (a partial table is zero weights). */
@@ -650,15 +693,13 @@ ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_
 }
 #endif
 
-#if !defined(__ARM_FEATURE_DSP) /* the DSP path stores these four words after the map's weights */
-/* output map c's bias' and requantization (eln_channel); returns weights unchanged. */
-ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant,
-                                           int32_t c, eln_channel *channel)
+#if !defined(ELN_DSP) /* the DSP path stores these four words after the map's weights (eln_dsp_channel) */
+/* output map c's bias' and requantization (eln_channel). */
+ELN_INLINE void eln_conv_channel(const int32_t *bias, const eln_quant *quant, int32_t c, eln_channel *channel)
 {
     const int32_t n = quant->shift[c];
     channel->bias = bias[c], channel->multiplier = quant->multiplier[c], channel->high_shift = n - 32;
     channel->round = n > 32 ? (int32_t)1 << (n - 33) : 0;
-    return weights;
 }
 #endif
 
@@ -949,8 +990,8 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
  * table) and are then combined by the subsampling layer exactly as the reference engine runs the two
  * layers one after the other:  s = bias'[c] + sum_(dy,dx) w_s[c][dy][dx] * y[dy][dx],  out = tanh(s).
  * Only the subsampled map is written, so the full-resolution convolution output never needs memory.
- * Windows outside, output maps inside: each window's input patch is widened once for all output maps.
- * Overflow of s: |s| <= |bias'| + 4 * 127 * 128, tiny. Stack: the patch, ELN_PATCH_WORDS * 4 bytes.
+ * Loop order as eln_conv_maxpool_s8.c: portable paths windows outside, the DSP path output maps outside.
+ * Overflow of s: |s| <= |bias'| + 4 * 127 * 128, tiny. Stack: as eln_conv_maxpool_s8.c.
  */
 
 ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_quant *quant,
@@ -958,8 +999,34 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
                                       const int32_t *bias, int8_t *output)
 {
     const int32_t side = shape->out_side;
+    int32_t c, py, j;
+#if defined(ELN_DSP)
+    int32_t xw[ELN_CONV_INPUT_WORDS], ww[ELN_CONV_MAP_WORDS]; /* widened input; one map's widened kernels */
+    const int32_t *w = (const int32_t *)weights, *map, in_side = shape->in_side;
+    eln_dsp_widen_input(shape, input, xw);
+    for (c = 0; c < shape->out_channels; ++c) {
+        const int8_t *const w_sub = sub->weights + 4 * c; /* (2, 2) */
+        w = eln_dsp_map_weights(shape, w, ww, &map);
+        for (py = 0; py < side; ++py) {
+            const int32_t *patch = xw + 2 * py;         /* window (py, 0): map 0, column pair 0, row 2py */
+            const int8_t *const end = output + side;
+            do { /* windows (py, px), px = 0..side-1 */
+                int32_t acc[4], s = sub->bias[c];
+                eln_channel channel;
+                eln_dsp_channel(eln_dsp_window(patch, map, acc), &channel);
+                for (j = 0; j < 4; ++j) {
+                    s += (int32_t)w_sub[j] * eln_saturate_s8(eln_requantize_channel(acc[j] + channel.bias, &channel),
+                                                             quant);
+                }
+                *output++ = eln_output_s8(s, &sub->quant, c); /* (Cout, side, side), in order */
+                patch += in_side; /* the next column pair */
+            } while (output != end);
+        }
+    }
+    (void)bias;
+#else
+    int32_t px;
     eln_patch patch;
-    int32_t c, py, px, j;
     for (py = 0; py < side; ++py) {
         for (px = 0; px < side; ++px) {
             const void *w_map = weights;        /* output map c's weights (layout: eln_conv_window.h) */
@@ -970,7 +1037,7 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
                 int32_t acc[4], s = sub->bias[c];
                 eln_channel channel;
                 w_map = eln_conv_window(shape, maps, &patch, w_map, acc);
-                w_map = eln_conv_channel(w_map, bias, quant, c, &channel);
+                eln_conv_channel(bias, quant, c, &channel);
                 for (j = 0; j < 4; ++j) {
                     s += (int32_t)w_sub[j] * eln_saturate_s8(eln_requantize_channel(acc[j] + channel.bias, &channel),
                                                              quant);
@@ -979,6 +1046,7 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
             }
         }
     }
+#endif
 }
 
 #endif
@@ -1041,14 +1109,18 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
  * F_in * 128 * 127 <= 6,502,400 (F_in = 400) before the bias, whose exact bound is checked at export time.
  * - portable: int8 weights (F_out, F_in); the k loop is a plain dot product that compilers vectorise.
  * - DSP: the input is widened once into int16 pairs on the stack (ELN_FC_MAX_IN * 2 bytes), each 4 values
- *   {x0..x3} by two SXTB16 into the pairs {x0, x2}, {x1, x3}; the weights are int16 pairs in the same
- *   order, (ceil(F_out/4), F_in/2 rounded up to a multiple of 4, 4) words, zero-padded: per input pair,
- *   one LDM of four weight words feeds 4 SMLADs (8 MACs); 4 pairs per pass: 2 LDRD, 4 LDM, 16 SMLAD and
- *   the loop test, 26 instructions for 32 MACs (2 pairs per pass: 15 for 16).
+ *   {x0..x3} by two SXTB16 into the pairs {x0, x2}, {x1, x3}. Two weight layouts (export-c --optimize):
+ *   - speed: int16 pairs in the same order, (ceil(F_out/4), F_in/2 rounded up to a multiple of 4, 4)
+ *     words, zero-padded: per input pair, one LDM of four weight words feeds 4 SMLADs (8 MACs); 4 pairs per
+ *     pass: 2 LDRD, 4 LDM, 16 SMLAD and the loop test, 26 instructions for 32 MACs; twice the int8 flash.
+ *   - size (ELN_FC_INT8): int8, (ceil(F_out/4), F_in/4 rounded up to even, 4) words of 4 weights, widened
+ *     at run time as CMSIS-NN does: SXTB16 of a word gives {w0, w2}, of it rotated by 8 {w1, w3}, the
+ *     input's pairs; per 8 inputs: 2 LDRD, 2 LDM, 16 SXTB16, 16 SMLAD and the loop test, 38 for 32 MACs.
+ *   The input is a scratch region (4-byte aligned) and every weight word is an int32: aligned loads only.
  */
 
 
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
 #ifndef ELN_FC_MAX_IN
 #define ELN_FC_MAX_IN 400 /* largest F_in rounded up to a multiple of 8 (the engine defines the exact one) */
 #endif
@@ -1059,9 +1131,9 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 {
     const int32_t n_in = shape->in_features, n_out = shape->out_features;
     int32_t o, k, q;
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
     union { int32_t words[ELN_FC_MAX_IN / 2]; int16_t values[ELN_FC_MAX_IN]; } x; /* (F_in padded,) int16 */
-    const int32_t n_pairs = (n_in + 7) / 8 * 4;
+    const int32_t n_pairs = (n_in + 7) / 8 * 4; /* words of input pairs: F_in rounded up to 8, halved */
     const int32_t *w = (const int32_t *)weights;
     const eln_word *in = (const eln_word *)(const void *)input; /* a scratch region: 4-byte aligned */
     for (k = 0; k + 4 <= n_in; k += 4) { /* 4 values {x0..x3} -> pairs {x0, x2}, {x1, x3} (fc_pack's order) */
@@ -1075,6 +1147,23 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     for (o = 0; o < n_out; o += 4) { /* rows o..o+3 (rows past F_out are zero weights, not stored) */
         int32_t acc[4], a0 = 0, a1 = 0, a2 = 0, a3 = 0;
         const int32_t *xp = x.words, *const end = x.words + n_pairs;
+#if defined(ELN_FC_INT8)
+        for (; xp < end; xp += 4) { /* 8 inputs: per 4, one LDM of the 4 rows' int8 words, 8 SXTB16, 8 SMLAD */
+            register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
+            int32_t x02 = xp[0], x13 = xp[1]; /* {x0, x2}, {x1, x3}: the pairs SXTB16 makes of a weight word */
+            ELN_LDM4(w, w0, w1, w2, w3);
+            a0 = __smlad(x02, __sxtb16(w0), a0), a0 = __smlad(x13, eln_sxtb16_ror8(w0), a0);
+            a1 = __smlad(x02, __sxtb16(w1), a1), a1 = __smlad(x13, eln_sxtb16_ror8(w1), a1);
+            a2 = __smlad(x02, __sxtb16(w2), a2), a2 = __smlad(x13, eln_sxtb16_ror8(w2), a2);
+            a3 = __smlad(x02, __sxtb16(w3), a3), a3 = __smlad(x13, eln_sxtb16_ror8(w3), a3);
+            x02 = xp[2], x13 = xp[3];
+            ELN_LDM4(w, w0, w1, w2, w3);
+            a0 = __smlad(x02, __sxtb16(w0), a0), a0 = __smlad(x13, eln_sxtb16_ror8(w0), a0);
+            a1 = __smlad(x02, __sxtb16(w1), a1), a1 = __smlad(x13, eln_sxtb16_ror8(w1), a1);
+            a2 = __smlad(x02, __sxtb16(w2), a2), a2 = __smlad(x13, eln_sxtb16_ror8(w2), a2);
+            a3 = __smlad(x02, __sxtb16(w3), a3), a3 = __smlad(x13, eln_sxtb16_ror8(w3), a3);
+        }
+#else
         for (; xp < end; xp += 4) { /* 4 input pairs, 8 LDM-loaded weight words per two: 32 MACs */
             register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
             int32_t x0 = xp[0], x1 = xp[1];
@@ -1088,6 +1177,7 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
             ELN_LDM4(w, w0, w1, w2, w3);
             a0 = __smlad(x1, w0, a0), a1 = __smlad(x1, w1, a1), a2 = __smlad(x1, w2, a2), a3 = __smlad(x1, w3, a3);
         }
+#endif
         acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
         for (q = 0; q < 4 && o + q < n_out; ++q) {
             output[o + q] = eln_output_s8(acc[q] + bias[o + q], quant, o + q);
