@@ -1,6 +1,6 @@
 """The exported C engine on every emulated Cortex-M core: instructions per inference and per MAC, flash, stack.
 
-    python -m benchmarks.mcu [--arch modern classic] [--images 3]
+    .venv/bin/python -m benchmarks.mcu [--arch modern classic] [--images 3]
 
 QEMU's -icount shift=0 makes time count executed instructions, and SysTick reads it: deterministic counts,
 not cycles. Instructions per SysTick tick differ by board, so example/main.c measures them first with a
@@ -8,9 +8,10 @@ loop of known length (recorded per run as `instructions_per_tick`). Each shipped
 the tests do (300 class-balanced training images, seed 0), exported, built for each core with the example's
 flags plus a per-step hook, and run on the first test images; every core's logits must equal the integer
 reference's (so they are identical across cores), or the script stops. Cores and the path each compiles
-(firmware_export/kernels/eln_kernels.h): M0, M0+ (micro:bit) and M3 (an385) the Thumb path; M4 (an386),
-M7 (an500), M33 (an505) and M55 without MVE (an547) the DSP path; M55 with MVE (an547) the Helium path. Beside each run, the naive baseline
-(benchmarks/naive/naive.c: plain per-layer loops) compiled -O3 for the same core. Flash is the engine
+(firmware_export/kernels/eln_target.h): M0, M0+ (micro:bit) and M3 (an385) the Thumb path; M4 (an386, with
+both export-c --optimize layouts), M7 (an500), M33 (an505) and M55 without MVE (an547) the DSP path; M55
+with MVE (an547) the Helium path. Beside each run, the naive baseline (benchmarks/naive/naive.c: plain
+per-layer loops) compiled -O3 for the same core. Flash is the engine
 object's code + constants (weights, tables) for that core, -O2; stack is the engine's deepest call chain
 from GCC's -fstack-usage (its frames summed: an upper bound). CMSIS-NN figures are quoted, not measured.
 Writes benchmarks/results/mcu.json (benchmarks/common.py).
@@ -34,15 +35,17 @@ from edgelenet.quantize import quantize_model
 from firmware_export import build, export_c
 
 NAIVE = Path(__file__).resolve().parent / "naive" / "naive.c"
-# (run name, core, kernel path, extra flags); the board is build.CORE_BOARD[core]
-RUNS = [("cortex-m0", "cortex-m0", "thumb", []),
-        ("cortex-m0plus", "cortex-m0plus", "thumb", []),
-        ("cortex-m3", "cortex-m3", "thumb", []),
-        ("cortex-m4", "cortex-m4", "dsp", []),
-        ("cortex-m7", "cortex-m7", "dsp", []),
-        ("cortex-m33", "cortex-m33", "dsp", []),
-        ("cortex-m55+nomve", "cortex-m55+nomve", "dsp", []),
-        ("cortex-m55", "cortex-m55", "helium", [])]
+# (run name, core, kernel path, export-c --optimize); the board is build.CORE_BOARD[core]. --optimize only
+# changes the DSP path's layout (size: int8 weights widened at run time, the default; speed: 16-bit pairs).
+RUNS = [("cortex-m0", "cortex-m0", "thumb", "size"),
+        ("cortex-m0plus", "cortex-m0plus", "thumb", "size"),
+        ("cortex-m3", "cortex-m3", "thumb", "size"),
+        ("cortex-m4", "cortex-m4", "dsp", "size"),
+        ("cortex-m4 --optimize speed", "cortex-m4", "dsp", "speed"),
+        ("cortex-m7", "cortex-m7", "dsp", "size"),
+        ("cortex-m33", "cortex-m33", "dsp", "size"),
+        ("cortex-m55+nomve", "cortex-m55+nomve", "dsp", "size"),
+        ("cortex-m55", "cortex-m55", "helium", "size")]
 # Quoted from the text of issue 11 (CMSIS-NN on the modern network); not measured by this script.
 QUOTED = [
     {"figure": "CMSIS-NN, Cortex-M4, modern network", "instructions": 2230880, "instructions_per_mac": 5.36,
@@ -58,10 +61,10 @@ def quantized(arch: str, mnist):
     return quantize_model(model, images, calibration_info={"source": "mnist-train", "seed": 0})[0]
 
 
-def footprint(out: Path, cpu: str, flags: list[str], workdir: Path) -> dict:
+def footprint(out: Path, cpu: str, workdir: Path) -> dict:
     """Flash (code + constants) and stack of OUT/lenet5.c compiled for `cpu` (-O2, as the example builds it)."""
     obj = build.compile_arm_object(out / "lenet5.c", cpu, workdir / "engine.o",
-                                   build.ARM_OPT + ["-fstack-usage", *flags])
+                                   build.ARM_OPT + ["-fstack-usage"])
     sizes = build.section_sizes(obj)
     code = sum(v for k, v in sizes.items() if k.startswith(".text"))
     const = sum(v for k, v in sizes.items() if k.startswith(".rodata"))
@@ -100,26 +103,26 @@ def build_naive(out: Path, workdir: Path, cpu: str, board: str) -> Path:
 
 def measure(model, images: np.ndarray, workdir: Path) -> list[dict]:
     """One row per core: instructions (total, per MAC, per step), naive -O3, calibration, flash, stack."""
-    out = workdir / model.arch
-    report = export_c(model, out, measure_flash=False)
-    steps = list(report["accumulator_bounds"])
     build.vectors_header(images, workdir / "vectors.h")
     expected = reference.predict(model, images)[1].tolist()
     (workdir / "naive_weights.h").write_text(naive_header(model))
     rows = []
-    for name, cpu, path, flags in RUNS:
+    for name, cpu, path, optimize in RUNS:
+        out = workdir / f"{model.arch}-{optimize}"
+        report = export_c(model, out, measure_flash=False, optimize=optimize)
         board = build.CORE_BOARD[cpu]
         elf = build.build_arm_example(out, board, workdir / "engine.elf",
-                                      ['-DELN_VECTORS="vectors.h"', "-DELN_SYSTICK", "-DLENET5_PROFILE", *flags],
+                                      ['-DELN_VECTORS="vectors.h"', "-DELN_SYSTICK", "-DLENET5_PROFILE"],
                                       [workdir], cpu=cpu)
         total, per_step, per_tick = run_checked(elf, board, expected, f"{model.arch} on {name}")
         naive = run_checked(build_naive(out, workdir, cpu, board), board, expected, f"naive {model.arch} on {name}",
                             per_tick)[0]
-        rows.append({"arch": model.arch, "core": name, "board": board, "path": path, "instructions": total,
-                     "instructions_per_mac": round(total / report["total_macs"], 3),
-                     "instructions_per_step": ", ".join(f"{step} {count:,}" for step, count in zip(steps, per_step)),
+        rows.append({"arch": model.arch, "core": name, "board": board, "path": path, "optimize": optimize,
+                     "instructions": total, "instructions_per_mac": round(total / report["total_macs"], 3),
+                     "instructions_per_step": ", ".join(f"{step} {count:,}"
+                                                        for step, count in zip(report["accumulator_bounds"], per_step)),
                      "naive_O3_instructions": naive, "over_naive": round(total / naive, 3),
-                     "instructions_per_tick": per_tick, **footprint(out, cpu, flags, workdir),
+                     "instructions_per_tick": per_tick, **footprint(out, cpu, workdir),
                      "logits": "= reference"})
     return rows
 
@@ -129,7 +132,8 @@ def headline(rows: list[dict]) -> dict:
     def figure(core: str) -> dict:
         return {r["arch"]: f"{r['instructions']:,} ({r['instructions_per_mac']}/MAC, {r['flash_bytes']:,} B flash)"
                 for r in rows if r["core"] == core}
-    return {"Cortex-M4 DSP path instructions per inference": figure("cortex-m4"),
+    return {"Cortex-M4 DSP path instructions per inference (export-c default, --optimize size)": figure("cortex-m4"),
+            "Cortex-M4 DSP path, --optimize speed": figure("cortex-m4 --optimize speed"),
             "Cortex-M55 Helium path instructions per inference": figure("cortex-m55"),
             "Cortex-M3 / M0 Thumb path instructions per inference": {
                 arch: f"{m3['instructions']:,} ({m3['instructions_per_mac']}/MAC) / {m0['instructions']:,} "
@@ -154,7 +158,7 @@ def main() -> None:
             macs[arch] = export_c(model, Path(tmp) / "macs", measure_flash=False)["total_macs"]
             rows += measure(model, images, Path(tmp))
     for row in rows:
-        print(f"{row['arch']:8s} {row['core']:18s} {row['instructions']:>10,} instructions  "
+        print(f"{row['arch']:8s} {row['core']:27s} {row['instructions']:>10,} instructions  "
               f"{row['instructions_per_mac']:.3f}/MAC  flash {row['flash_bytes']:>7,} B  "
               f"stack {row['stack_bytes']:>5,} B  "
               f"{row['instructions_per_tick']} instructions/tick  naive {row['naive_O3_instructions']:>10,}")
