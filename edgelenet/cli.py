@@ -278,12 +278,14 @@ def export_c(
     artifact: Annotated[Path, typer.Argument(help="int8 artifact written by `edgelenet quantize`.")],
     out: Annotated[Path, typer.Option(help="Output directory (the engine; example/ inside).")] = Path("runs/c"),
     prefix: Annotated[str, typer.Option(help="C name of the model: file names, symbols and macros.")] = "lenet5",
+    optimize: Annotated[str, typer.Option(help="Cortex-M4/M7/M33 layout: size (int8 weights, the smaller flash) "
+                                               "or speed (16-bit full-layer weights, fewer instructions).")] = "size",
     as_json: JsonFlag = False,
 ) -> None:
     """C99 integer-only engine + weight header + example, and a memory report (scratch, flash, stack, MACs)."""
     from edgelenet import pipeline
 
-    result = pipeline.export_c(artifact, out, prefix)
+    result = pipeline.export_c(artifact, out, prefix, optimize)
 
     def render(r: dict) -> None:
         rows = [[name, macs] for name, macs in r["macs"].items()] + [["total", r["total_macs"]]]
@@ -291,7 +293,9 @@ def export_c(
         code = f"{r['code_bytes']:,}" if r["code_bytes"] is not None else "not measured"
         stdout.print(f"scratch {r['scratch_bytes']:,} B   flash {r['flash_bytes']:,} B (weights "
                      f"{r['weights_bytes']:,} B, code {code})   stack {r['stack_bytes'] or 'not measured'} B\n"
-                     f"{r['flash_note']}\n" + "\n".join(r["files"]), highlight=False)
+                     f"{r['flash_note']}; --optimize {r['optimize']} (flash "
+                     + ", ".join(f"{k} {v:,} B" for k, v in r["flash_bytes_by_optimize"].items()) + ")\n"
+                     + "\n".join(r["files"]), highlight=False)
     _emit(result, as_json, render)
 
 

@@ -14,7 +14,7 @@
  * Three paths, bit-identical (integer sums in any order are exact):
  * - host: int16 weights (2, Cin*36), E then O, row 5 zero: four dot products over the flat patch.
  * - Thumb (ELN_THUMB): int8 (n, 5, 5) kernels of the connected maps only, read in place (eln_conv_thumb.h).
- * - DSP (__ARM_FEATURE_DSP): int32 words (Cin, 3, 5, {E, O}) of 16-bit pairs, each input map's followed by
+ * - DSP (ELN_DSP): int32 words (Cin, 3, 5, {E, O}) of 16-bit pairs, each input map's followed by
  *   the input maps left, then the map's eln_channel and output offset (eln_conv_dsp.h);
  *   per patch column pair g, LDM loads patch words and weight words, each SMLAD does two MACs (eln_conv_dsp.h).
  */
@@ -25,11 +25,11 @@
 #include "eln_conv_patch.h"
 #include "eln_conv_thumb.h"
 
-#if !defined(__ARM_FEATURE_DSP) && !defined(ELN_THUMB) /* the other paths: eln_conv_dsp.h, eln_conv_thumb.h */
+#if !defined(ELN_DSP) && !defined(ELN_THUMB) /* the other paths: eln_conv_dsp.h, eln_conv_thumb.h */
 /* weights: this output map's (2, Cin*36) int16; acc: (2, 2) out; returns the next map's weights. Four dot
  * products of one fixed length: contiguous int16 operands into int32 sums, which compilers vectorise
  * (pmaddwd-style) on hosts. Every input map is read (a partial table is zero weights). */
-static inline const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
+ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
                                           const void *weights, int32_t acc[4])
 {
     const int32_t n = shape->in_channels * 36;
@@ -50,15 +50,13 @@ static inline const void *eln_conv_window(const eln_conv_shape *shape, const uin
 }
 #endif
 
-#if !defined(__ARM_FEATURE_DSP) /* the DSP path stores these four words after the map's weights */
-/* output map c's bias' and requantization (eln_channel); returns weights unchanged. */
-static inline const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant,
-                                           int32_t c, eln_channel *channel)
+#if !defined(ELN_DSP) /* the DSP path stores these four words after the map's weights (eln_dsp_channel) */
+/* output map c's bias' and requantization (eln_channel). */
+ELN_INLINE void eln_conv_channel(const int32_t *bias, const eln_quant *quant, int32_t c, eln_channel *channel)
 {
     const int32_t n = quant->shift[c];
     channel->bias = bias[c], channel->multiplier = quant->multiplier[c], channel->high_shift = n - 32;
     channel->round = n > 32 ? (int32_t)1 << (n - 33) : 0;
-    return weights;
 }
 #endif
 

@@ -97,3 +97,25 @@ def test_example_makefile_builds_and_runs_on_host(host_cc, exported):
     stroke = np.zeros((1, 28, 28), np.uint8)
     stroke[0, 4:24, 13:16] = 255  # example/main.c's built-in digit
     assert logits == reference.predict(model, stroke)[1].tolist()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("optimize", ["size", "speed"])
+@pytest.mark.parametrize("arch", ["modern", "classic"])
+def test_qemu_m4_layouts_match_reference_on_synthetic_shapes(qemu, arch, optimize, rng, tmp_path):
+    """Both DSP layouts (export-c --optimize) on shapes that need padding (F_in 75, 8, 6; 3 maps)."""
+    model = synthetic_model(arch)
+    out = tmp_path / "out"
+    export_c(model, out, measure_flash=False, optimize=optimize)
+    pixels = rng.integers(0, 256, size=(6, 28, 28)).astype(np.uint8)
+    build.vectors_header(pixels, tmp_path / "vectors.h")
+    elf = build.build_arm_example(out, "mps2-an386", tmp_path / "app.elf", ['-DELN_VECTORS="vectors.h"'], [tmp_path])
+    _, logits, _ = build.parse_example_output(build.run_qemu(elf, "mps2-an386"))
+    assert logits == reference.predict(model, pixels)[1].tolist()
+
+
+def test_optimize_choices_reported(tmp_path):
+    """export-c reports the flash of both layouts; int8 full layers are the smaller one."""
+    report = export_c(synthetic_model("modern"), tmp_path / "out", measure_flash=False, optimize="speed")
+    sizes = report["flash_bytes_by_optimize"]
+    assert report["optimize"] == "speed" and sizes["size"] < sizes["speed"] == report["weights_bytes_dsp"]
