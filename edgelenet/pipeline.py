@@ -211,9 +211,9 @@ def export_c(artifact: Path, out: Path, prefix: str, optimize: str = "size") -> 
     from edgelenet.fileio import refuse_inputs
 
     validate_prefix(prefix)
+    refuse_inputs(Path(out), [artifact], directory=True)   # OUT is replaced as a whole
     if optimize not in ("size", "speed"):
         raise UserError(f"--optimize {optimize!r}: expected size or speed")
-    refuse_inputs(Path(out), [artifact], directory=True)   # OUT is replaced as a whole
     return export_engine(load_artifact(artifact), Path(out), prefix, optimize=optimize)
 
 

@@ -1,6 +1,6 @@
 """The exported C engine, compiled: bit-exact with the integer reference on the host (also under the
-sanitizers, on all 10,000 test images), warning-free for every compiler and CPU, and identical on three
-emulated Cortex-M boards."""
+sanitizers, on all 10,000 test images) and warning-free for every compiler and CPU. (On emulated Cortex-M
+cores: test_firmware_cores.py.)"""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "golden"))
 from synthetic import synthetic_model  # noqa: E402
 
 KERNELS = Path(str(resources.files("firmware_export") / "kernels"))
-QEMU_VECTORS = 24
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +70,7 @@ def test_engine_builds_warning_free_everywhere(host_cc, arm_toolchain, exported,
             for source in build.engine_sources(out):
                 for opt in (build.HOST_OPT, build.HOST_FAST):  # -O3 runs more analyses (and warnings)
                     build.run([cc, *build.STRICT, *opt, "-c", str(source), "-o", str(tmp_path / "h.o")])
-    for cpu in ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7"):
+    for cpu in build.CPU_FLAGS:
         for source in build.engine_sources(out):
             build.compile_arm_object(source, cpu, tmp_path / f"{cpu}.o")
 
@@ -98,19 +97,6 @@ def test_example_makefile_builds_and_runs_on_host(host_cc, exported):
     stroke = np.zeros((1, 28, 28), np.uint8)
     stroke[0, 4:24, 13:16] = 255  # example/main.c's built-in digit
     assert logits == reference.predict(model, stroke)[1].tolist()
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("board", sorted(build.BOARDS))
-def test_qemu_boards_match_reference(qemu, exported, mnist, board, tmp_path):
-    model, out = exported
-    images = mnist.test.images[:QEMU_VECTORS]
-    build.vectors_header(images, tmp_path / "vectors.h")
-    elf = build.build_arm_example(out, board, tmp_path / "app.elf", ['-DELN_VECTORS="vectors.h"'], [tmp_path])
-    classes, logits, _ = build.parse_example_output(build.run_qemu(elf, board))
-    expected_labels, expected = reference.predict(model, images)
-    assert logits == expected.tolist()
-    assert classes == expected_labels.tolist()
 
 
 @pytest.mark.slow

@@ -29,9 +29,14 @@
 #ifndef ELN_TARGET_H
 #define ELN_TARGET_H
 
-/* Three compile-time paths, chosen by the compiler's feature macros, all bit-identical:
- * - DSP (ELN_DSP, from __ARM_FEATURE_DSP: Cortex-M4/M7/M33): SMLAD on 16-bit pairs, int8 weights widened
- *   at run time (ELN_CONV_INT8, ELN_FC_INT8: export-c --optimize size) or stored as pairs (speed)
+/* Four compile-time paths, chosen by the compiler's feature macros, all bit-identical:
+ * - Helium (__ARM_FEATURE_MVE: Cortex-M55/M85 with MVE): VMLADAVA on int8 vectors, im2col columns, exact
+ *   vector requantization (eln_*_mve.h: the engine pastes each kernel's _mve.h twin in place of its .c
+ *   under this macro; docs/helium.md). Feature maps between Helium kernels are channel-last (H, W, C), and
+ *   the weights have their own layout (layout_mve.py). MVE instructions need coprocessors CP10/CP11
+ *   enabled (CPACR bits 20-23, as for the FPU; example/startup.c sets them); no FP instruction is used;
+ * - DSP (ELN_DSP, from __ARM_FEATURE_DSP: Cortex-M4/M7/M33, M55 without MVE): SMLAD on 16-bit pairs, int8
+ *   weights widened at run time (ELN_CONV_INT8, ELN_FC_INT8: export-c --optimize size) or stored as pairs (speed)
  *   (eln_conv_dsp.h, eln_fc_s8.c);
  * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
  *   padding, unconnected input maps skipped (eln_conv_thumb.h);
@@ -276,6 +281,123 @@ typedef int32_t eln_word __attribute__((__may_alias__));
 #endif
 
 #endif /* ELN_DSP_H */
+
+/* ---- firmware_export/kernels/eln_requant_mve.h ---- */
+/* eln_requant_mve.h: the requantization of eln_requant.h on four int32 lanes (Helium, MVE).
+ * The scalar loops it matches: eln_requantize_high, then eln_saturate_s8 (eln_requant.h).
+ *
+ * For n > 32 (every LeNet-5 layer), eln_requant.h computes floor((floor(acc * m / 2^32) + 2^(n-33)) / 2^(n-32))
+ * and proves it equal to the one rounding of docs/quantization.md, floor((acc * m + 2^(n-1)) / 2^n).
+ * Per lane, Helium has each step exactly, with no doubling and no rounding of its own:
+ * - VMULH.S32 is the high word of the exact signed 64-bit product: floor(acc * m / 2^32) (not VQRDMULH,
+ *   which doubles, rounds and saturates, a different function);
+ * - adding 2^(n-33) cannot overflow: |acc| < 2^31 and m < 2^31 give |high word| <= 2^30, and 2^(n-33) <= 2^29;
+ * - VSHL.S32 by the negative amount 32 - n (in [-30, -1]) is an arithmetic right shift: floor division.
+ * A layer with some n <= 32 takes the scalar eln_requantize per lane (eln_high_shifts_mve says which).
+ * Then the zero point, the clamp to [act_min, 127] (VMAX, VMIN) and the tanh table (a byte gather).
+ */
+#ifndef ELN_REQUANT_MVE_H
+#define ELN_REQUANT_MVE_H
+
+
+#if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+
+/* 1 if channels 0..count-1 all have n > 32 (the vector form below is exact), else 0. */
+ELN_INLINE int32_t eln_high_shifts_mve(const eln_quant *quant, int32_t count)
+{
+    int32_t c;
+    for (c = 0; c < count; ++c) {
+        if (quant->shift[c] <= 32) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* acc: four sums (bias' added); m, n: their channels' multipliers and shifts; high: every n > 32. */
+ELN_INLINE int32x4_t eln_requantize_mve(int32x4_t acc, int32x4_t m, int32x4_t n, int32_t high)
+{
+    if (high) {
+        const int32x4_t round = vshlq_s32(vdupq_n_s32(1), vsubq_s32(n, vdupq_n_s32(33))); /* 2^(n-33) */
+        return vshlq_s32(vaddq_s32(vmulhq_s32(acc, m), round), vsubq_s32(vdupq_n_s32(32), n));
+    } else { /* some n <= 32: the scalar form, lane by lane */
+        int32_t a[4] __attribute__((aligned(16))), mm[4] __attribute__((aligned(16)));
+        int32_t nn[4] __attribute__((aligned(16)));
+        int32_t q;
+        vstrwq_s32(a, acc), vstrwq_s32(mm, m), vstrwq_s32(nn, n);
+        for (q = 0; q < 4; ++q) {
+            a[q] = nn[q] > 0 ? eln_requantize(a[q], mm[q], nn[q]) : 0; /* n = 0: a lane past the last channel */
+        }
+        return vldrwq_s32(a);
+    }
+}
+
+/* eln_saturate_s8 per lane: zero point, clamp to [act_min, 127], then the tanh table if any; lanes: the
+ * active lanes (the table is only read for them). Results are int8 values in int32 lanes. */
+ELN_INLINE int32x4_t eln_saturate_mve(int32x4_t requantized, const eln_quant *quant, mve_pred16_t lanes)
+{
+    int32x4_t y = vaddq_s32(requantized, vdupq_n_s32(quant->zero_point));
+    y = vminq_s32(vmaxq_s32(y, vdupq_n_s32(quant->act_min)), vdupq_n_s32(127));
+    if (quant->lut != 0) {
+        y = vldrbq_gather_offset_z_s32(quant->lut, vreinterpretq_u32_s32(vaddq_s32(y, vdupq_n_s32(128))), lanes);
+    }
+    return y;
+}
+
+/* eln_output_s8 of channels c..c+3 (only those below count; the others are zero): acc + bias',
+ * requantized and saturated, as int8 values in int32 lanes. */
+ELN_INLINE int32x4_t eln_stage_mve(int32x4_t acc, const int32_t *bias, const eln_quant *quant, int32_t c,
+                                      int32_t count, int32_t high)
+{
+    const mve_pred16_t lanes = vctp32q((uint32_t)(count - c));
+    const int32x4_t m = vldrwq_z_s32(quant->multiplier + c, lanes), n = vldrbq_z_s32(quant->shift + c, lanes);
+    acc = vaddq_s32(acc, vldrwq_z_s32(bias + c, lanes));
+    return eln_saturate_mve(eln_requantize_mve(acc, m, n, high), quant, lanes);
+}
+
+/* eln_stage_mve, stored as int8 at out[0..3] (only the channels below count). */
+ELN_INLINE void eln_output_mve(int32x4_t acc, const int32_t *bias, const eln_quant *quant, int32_t c,
+                                  int32_t count, int32_t high, int8_t *out)
+{
+    vstrbq_p_s32(out, eln_stage_mve(acc, bias, quant, c, count, high), vctp32q((uint32_t)(count - c)));
+}
+
+/* The convolutions' form: after each 4 maps' weights the exporter stores their words (layout_mve.py)
+ *   {bias'[4], m[4], 2^(n-33)[4], 32 - n[4]}   (n > 32; zeros otherwise, and past the last map)
+ * so the epilogue is four unpredicated loads and no arithmetic on n: acc + bias', then as above. */
+ELN_INLINE int32x4_t eln_requantize_words_mve(int32x4_t acc, const int32_t *words)
+{
+    acc = vaddq_s32(acc, vldrwq_s32(words));
+    return vshlq_s32(vaddq_s32(vmulhq_s32(acc, vldrwq_s32(words + 4)), vldrwq_s32(words + 8)), vldrwq_s32(words + 12));
+}
+
+/* eln_saturate_s8 after eln_requantize_words_mve: lanes past the last channel have m = 0 in their words,
+ * so they hold the zero point, clamped: a valid table index, and the gather needs no predicate. */
+ELN_INLINE int32x4_t eln_saturate_words_mve(int32x4_t requantized, const eln_quant *quant)
+{
+    int32x4_t y = vaddq_s32(requantized, vdupq_n_s32(quant->zero_point));
+    y = vminq_s32(vmaxq_s32(y, vdupq_n_s32(quant->act_min)), vdupq_n_s32(127));
+    if (quant->lut != 0) {
+        y = vldrbq_gather_offset_s32(quant->lut, vreinterpretq_u32_s32(vaddq_s32(y, vdupq_n_s32(128))));
+    }
+    return y;
+}
+
+/* Maps c..c+3's pooled or subsampled sums -> their int8 outputs (int32 lanes): the words above when every n
+ * of the layer is > 32 (high), else eln_stage_mve on the layer's arrays. */
+ELN_INLINE int32x4_t eln_conv_stage_mve(int32x4_t acc, const int32_t *words, const int32_t *bias,
+                                        const eln_quant *quant, int32_t c, int32_t count, int32_t high)
+{
+    if (high) {
+        return eln_saturate_words_mve(eln_requantize_words_mve(acc, words), quant);
+    }
+    return eln_stage_mve(acc, bias, quant, c, count, high);
+}
+
+#endif
+
+#endif /* ELN_REQUANT_MVE_H */
 
 /* ---- firmware_export/kernels/eln_conv_patch.h ---- */
 /* eln_conv_patch.h: a convolution window's input, widened to int16 once and shared by every output map.
@@ -611,6 +733,284 @@ ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias
 
 #endif /* ELN_CONV_WINDOW_H */
 
+/* ---- firmware_export/kernels/eln_conv_window_mve.h ---- */
+/* eln_conv_window_mve.h: the Helium (MVE, Cortex-M55/M85) convolution inner loops, shared by the two
+ * convolution kernels; the Helium twin of eln_conv_window.h (the portable loop it matches is that file's
+ * host eln_conv_window: the four outputs of one 2x2 pooling window, here of four output maps at once).
+ *
+ * Helium multiplies 16 int8 pairs and adds them to a 32-bit scalar in one VMLADAVA.S8, so the window is
+ * turned into four columns (im2col), one per output pixel j = (dy, dx) of the window:
+ *   column j[t] = x[2py + dy + ky][2px + dx + kx][i],  t = (ky * 5 + kx) * Cin + i  (channel-last order)
+ * padded to K = 25 * Cin rounded up to 32, and every output map's weights are the same K int8 values
+ * (layout_mve.py, conv_pack_mve; zero in the padding, so the padding's values never count). Then each
+ * pair of output maps costs, per 16 taps, four column loads, two weight loads and eight VMLADAVA: 128 MAC
+ * slots in 14 instructions, however few input channels there are; 32 taps per pass (C1's K = 32 is one
+ * pass). The columns are one array of fixed stride, so the four column loads use one base register with
+ * immediate offsets (VLDRW reaches +-508 bytes: K <= 160, LeNet-5's; wider layers use the C loop).
+ * Feature maps between the Helium kernels are channel-last, (H, W, C): one kernel row of one pixel is then
+ * 5 * Cin contiguous bytes, copied with whole-vector loads (the last one predicated: no read past the row).
+ * C1's single input channel makes its columns 25 scattered bytes: two gather loads (VLDRB with a vector of
+ * byte offsets) fetch each column instead of five row copies.
+ * The four maps' sums are returned as four vectors acc[j], lanes = maps, for the vector epilogues
+ * (eln_requant_mve.h). Integer sums in any order are exact; |acc| is bounded per layer at export time.
+ */
+#ifndef ELN_CONV_WINDOW_MVE_H
+#define ELN_CONV_WINDOW_MVE_H
+
+
+#if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+
+#ifndef ELN_CONV_MAX_MAPS
+#define ELN_CONV_MAX_MAPS 16 /* input maps of the largest convolution (the engine defines the exact one) */
+#endif
+#define ELN_MVE_MAX_TAPS ((25 * ELN_CONV_MAX_MAPS + 31) / 32 * 32) /* K of the largest convolution */
+
+/* The four im2col columns of one pooling window, K bytes each (+ 16: a row copy's last store may spill
+ * up to 15 bytes into the next column, which is written after it), and what builds them. */
+typedef struct {
+    int8_t column[4 * ELN_MVE_MAX_TAPS + 16] __attribute__((aligned(16)));
+    uint8x16_t gather[2];  /* one input channel: byte offsets of taps 0..15 and 16..31 */
+    mve_pred16_t tail;     /* the lanes of a kernel row's last 16-byte piece */
+    int32_t gathered;      /* one input channel, and every offset fits a byte (in_side <= 62) */
+    int32_t passes;        /* K / 32 */
+} eln_window_mve;
+
+/* 16 taps of column j from byte `at` of the current pass, as int8 (a word load: its immediate offsets
+ * reach further than a byte load's; the columns are 16-byte aligned) */
+#define ELN_COLUMN_MVE(column, j, at) \
+    vreinterpretq_s8_s32(vldrwq_s32((const int32_t *)((column) + (j) * ELN_MVE_MAX_TAPS + (at))))
+
+/* Once per kernel call: the gather offsets (tap t = ky * 5 + kx at ky * side + kx; padding lanes read
+ * offset 0), the row copies' tail lanes, K / 32, and zero columns (their padding is never written). */
+ELN_INLINE void eln_window_init_mve(const eln_conv_shape *shape, eln_window_mve *win)
+{
+    uint8_t offsets[32] __attribute__((aligned(16)));
+    const int32_t row = 5 * shape->in_channels;
+    int32_t t;
+    for (t = 0; t < 32; ++t) {
+        offsets[t] = (uint8_t)(t < 25 ? t / 5 * shape->in_side + t % 5 : 0);
+    }
+    win->gather[0] = vldrbq_u8(offsets), win->gather[1] = vldrbq_u8(offsets + 16);
+    win->gathered = shape->in_channels == 1 && 4 * shape->in_side + 4 <= 255;
+    win->tail = vctp8q((uint32_t)(row - (row - 1) / 16 * 16));
+    win->passes = (25 * shape->in_channels + 31) / 32;
+    for (t = 0; t < 4 * ELN_MVE_MAX_TAPS + 16; t += 16) {
+        vstrbq_s8(win->column + t, vdupq_n_s8(0));
+    }
+}
+
+/* input: (in_side, in_side, Cin) int8 -> the four columns of pooling window (py, px), layout above. */
+ELN_INLINE void eln_window_columns_mve(const eln_conv_shape *shape, const int8_t *input, int32_t py,
+                                       int32_t px, eln_window_mve *win)
+{
+    const int32_t cin = shape->in_channels, stride = shape->in_side * cin, row = 5 * cin;
+    const int8_t *const origin = input + 2 * (py * stride + px * cin); /* pixel (2py, 2px) */
+    int32_t j, ky, b;
+    if (win->gathered) { /* two gathers per column: taps 0..15, then 16..24 and 7 padding lanes */
+        const uint8x16_t low = win->gather[0], high = win->gather[1];
+        int8_t *const column = win->column;
+        vstrbq_s8(column, vldrbq_gather_offset_s8(origin, low));                  /* (dy, dx) = (0, 0) */
+        vstrbq_s8(column + 16, vldrbq_gather_offset_s8(origin, high));
+        vstrbq_s8(column + ELN_MVE_MAX_TAPS, vldrbq_gather_offset_s8(origin + 1, low)); /* (0, 1) */
+        vstrbq_s8(column + ELN_MVE_MAX_TAPS + 16, vldrbq_gather_offset_s8(origin + 1, high));
+        vstrbq_s8(column + 2 * ELN_MVE_MAX_TAPS, vldrbq_gather_offset_s8(origin + stride, low)); /* (1, 0) */
+        vstrbq_s8(column + 2 * ELN_MVE_MAX_TAPS + 16, vldrbq_gather_offset_s8(origin + stride, high));
+        vstrbq_s8(column + 3 * ELN_MVE_MAX_TAPS, vldrbq_gather_offset_s8(origin + stride + 1, low)); /* (1, 1) */
+        vstrbq_s8(column + 3 * ELN_MVE_MAX_TAPS + 16, vldrbq_gather_offset_s8(origin + stride + 1, high));
+        return;
+    }
+    for (j = 0; j < 4; ++j) { /* five kernel rows of 5 * Cin contiguous bytes each */
+        const int8_t *at = origin + (j >> 1) * stride + (j & 1) * cin;
+        int8_t *column = win->column + j * ELN_MVE_MAX_TAPS;
+        for (ky = 0; ky < 5; ++ky, at += stride, column += row) {
+            for (b = 0; b + 16 < row; b += 16) {
+                vstrbq_s8(column + b, vldrbq_s8(at + b));
+            }
+            vstrbq_s8(column + b, vldrbq_z_s8(at + b, win->tail)); /* spills zeros past the row */
+        }
+    }
+}
+
+/* One pair of maps over the window's columns: weights, the pair's (K / 16, 2, 16) int8 (the two maps
+ * interleaved per 16 taps: layout_mve.py), passes = K / 32. Sums a[j] (map q) and b[j] (map q + 1) for the
+ * four output pixels j. Per 32 taps: eight column loads shared by both maps, four weight loads and sixteen
+ * VMLADAVA, 30 instructions for 128 MAC slots; the first 16 taps set the sums (VMLADAV), so none is zeroed. */
+#if 3 * ELN_MVE_MAX_TAPS + 16 <= 508 /* every column offset is a VLDRW immediate: one base register */
+/* GCC 12 spills the intrinsics' addresses of this loop to the stack, so the loop is written out.
+ * VMLADAVA accumulates into even registers only: the eight sums take all eight of them. */
+#define ELN_PAIR_DECLARE_MVE(win, weights, passes)                                                           \
+    register int32_t a00 __asm__("r0"), a01 __asm__("r2"), a10 __asm__("r4"), a11 __asm__("r6");            \
+    register int32_t b00 __asm__("r8"), b01 __asm__("r10"), b10 __asm__("r12"), b11 __asm__("r14");         \
+    register const int8_t *column __asm__("r3") = (win)->column;                                            \
+    register const int8_t *w __asm__("r1") = (weights);                                                     \
+    register int32_t n __asm__("r5") = (passes)
+/* 16 taps at byte `at` of the pass: OP is vmladav (set) or vmladava (add) */
+#define ELN_PAIR_TAPS_MVE(OP, at, k1, k2, k3)                                                                \
+    "vldrw.32 q2, [%[col], #" at "]\n\t"                                                                     \
+    "vldrw.32 q3, [%[col], %[" k1 "]]\n\t"                                                                   \
+    "vldrw.32 q4, [%[col], %[" k2 "]]\n\t"                                                                   \
+    "vldrw.32 q5, [%[col], %[" k3 "]]\n\t"                                                                   \
+    "vldrb.8 q0, [%[w]], #16\n\t"                                                                            \
+    "vldrb.8 q1, [%[w]], #16\n\t"                                                                            \
+    OP ".s8 %[a00], q2, q0\n\t" OP ".s8 %[a01], q3, q0\n\t" OP ".s8 %[a10], q4, q0\n\t"                     \
+    OP ".s8 %[a11], q5, q0\n\t" OP ".s8 %[b00], q2, q1\n\t" OP ".s8 %[b01], q3, q1\n\t"                     \
+    OP ".s8 %[b10], q4, q1\n\t" OP ".s8 %[b11], q5, q1\n\t"
+#define ELN_PAIR_PASSES_MVE                                                                                  \
+    ELN_PAIR_TAPS_MVE("vmladav", "0", "k1", "k2", "k3")                                                      \
+    ELN_PAIR_TAPS_MVE("vmladava", "16", "k1b", "k2b", "k3b")                                                 \
+    "subs %[n], %[n], #1\n\t"                                                                                \
+    "beq 2f\n"                                                                                               \
+    "1:\n\t"                                                                                                 \
+    "adds %[col], %[col], #32\n\t"                                                                           \
+    ELN_PAIR_TAPS_MVE("vmladava", "0", "k1", "k2", "k3")                                                     \
+    ELN_PAIR_TAPS_MVE("vmladava", "16", "k1b", "k2b", "k3b")                                                 \
+    "subs %[n], %[n], #1\n\t"                                                                                \
+    "bne 1b\n"                                                                                               \
+    "2:\n\t"
+#define ELN_PAIR_OUTPUTS_MVE                                                                                 \
+    [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [b00] "=&r"(b00),               \
+    [b01] "=&r"(b01), [b10] "=&r"(b10), [b11] "=&r"(b11), [w] "+r"(w), [col] "+r"(column), [n] "+r"(n)
+#define ELN_PAIR_INPUTS_MVE                                                                             \
+    [k1] "i"(ELN_MVE_MAX_TAPS), [k2] "i"(2 * ELN_MVE_MAX_TAPS), [k3] "i"(3 * ELN_MVE_MAX_TAPS),             \
+    [k1b] "i"(ELN_MVE_MAX_TAPS + 16), [k2b] "i"(2 * ELN_MVE_MAX_TAPS + 16),                                  \
+    [k3b] "i"(3 * ELN_MVE_MAX_TAPS + 16) /* the columns are read: the asm's "memory" clobber */
+
+/* The pair's sums into sums[j][q] and sums[j][q + 1]; returns the next pair's weights. */
+ELN_INLINE const int8_t *eln_pair_sums_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
+                                           int32_t q, int32_t sums[4][4])
+{
+    ELN_PAIR_DECLARE_MVE(win, weights, passes);
+    __asm__(ELN_PAIR_PASSES_MVE : ELN_PAIR_OUTPUTS_MVE : ELN_PAIR_INPUTS_MVE
+            : "q0", "q1", "q2", "q3", "q4", "q5", "cc", "memory");
+    sums[0][q] = a00, sums[0][q + 1] = b00, sums[1][q] = a01, sums[1][q + 1] = b01;
+    sums[2][q] = a10, sums[2][q + 1] = b10, sums[3][q] = a11, sums[3][q + 1] = b11;
+    return w;
+}
+
+/* The pair's pooled sums, max over the four output pixels (two VMOV and one VMAXV per map), into best[0]
+ * and best[1]; returns the next pair's weights. */
+ELN_INLINE const int8_t *eln_pair_best_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
+                                           int32_t best[2])
+{
+    ELN_PAIR_DECLARE_MVE(win, weights, passes);
+    __asm__(ELN_PAIR_PASSES_MVE
+            "vmov q2[2], q2[0], %[a00], %[a10]\n\t"
+            "vmov q2[3], q2[1], %[a01], %[a11]\n\t"
+            "vmaxv.s32 %[a00], q2\n\t"
+            "vmov q3[2], q3[0], %[b00], %[b10]\n\t"
+            "vmov q3[3], q3[1], %[b01], %[b11]\n\t"
+            "vmaxv.s32 %[b00], q3"
+            : ELN_PAIR_OUTPUTS_MVE : ELN_PAIR_INPUTS_MVE
+            : "q0", "q1", "q2", "q3", "q4", "q5", "cc", "memory");
+    (void)a01, (void)a10, (void)a11, (void)b01, (void)b10, (void)b11;
+    best[0] = a00, best[1] = b00;
+    return w;
+}
+#else /* wider convolutions: the same loop with intrinsics, one address per column */
+ELN_INLINE const int8_t *eln_pair_sums_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
+                                           int32_t q, int32_t sums[4][4])
+{
+    const int8_t *column = win->column;
+    int32_t a[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}}, p, h, j;
+    for (p = 0; p < 2 * passes; ++p, column += 16) { /* 16 taps per step */
+        for (h = 0; h < 2; ++h, weights += 16) {
+            const int8x16_t w = vldrbq_s8(weights);
+            for (j = 0; j < 4; ++j) {
+                a[h][j] = vmladavaq_s8(a[h][j], ELN_COLUMN_MVE(column, j, 0), w);
+            }
+        }
+    }
+    for (j = 0; j < 4; ++j) {
+        sums[j][q] = a[0][j], sums[j][q + 1] = a[1][j];
+    }
+    return weights;
+}
+
+ELN_INLINE const int8_t *eln_pair_best_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
+                                           int32_t best[2])
+{
+    int32_t sums[4][4], h;
+    weights = eln_pair_sums_mve(win, weights, passes, 0, sums);
+    for (h = 0; h < 2; ++h) {
+        best[h] = sums[0][h] > sums[1][h] ? sums[0][h] : sums[1][h];
+        best[h] = sums[2][h] > best[h] ? sums[2][h] : best[h];
+        best[h] = sums[3][h] > best[h] ? sums[3][h] : best[h];
+    }
+    return weights;
+}
+#endif
+#endif
+
+#endif /* ELN_CONV_WINDOW_MVE_H */
+
+#if defined(__ARM_FEATURE_MVE)
+/* ---- firmware_export/kernels/eln_conv_subsample_mve.h ---- */
+/* eln_conv_subsample_s8, Helium (MVE) path: convolution + tanh, then LeNet-5 subsampling + tanh, fused
+ * (classic C1+S2, C3+S4). The portable loop it matches: eln_conv_subsample_s8.c; bit-identical to it.
+ *
+ * Per pooling window (py, px): the four im2col columns are built once and shared by every output map;
+ * per four maps, the window sums come from VMLADAVA (eln_pair_sums_mve) as four vectors acc[j]
+ * (lanes = maps). Each goes through its own output stage (exact requantization, tanh table), and the
+ * subsampling combines them exactly as the reference runs the two layers, four maps per vector:
+ *   s = bias'[c] + sum_j w_s[c][j] * y_j[c],  out = tanh(s)      (j = (dy, dx))
+ * A partial connection table (C3) is zero weights. Layout: input (in_side, in_side, Cin) and output
+ * (out_side, out_side, Cout), channel-last; weights as eln_conv_maxpool_mve.h's, with 48 epilogue words per
+ * 4 maps: the convolution's, the subsampling's, and its coefficients per j (layout_mve.py).
+ * Stack: eln_window_mve.
+ */
+
+#if defined(__ARM_FEATURE_MVE)
+ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_quant *quant,
+                                      const eln_subsample *sub, const int8_t *input, const void *weights,
+                                      const int32_t *bias, int8_t *output)
+{
+    const int32_t side = shape->out_side, cout = shape->out_channels;
+    const int32_t high = eln_high_shifts_mve(quant, cout) && eln_high_shifts_mve(&sub->quant, cout);
+    const uint32x4_t every_fourth = vmulq_n_u32(vidupq_n_u32(0, 1), 4); /* byte offsets of w_s[c..c+3][j] */
+    const eln_quant stage = *quant, sub_stage = sub->quant; /* local copies: no reloads after the stores */
+    int32_t sums[4][4] __attribute__((aligned(16))); /* [output pixel j][map q of the four] */
+    eln_window_mve win;
+    int32_t py, px, c, j, q;
+    eln_window_init_mve(shape, &win);
+    for (py = 0; py < side; ++py) {
+        for (px = 0; px < side; ++px, output += cout) { /* output: pixel (py, px)'s Cout values */
+            const int8_t *w = (const int8_t *)weights;
+            eln_window_columns_mve(shape, input, py, px, &win);
+            for (c = 0; c < cout; c += 4, w += 192) { /* maps c..c+3, then their 48 epilogue words */
+                const int32_t *words;
+                int32x4_t s = vdupq_n_s32(0), y;
+                for (q = 0; q < 4 && c + q < cout; q += 2) {
+                    w = eln_pair_sums_mve(&win, w, win.passes, q, sums);
+                }
+                words = (const int32_t *)(const void *)w; /* the convolution's, the subsampling's, [j][map] */
+                if (high) {
+                    for (j = 0; j < 4; ++j) {
+                        y = eln_saturate_words_mve(eln_requantize_words_mve(vldrwq_s32(sums[j]), words), &stage);
+                        s = vaddq_s32(s, vmulq_s32(y, vldrwq_s32(words + 32 + 4 * j)));
+                    }
+                    y = eln_saturate_words_mve(eln_requantize_words_mve(s, words + 16), &sub_stage);
+                } else { /* some n <= 32: the layers' arrays, lane by lane */
+                    const mve_pred16_t lanes = vctp32q((uint32_t)(cout - c));
+                    for (j = 0; j < 4; ++j) { /* w_s (Cout, 2, 2): map c's coefficient j at 4c + j */
+                        y = eln_stage_mve(vldrwq_s32(sums[j]), bias, &stage, c, cout, 0);
+                        s = vaddq_s32(s, vmulq_s32(y, vldrbq_gather_offset_z_s32(sub->weights + 4 * c + j,
+                                                                                    every_fourth, lanes)));
+                    }
+                    y = eln_stage_mve(s, sub->bias, &sub_stage, c, cout, 0);
+                }
+                if (cout - c >= 4) {
+                    vstrbq_s32(output + c, y);
+                } else {
+                    vstrbq_p_s32(output + c, y, vctp32q((uint32_t)(cout - c)));
+                }
+            }
+        }
+    }
+}
+#endif
+
+#else
 /* ---- firmware_export/kernels/eln_conv_subsample_s8.c ---- */
 /* eln_conv_subsample_s8: convolution + tanh, then LeNet-5 subsampling + tanh, fused (classic C1+S2, C3+S4).
  *
@@ -697,6 +1097,57 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
 #endif
 }
 
+#endif
+
+#if defined(__ARM_FEATURE_MVE)
+/* ---- firmware_export/kernels/eln_fc_mve.h ---- */
+/* eln_fc_s8, Helium (MVE) path: fully connected layer + activation (C5, F6, OUTPUT).
+ * The portable loop it matches: eln_fc_s8.c (portable path, four rows per pass); bit-identical to it.
+ *
+ *   acc[o] = bias'[o] + sum_k x[k] * w[o][k]      then the shared output stage (ReLU, tanh table or none)
+ *
+ * The input is copied once into a zero-padded stack buffer of K = F_in rounded up to 16 (ELN_FC_MAX_IN
+ * rounded up likewise), so every load is a whole vector. Weights (layout.py, fc_pack_mve): per 4 rows,
+ * per 16 inputs, the 4 rows' 16 int8 weights, zero-padded (rows past F_out are zero and not written):
+ * per 16 inputs, one input load, four weight loads and four VMLADAVA, 64 MACs in 9 instructions.
+ * After a convolution the input is channel-last (eln_conv_window_mve.h); the exporter orders that
+ * layer's weight columns to match. The four rows' outputs are requantized together (eln_requant_mve.h).
+ */
+
+#if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+#ifndef ELN_FC_MAX_IN
+#define ELN_FC_MAX_IN 400 /* largest F_in (the engine defines the exact one) */
+#endif
+
+ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, const int8_t *input,
+                          const void *weights, const int32_t *bias, int8_t *output)
+{
+    const int32_t n_in = shape->in_features, n_out = shape->out_features, taps = (n_in + 15) / 16 * 16;
+    int8_t x[(ELN_FC_MAX_IN + 15) / 16 * 16] __attribute__((aligned(16))); /* (K,) input, zero-padded */
+    const int8_t *w = (const int8_t *)weights;
+    const int32_t high = eln_high_shifts_mve(quant, n_out);
+    int32_t o, k;
+    for (k = 0; k < taps; k += 16) { /* the tail load is predicated: no read past the input */
+        const mve_pred16_t lanes = vctp8q((uint32_t)(n_in - k > 0 ? n_in - k : 0));
+        vstrbq_s8(x + k, vldrbq_z_s8(input + k, lanes));
+    }
+    for (o = 0; o < n_out; o += 4) { /* rows o..o+3 */
+        int32_t acc[4] __attribute__((aligned(16))), a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (k = 0; k < taps; k += 16, w += 64) {
+            const int8x16_t v = vldrbq_s8(x + k);
+            a0 = vmladavaq_s8(a0, v, vldrbq_s8(w));
+            a1 = vmladavaq_s8(a1, v, vldrbq_s8(w + 16));
+            a2 = vmladavaq_s8(a2, v, vldrbq_s8(w + 32));
+            a3 = vmladavaq_s8(a3, v, vldrbq_s8(w + 48));
+        }
+        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+        eln_output_mve(vldrwq_s32(acc), bias, quant, o, n_out, high, output + o);
+    }
+}
+#endif
+
+#else
 /* ---- firmware_export/kernels/eln_fc_s8.c ---- */
 /* eln_fc_s8: fully connected layer + activation (C5, F6, OUTPUT).
  *
@@ -806,6 +1257,8 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 #endif
 }
 
+#endif
+
 
 /* ===================================================================================================
  * LeNet-5 classic: the layers
@@ -894,6 +1347,48 @@ int tiny_infer(const int8_t input[TINY_INPUT_LEN], int8_t logits[TINY_NUM_CLASSE
         best = logits[c] > logits[best] ? c : best; /* ties go to the lowest index */
     }
     return best;
+}
+
+/* ===================================================================================================
+ * Application API: confidence (tiny.h)
+ * =================================================================================================== */
+
+/* round(32768 * exp(-scale * d)) for a logit d steps below the top one; 0 beyond the table. */
+static const uint16_t tiny_softmax_exp[256] = {
+    32768, 31407, 30102, 28851, 27653, 26504, 25403, 24348, 23336, 22367, 21438, 20547, 19693, 18875, 18091, 17340,
+    16619, 15929, 15267, 14633, 14025, 13442, 12884, 12349, 11836, 11344, 10873, 10421, 9988, 9573, 9175, 8794,
+    8429, 8079, 7743, 7421, 7113, 6818, 6534, 6263, 6003, 5753, 5514, 5285, 5066, 4855, 4654, 4460,
+    4275, 4097, 3927, 3764, 3608, 3458, 3314, 3176, 3044, 2918, 2797, 2681, 2569, 2463, 2360, 2262,
+    2168, 2078, 1992, 1909, 1830, 1754, 1681, 1611, 1544, 1480, 1418, 1360, 1303, 1249, 1197, 1147,
+    1100, 1054, 1010, 968, 928, 889, 852, 817, 783, 751, 719, 690, 661, 633, 607, 582,
+    558, 535, 512, 491, 471, 451, 432, 414, 397, 381, 365, 350, 335, 321, 308, 295,
+    283, 271, 260, 249, 239, 229, 219, 210, 201, 193, 185, 177, 170, 163, 156, 150,
+    143, 138, 132, 126, 121, 116, 111, 107, 102, 98, 94, 90, 86, 83, 79, 76,
+    73, 70, 67, 64, 61, 59, 56, 54, 52, 50, 48, 46, 44, 42, 40, 39,
+    37, 35, 34, 32, 31, 30, 29, 27, 26, 25, 24, 23, 22, 21, 20, 20,
+    19, 18, 17, 16, 16, 15, 15, 14, 13, 13, 12, 12, 11, 11, 10, 10,
+    9, 9, 9, 8, 8, 8, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5,
+    5, 5, 4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+};
+
+int32_t tiny_confidence(const int8_t logits[TINY_NUM_CLASSES])
+{
+    uint32_t sum = 0u;
+    int top = 0, c;
+    if (logits == NULL) {
+        return -1;
+    }
+    for (c = 1; c < TINY_NUM_CLASSES; ++c) {
+        top = logits[c] > logits[top] ? c : top;
+    }
+    for (c = 0; c < TINY_NUM_CLASSES; ++c) {
+        const int32_t d = (int32_t)logits[top] - (int32_t)logits[c]; /* 0..255 */
+        sum += d < 256 ? tiny_softmax_exp[d] : 0u;
+    }
+    /* sum >= 32768 (the top class's own term); p = 32768^2 / sum, rounded: 0 < p <= 32768 */
+    return (int32_t)(((1u << 30) + sum / 2u) / sum);
 }
 
 ELN_INTEGER_END
