@@ -19,7 +19,12 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
     const int32_t side = shape->out_side;
     int32_t c, py;
 #if defined(ELN_DSP)
-    int32_t xw[ELN_CONV_INPUT_WORDS], ww[ELN_CONV_MAP_WORDS]; /* widened input; one map's widened kernels */
+    int32_t xw[ELN_CONV_INPUT_WORDS]; /* the widened input */
+#if defined(ELN_CONV_INT8)
+    int32_t ww[ELN_CONV_MAP_WORDS]; /* one map's widened kernels */
+#else
+    int32_t *const ww = 0; /* the kernels are read from flash as they are */
+#endif
     const int32_t *w = (const int32_t *)weights, *map, in_side = shape->in_side, plane = in_side / 2 * in_side;
     const uint8_t *maps = shape->maps; /* output map c's connected input maps: n, then n indices */
     const eln_quant stage = *quant; /* a local copy: no reloads after the int8 stores (they could alias it) */

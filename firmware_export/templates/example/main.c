@@ -99,7 +99,7 @@ static void eln_trap_unaligned(int on)
 #endif
 
 #ifdef ELN_STACK_PAINT
-#define ELN_PAINT_WORDS 768
+#define ELN_PAINT_WORDS 896 /* 3.5 KB: the DSP path's convolutions widen their input on the stack */
 #define ELN_PAINT 0xA5A5A5A5u
 static volatile uint32_t *eln_sp; /* main's stack pointer; volatile: the painting stays a plain loop */
 static uint32_t eln_stack_bytes;

@@ -490,18 +490,22 @@ ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input,
 /* acc += the two 16-bit products of x and y, in place (a statement): with ACLE's __smlad, GCC 12 renames
  * the accumulators through the LDM registers and copies the weight pointer around the loop (2 MOVs/map) */
 #define ELN_SMLAD(acc, x, y) __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(x), "r"(y))
-/* kernel row ky = patch rows (top, bottom) with weights (e, o) */
-#define ELN_ROW(top, bottom, e, o)                                                                  \
+/* the first products of a window: acc = the two 16-bit products of x and y (no zeroing needed) */
+#define ELN_SMUAD(acc, x, y) __asm__("smuad %0, %1, %2" : "=r"(acc) : "r"(x), "r"(y))
+/* kernel row ky = patch rows (top, bottom) with weights (e, o); OP: ELN_SMLAD, or ELN_SMUAD to start */
+#define ELN_ROW_OP(OP, top, bottom, e, o)                                                           \
     do {                                                                                            \
-        ELN_SMLAD(a00, top, e); ELN_SMLAD(a01, top, o);                                             \
-        ELN_SMLAD(a10, bottom, e); ELN_SMLAD(a11, bottom, o);                                       \
+        OP(a00, top, e); OP(a01, top, o);                                                           \
+        OP(a10, bottom, e); OP(a11, bottom, o);                                                     \
     } while (0)
-/* one column pair: patch rows 0..5, kernel rows 0..4, then the skip to the next column pair (into e1) */
-#define ELN_PAIR()                                                                                  \
+#define ELN_ROW(top, bottom, e, o) ELN_ROW_OP(ELN_SMLAD, top, bottom, e, o)
+/* one column pair: patch rows 0..5, kernel rows 0..4, then the skip to the next column pair (into e1);
+ * FIRST: ELN_SMUAD for the window's first products, else ELN_SMLAD */
+#define ELN_PAIR_OP(FIRST)                                                                          \
     do {                                                                                            \
         ELN_LDM3(p, p0, p1, p2); /* rows 0..2 */                                                    \
         ELN_LDM4(w, e0, o0, e1, o1); /* ky = 0, 1 */                                                \
-        ELN_ROW(p0, p1, e0, o0); ELN_ROW(p1, p2, e1, o1);                                           \
+        ELN_ROW_OP(FIRST, p0, p1, e0, o0); ELN_ROW(p1, p2, e1, o1);                                 \
         ELN_LDM2(p, p0, p1); /* rows 3, 4 */                                                        \
         ELN_LDM4(w, e0, o0, e1, o1); /* ky = 2, 3 */                                                \
         ELN_ROW(p2, p0, e0, o0); ELN_ROW(p0, p1, e1, o1);                                           \
@@ -510,6 +514,7 @@ ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input,
         ELN_ROW(p1, p2, e0, o0);                                                                    \
         p += e1;                                                                                    \
     } while (0)
+#define ELN_PAIR() ELN_PAIR_OP(ELN_SMLAD)
 
 /* patch: the window's first word (first connected input map, column pair px, row 2py) of the widened input;
  * weights: one output map's widened kernels; acc: (2, 2) out. Returns the map's epilogue words, which
@@ -519,12 +524,15 @@ ELN_INLINE const int32_t *eln_dsp_window(const int32_t *patch, const int32_t *we
     const int32_t *p = patch, *w = weights;
     register int32_t e0 __asm__("r0"), o0 __asm__("r1"), e1 __asm__("r2"), o1 __asm__("r3");
     register int32_t p0 __asm__("r4"), p1 __asm__("r5"), p2 __asm__("r6");
-    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-    do { /* one input map per pass */
+    int32_t a00, a01, a10, a11;
+    ELN_PAIR_OP(ELN_SMUAD); /* the first input map: its first products start the sums */
+    ELN_PAIR();
+    ELN_PAIR();
+    while (e1 != 0) { /* the other input maps; the skip after the last one is 0 */
         ELN_PAIR();
         ELN_PAIR();
         ELN_PAIR();
-    } while (e1 != 0); /* the skip after the last input map is 0 */
+    }
     acc[0] = a00;
     acc[1] = a01;
     acc[2] = a10;
@@ -532,7 +540,10 @@ ELN_INLINE const int32_t *eln_dsp_window(const int32_t *patch, const int32_t *we
     return w;
 }
 #undef ELN_PAIR
+#undef ELN_PAIR_OP
 #undef ELN_ROW
+#undef ELN_ROW_OP
+#undef ELN_SMUAD
 #undef ELN_SMLAD
 
 /* input: (Cin, side, side) int8 -> xw: (Cin, side/2, side) words of adjacent column pairs (above). */
@@ -1029,7 +1040,12 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
     const int32_t side = shape->out_side;
     int32_t c, py;
 #if defined(ELN_DSP)
-    int32_t xw[ELN_CONV_INPUT_WORDS], ww[ELN_CONV_MAP_WORDS]; /* widened input; one map's widened kernels */
+    int32_t xw[ELN_CONV_INPUT_WORDS]; /* the widened input */
+#if defined(ELN_CONV_INT8)
+    int32_t ww[ELN_CONV_MAP_WORDS]; /* one map's widened kernels */
+#else
+    int32_t *const ww = 0; /* the kernels are read from flash as they are */
+#endif
     const int32_t *w = (const int32_t *)weights, *map, in_side = shape->in_side, plane = in_side / 2 * in_side;
     const uint8_t *maps = shape->maps; /* output map c's connected input maps: n, then n indices */
     eln_dsp_widen_input(shape, input, xw);
