@@ -54,11 +54,12 @@ class CRuntime:
         self._lib = ctypes.CDLL(str(library))
         self._lib.eln_batch.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p]
         self._lib.eln_batch.restype = ctypes.c_int
+        self._size, self._classes = tuple(model.data.input_size), model.num_classes
 
     def logits(self, pixels: np.ndarray) -> np.ndarray:
-        """uint8 (N, 28, 28) -> int8 (N, 10)."""
-        pixels = np.ascontiguousarray(np.asarray(pixels).reshape(-1, 28, 28), dtype=np.uint8)
-        out = np.zeros((len(pixels), 10), np.int8)
+        """uint8 (N, H, W) of the model's input size -> int8 (N, classes)."""
+        pixels = np.ascontiguousarray(np.asarray(pixels).reshape(-1, *self._size), dtype=np.uint8)
+        out = np.zeros((len(pixels), self._classes), np.int8)
         if self._lib.eln_batch(pixels.ctypes.data, len(pixels), out.ctypes.data) != 0:
             raise RuntimeError("the C engine rejected its arguments")
         return out
