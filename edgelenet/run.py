@@ -42,8 +42,8 @@ class RunConfig:
     calib_size: int = 1000
     validate_limit: int | None = None  # None: the whole official test set
     vectors: int = 20                  # test images embedded in the C example runs
-    target: str = "qemu-m4"            # the emulated core of the last stage (validate's qemu-* names)
     data: Path | None = None           # --data: the user's data set (None: MNIST)
+    target: str = "qemu-m4"            # the emulated core of the last stage (validate's qemu-* names)
 
 
 def run_pipeline(cfg: RunConfig, console: Console) -> dict:

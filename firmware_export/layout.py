@@ -6,9 +6,10 @@ they read, named `<prefix>_<layer>_<tensor>`. All arithmetic set-up happens here
 - C3's connection table: a list of input maps per output map (`maps`); the Thumb path stores and runs only
   the connected kernels, the host and DSP paths store it as zero weights (MACs count connected ones);
 - the int32 accumulator bound is proved per layer from the actual weights (and refused if it fails).
-- the weights are laid out for each compile-time path's inner loops (kernels/eln_kernels.h): the host's
-  convolutions as int16 6-wide kernels (kernels/eln_conv_window.h), the DSP path's as 16-bit pairs in
-  SMLAD order (and its full layers' too), the Thumb path's as the plain int8 kernels.
+- the weights are laid out for each compile-time path's inner loops (kernels/eln_target.h): the host's
+  convolutions as int16 6-wide kernels (kernels/eln_conv_window.h), the DSP path's in SMLAD order, as int8
+  words widened at run time (export-c --optimize size) or as 16-bit pairs (speed), the Thumb path's as
+  the plain int8 kernels.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ that toolchain exists (the top-level figures are Cortex-M4's, `cores` has every 
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -195,7 +196,7 @@ def measure_engine(files: dict[str, str], prefix: str, main_cpu: str = "cortex-m
     without arm-none-eabi-gcc."""
     if not build.have_arm():
         return None
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=2) as pool:
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         cores = dict(zip(build.CPU_FLAGS, pool.map(lambda cpu: measure_core(files, prefix, cpu, Path(tmp)),
                                                    build.CPU_FLAGS)))
     main = cores[main_cpu]

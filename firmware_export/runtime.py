@@ -84,7 +84,9 @@ class QemuRuntime:
         write_files(render(model, PREFIX).files, self._out)
         driver = self._work / "qemu_batch.c"
         driver.write_text(template("qemu_batch.c").substitute(prefix=PREFIX, PREFIX=PREFIX.upper()))
-        chunk = max(1, min(256, build.BOARDS[self.board].data[1] // 4 // 800))  # a quarter of the RAM
+        self._size, self._classes = tuple(model.data.input_size), model.num_classes
+        image_bytes = self._size[0] * self._size[1] + self._classes  # one image in, its logits out
+        chunk = max(1, min(256, build.BOARDS[self.board].data[1] // 4 // image_bytes))  # a quarter of the RAM
         try:
             self._elf = build.build_arm_example(self._out, self.board, self._work / "batch.elf", [f"-DELN_CHUNK={chunk}"],
                                                 cpu=self.cpu, main=driver)
@@ -93,17 +95,17 @@ class QemuRuntime:
         self.instructions_per_inference: int | None = None
 
     def logits(self, pixels: np.ndarray) -> np.ndarray:
-        """uint8 (N, 28, 28) -> int8 (N, 10), computed on the emulated core."""
-        pixels = np.ascontiguousarray(np.asarray(pixels).reshape(-1, 28, 28), dtype=np.uint8)
+        """uint8 (N, H, W) of the model's input size -> int8 (N, classes), computed on the emulated core."""
+        pixels = np.ascontiguousarray(np.asarray(pixels).reshape(-1, *self._size), dtype=np.uint8)
         if self.instructions_per_inference is None and len(pixels):
             self.instructions_per_inference = self._count(pixels[:2])
         (self._work / "images.bin").write_bytes(pixels.tobytes())
         (self._work / "logits.bin").unlink(missing_ok=True)
         build.run_qemu(self._elf, self.board, timeout=600, icount=False, cwd=self._work)
         data = (self._work / "logits.bin").read_bytes()
-        if len(data) != 10 * len(pixels):
+        if len(data) != self._classes * len(pixels):
             raise RuntimeError(f"{self.name}: {len(data)} logit bytes for {len(pixels)} images")
-        return np.frombuffer(data, np.int8).reshape(-1, 10).copy()
+        return np.frombuffer(data, np.int8).reshape(-1, self._classes).copy()
 
     def _count(self, pixels: np.ndarray) -> int:
         """Instructions per inference: the median over `pixels` of example/main.c's SysTick counts."""

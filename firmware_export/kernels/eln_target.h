@@ -9,7 +9,8 @@
  *   under this macro; docs/helium.md). Feature maps between Helium kernels are channel-last (H, W, C), and
  *   the weights have their own layout (layout_mve.py). MVE instructions need coprocessors CP10/CP11
  *   enabled (CPACR bits 20-23, as for the FPU; example/startup.c sets them); no FP instruction is used;
- * - DSP (ELN_DSP, from __ARM_FEATURE_DSP: Cortex-M4/M7/M33, M55 without MVE): SMLAD on 16-bit pairs
+ * - DSP (ELN_DSP, from __ARM_FEATURE_DSP: Cortex-M4/M7/M33, M55 without MVE): SMLAD on 16-bit pairs, int8
+ *   weights widened at run time (ELN_CONV_INT8, ELN_FC_INT8: export-c --optimize size) or stored as pairs (speed)
  *   (eln_conv_dsp.h, eln_fc_s8.c);
  * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
  *   padding, unconnected input maps skipped (eln_conv_thumb.h);

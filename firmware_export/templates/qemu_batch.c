@@ -1,6 +1,6 @@
 /* qemu_batch.c: target-side driver of an exported engine for edgelenet's QEMU runtimes (validate --runtimes
  * qemu-m4 ...); not part of the export. Linked with example/startup.c and a board's linker script, it
- * reads raw uint8 images (784 bytes each) from the host file `images.bin` through semihosting in chunks of
+ * reads raw uint8 images (INPUT_HEIGHT x INPUT_WIDTH bytes each) from the host file `images.bin` through semihosting in chunks of
  * ELN_CHUNK images, runs the engine on each with SCB->CCR.UNALIGN_TRP set, and writes the int8 logits
  * (${PREFIX}_NUM_CLASSES bytes each) to `logits.bin`. Any failure ends QEMU with a non-zero status. */
 #include <stdint.h>
@@ -10,7 +10,7 @@
 #ifndef ELN_CHUNK
 #define ELN_CHUNK 64
 #endif
-#define ELN_IMAGE_BYTES 784
+#define ELN_IMAGE_BYTES (${PREFIX}_INPUT_HEIGHT * ${PREFIX}_INPUT_WIDTH)
 
 int main(void);
 

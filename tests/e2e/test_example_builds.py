@@ -1,6 +1,8 @@
 """OUT/example/ as a user builds it: the CMakeLists.txt on the host and, with its documented Cortex-M command,
-on an emulated Cortex-M4; the Makefile's `qemu` target. (The Makefile's host build is in test_c_engine.py.)
-Every build must print the logits the integer reference computes for example/main.c's built-in digit."""
+on an emulated Cortex-M4; the Makefile's `CPU=` for every core, `EXTRA_CFLAGS=`, an unknown CPU, its `qemu`
+target; an existing CMake project consuming `lenet5::engine` (host, and cross-compiled for a Cortex-M4).
+(The Makefile's host build is in test_c_engine.py.) Every build must print the logits the integer
+reference computes for example/main.c's built-in digit."""
 
 from __future__ import annotations
 

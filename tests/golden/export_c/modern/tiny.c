@@ -35,7 +35,8 @@
  *   under this macro; docs/helium.md). Feature maps between Helium kernels are channel-last (H, W, C), and
  *   the weights have their own layout (layout_mve.py). MVE instructions need coprocessors CP10/CP11
  *   enabled (CPACR bits 20-23, as for the FPU; example/startup.c sets them); no FP instruction is used;
- * - DSP (ELN_DSP, from __ARM_FEATURE_DSP: Cortex-M4/M7/M33, M55 without MVE): SMLAD on 16-bit pairs
+ * - DSP (ELN_DSP, from __ARM_FEATURE_DSP: Cortex-M4/M7/M33, M55 without MVE): SMLAD on 16-bit pairs, int8
+ *   weights widened at run time (ELN_CONV_INT8, ELN_FC_INT8: export-c --optimize size) or stored as pairs (speed)
  *   (eln_conv_dsp.h, eln_fc_s8.c);
  * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
  *   padding, unconnected input maps skipped (eln_conv_thumb.h);
@@ -645,11 +646,12 @@ ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_
 #endif /* ELN_CONV_THUMB_H */
 
 /* ---- firmware_export/kernels/eln_conv_window.h ---- */
-/* eln_conv_window.h: the convolution inner loop nest, shared by the two convolution kernels.
+/* eln_conv_window.h: the convolution inner loop nest of the host and Thumb paths, shared by the two
+ * convolution kernels (the DSP path's is eln_dsp_window, eln_conv_dsp.h).
  *
  * One call computes the four convolution outputs of one 2x2 pooling window (py, px) of one output map:
  *   acc[dy][dx] = sum over input maps i, taps (ky, kx) of x[i][2py+dy+ky][2px+dx+kx] * w[i][ky][kx]
- * from the window's input patch, widened to int16 once per window and shared by every output map.
+ * from the window's input patch, prepared once per window and shared by every output map.
  * Patch layout (eln_conv_patch.h): word (i, g, r) = column pair g of row r of map i ({0, 2}, {1, 3},
  * {4, 5}), rows r, r+1 adjacent; the weights pair their columns the same way.
  * Weights, prepared by the exporter (layout.py), come as two 6-wide kernels over the patch's 6 columns:
@@ -661,9 +663,8 @@ ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_
  * Three paths, bit-identical (integer sums in any order are exact):
  * - host: int16 weights (2, Cin*36), E then O, row 5 zero: four dot products over the flat patch.
  * - Thumb (ELN_THUMB): int8 (n, 5, 5) kernels of the connected maps only, read in place (eln_conv_thumb.h).
- * - DSP (ELN_DSP): int32 words (Cin, 3, 5, {E, O}) of 16-bit pairs, each input map's followed by
- *   the input maps left, then the map's eln_channel and output offset (eln_conv_dsp.h);
- *   per patch column pair g, LDM loads patch words and weight words, each SMLAD does two MACs (eln_conv_dsp.h).
+ * - DSP (ELN_DSP): the same E and O kernels as 16-bit pairs of adjacent columns, over the whole layer's
+ *   widened input, output maps outside (eln_conv_dsp.h).
  */
 #ifndef ELN_CONV_WINDOW_H
 #define ELN_CONV_WINDOW_H
