@@ -94,11 +94,14 @@ class QemuRuntime:
     def logits(self, pixels: np.ndarray) -> np.ndarray:
         """uint8 (N, 28, 28) -> int8 (N, 10), computed on the emulated core."""
         pixels = np.ascontiguousarray(np.asarray(pixels).reshape(-1, 28, 28), dtype=np.uint8)
-        if self.instructions_per_inference is None and len(pixels):
-            self.instructions_per_inference = self._count(pixels[:2])
-        (self._work / "images.bin").write_bytes(pixels.tobytes())
-        (self._work / "logits.bin").unlink(missing_ok=True)
-        build.run_qemu(self._elf, self.board, timeout=600, icount=False, cwd=self._work)
+        try:
+            if self.instructions_per_inference is None and len(pixels):
+                self.instructions_per_inference = self._count(pixels[:2])
+            (self._work / "images.bin").write_bytes(pixels.tobytes())
+            (self._work / "logits.bin").unlink(missing_ok=True)
+            build.run_qemu(self._elf, self.board, timeout=600, icount=False, cwd=self._work)
+        except RuntimeError as exc:  # a fault or a hang on the target: this runtime failed, validate says so
+            raise RuntimeUnavailable(f"the engine failed on {self.cpu} ({self.board}): {exc}") from None
         data = (self._work / "logits.bin").read_bytes()
         if len(data) != 10 * len(pixels):
             raise RuntimeError(f"{self.name}: {len(data)} logit bytes for {len(pixels)} images")

@@ -62,3 +62,19 @@ def test_run_refuses_an_unknown_target(tmp_path):
     result = CliRunner().invoke(app, ["run", "--out", str(tmp_path / "out"), "--target", "qemu-m99"])
     assert result.exit_code == 2 and "unknown --target 'qemu-m99'" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_fault_on_the_target_fails_validation_with_its_reason(qemu, modern_int8, test_subset, mutant_engine,
+                                                                 monkeypatch, tmp_path):
+    class Faulting(QemuRuntime):
+        def __init__(self, model, name):
+            super().__init__(model, name)
+            odd = "{ const volatile uint32_t *p = (const volatile uint32_t *)((uintptr_t)scratch + 1u); (void)*p; }"
+            self._elf = build.build_arm_example(self._out, self.board, tmp_path / "fault.elf", cpu=self.cpu,
+                                                sources=[mutant_engine(tmp_path / "mutant.c", before=odd)],
+                                                main=self._work / "qemu_batch.c")
+
+    monkeypatch.setitem(runtimes.RUNTIMES, "qemu-m4", lambda model: Faulting(model, "qemu-m4"))
+    report = run_parity(modern_int8, test_subset.images[:10], test_subset.labels[:10], ["qemu-m4"], Thresholds())
+    info = report["runtimes"]["qemu-m4"]
+    assert not report["passed"] and info["status"] == "skipped" and "FAULT pc" in info["reason"]
