@@ -98,7 +98,11 @@ def main() -> None:
     images = mnist.test.images[:args.images]
     with tempfile.TemporaryDirectory() as tmp:
         models = {arch: measure(quantized(arch, mnist), images, Path(tmp)) for arch in args.arch}
-    write_result("firmware", {"images": args.images, "models": models,
+    rows = [{"arch": arch, "core": cpu, **{k: v for k, v in row.items() if k != "stack_chain"},
+             "stack_chain": " > ".join(row["stack_chain"])}
+            for arch, info in models.items() for cpu, row in info["cores"].items()]
+    write_result("firmware", {"images": args.images, "macs": {arch: info["macs"] for arch, info in models.items()},
+                              "rows": rows,
                               "note": "QEMU -icount shift=0 instruction counts (not cycles), read with SysTick "
                                       "calibrated per board; stack: export-c report (static) and QEMU painting"})
     DOC.write_text(splice(DOC.read_text(), tables(models)))
