@@ -13,11 +13,13 @@ BATCH = 500
 
 
 def collect_ranges(model, images: np.ndarray, method: str) -> dict[str, Range]:
-    """Range per recorded tensor name (see LeNet5.forward) over uint8 images (N, 28, 28)."""
+    """Range per recorded tensor name (see LeNet5.forward) over uint8 images (N, H, W) of the model's size."""
     if len(images) == 0:
         raise UserError("the calibration set is empty")
-    if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
-        raise UserError(f"calibration images must be uint8 (N, 28, 28), got {images.dtype} {images.shape}")
+    height, width = model.data.input_size
+    if images.ndim != 3 or images.shape[1:] != (height, width) or images.dtype != np.uint8:
+        raise UserError(f"calibration images must be uint8 (N, {height}, {width}) for this model, got "
+                        f"{images.dtype} {images.shape}")
     make_observer(method)  # validate the name before any work
     observers: dict[str, object] = {}
     model.eval()

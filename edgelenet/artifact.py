@@ -6,7 +6,8 @@ A safetensors file (loading it runs no code) holding
 - the float model it came from (`float.*` tensors), so validate can compare int8 against float;
 - ONE metadata entry `edgelenet`, canonical JSON (sorted keys): format name and version, architecture, every
   layer's shapes, activations and quantization parameters, the calibration settings, the quantization
-  report, and `sha256`, a checksum over all tensors and the rest of the JSON, verified on load.
+  report, the family keys `widths`, `classes`, `input_size`, `background`, `dataset` (edgelenet/family.py;
+  absent for the paper's network on MNIST), and `sha256`, a checksum over all tensors and the rest of the JSON, verified on load.
 Saving the same model twice gives the same bytes (one metadata entry, because safetensors orders several
 in an unspecified way; sorted keys; no timestamps).
 Loading goes through edgelenet/schema.py: the checksum proves nothing against an attacker (anyone can
@@ -26,6 +27,7 @@ from safetensors.numpy import save as st_save
 
 from edgelenet import schema
 from edgelenet.fileio import write_bytes_atomic
+from edgelenet.family import DEFAULT_WIDTHS, DataInfo, family_metadata, read_family_metadata
 from edgelenet.schema_model import check_layers
 
 FORMAT = "edgelenet-int8"
@@ -81,10 +83,16 @@ class QuantizedModel:
     calibration: dict = field(default_factory=dict)
     report: dict = field(default_factory=dict)
     checksum: str = ""
+    widths: tuple = DEFAULT_WIDTHS        # (C1, C3, C5, F6)
+    data: DataInfo = field(default_factory=DataInfo)
 
     @property
     def logits(self) -> QParams:
         return self.layers[-1].output
+
+    @property
+    def num_classes(self) -> int:
+        return self.data.num_classes
 
     def layer(self, name: str) -> QLayer:
         return next(layer for layer in self.layers if layer.name == name)
@@ -109,7 +117,7 @@ def artifact_bytes(model: QuantizedModel) -> bytes:
     body = {
         "format": FORMAT, "version": VERSION, "arch": model.arch, "head": model.head,
         "input": asdict(model.input), "layers": [layer.describe() for layer in model.layers],
-        "calibration": model.calibration, "report": model.report,
+        "calibration": model.calibration, "report": model.report, **family_metadata(model.widths, model.data),
     }
     body["sha256"] = model.checksum = _digest(tensors, body)
     return st_save(tensors, metadata={"edgelenet": json.dumps(body, sort_keys=True)})
@@ -148,5 +156,6 @@ def _from_parts(info: dict, specs: list[dict], float_state: dict[str, np.ndarray
         fields = {k: v for k, v in spec.items() if k not in ("input", "output", "pre")}
         layers.append(QLayer(**fields, input=_qparams(spec["input"]), output=_qparams(spec["output"]),
                              pre=_qparams(spec["pre"])))
+    widths, data = read_family_metadata(info, "artifact")  # already checked by schema.model_family
     return QuantizedModel(info["arch"], info["head"], _qparams(info["input"]), layers, float_state,
-                          info.get("calibration", {}), info.get("report", {}), info["sha256"])
+                          info.get("calibration", {}), info.get("report", {}), info["sha256"], widths, data)

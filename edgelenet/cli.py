@@ -32,7 +32,12 @@ stderr = Console(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of a table.")]
 ModelArg = Annotated[str, typer.Argument(help="Checkpoint path, or `classic` / `modern` for the shipped ones.")]
-DataDir = Annotated[Optional[Path], typer.Option(help="Directory with MNIST IDX files instead of the packaged MNIST.")]
+DataDir = Annotated[Optional[Path], typer.Option(
+    "--data", "--data-dir", help="Your data set instead of the packaged MNIST: a folder with train/ and test/ "
+    "class folders of PNG/JPEG/BMP images, a folder of IDX files, or an .npz with x_train, y_train, x_test, y_test "
+    "(docs/data.md). A test split alone is enough to measure.")]
+Widths = Annotated[Optional[str], typer.Option(
+    help="Channel widths C1,C3,C5,F6 of the LeNet-5 family (default 6,16,120,84; limits 64,64,1024,1024).")]
 
 
 def _guard(command: Callable) -> Callable:
@@ -86,21 +91,28 @@ def _table(title: str, columns: list[str], rows: list[list]) -> Table:
 def summary(
     arch: Annotated[str, typer.Option(help="classic (LeCun et al. 1998) or modern (ReLU, max pooling).")] = "modern",
     head: Annotated[Optional[str], typer.Option(
-        help="Output layer: softmax or rbf. Default: the paper's RBF for classic, softmax for modern.")] = None,
+        help="Output layer: softmax or rbf. Default: the paper's RBF for classic (10 classes, F6 = 84), softmax "
+             "otherwise.")] = None,
+    widths: Widths = None,
+    classes: Annotated[int, typer.Option(help="Number of classes (2..100).")] = 10,
     as_json: JsonFlag = False,
 ) -> None:
-    """Per-layer table: output shape, trainable parameters, connections and MACs."""
+    """Per-layer table: output shape, trainable parameters, connections, MACs, and the int8 weight bytes."""
+    from edgelenet.family import DEFAULT_WIDTHS, parse_widths
     from edgelenet.model import build_model
     from edgelenet.summary import summary_dict
 
-    result = summary_dict(build_model(arch, head or ("rbf" if arch == "classic" else "softmax")))
+    shape = parse_widths(widths)
+    paper = arch == "classic" and classes == 10 and shape[3] == DEFAULT_WIDTHS[3]
+    result = summary_dict(build_model(arch, head or ("rbf" if paper else "softmax"), shape, classes))
 
     def render(r: dict) -> None:
         rows = [[l["name"], l["kind"], "x".join(map(str, l["output_shape"])), l["params"], l["connections"], l["macs"]]
                 for l in r["layers"]]
         rows.append(["total", "", "", r["total_params"], r["total_connections"], r["total_macs"]])
-        stdout.print(_table(f"LeNet-5 {r['arch']} ({r['head']} output)",
-                            ["layer", "kind", "output", "params", "connections", "MACs"], rows))
+        stdout.print(_table(f"LeNet-5 {r['arch']} ({r['head']} output), widths {','.join(map(str, r['widths']))}, "
+                            f"{r['classes']} classes", ["layer", "kind", "output", "params", "connections", "MACs"], rows))
+        stdout.print(f"int8 weight tables: {r['int8_weight_bytes']:,} bytes ({r['int8_weight_bytes_note']})")
     _emit(result, as_json, render)
 
 
@@ -115,15 +127,29 @@ def train(
     limit: Annotated[Optional[int], typer.Option(help="Train on the first N training images only.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/train_state.pt (saved every epoch).")] = False,
     data_dir: DataDir = None,
+    widths: Widths = None,
+    lr: Annotated[Optional[float], typer.Option(help="Peak learning rate of the one-cycle schedule (default 0.003).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Images per step (default 128; with --data a tenth of the training images, within 16..128).")] = None,
+    augment: Annotated[Optional[str], typer.Option(
+        help="Random changes to each training image: digits (rotate up to 10 degrees, scale up to 10 %, shift up "
+             "to 2 pixels: right for handwriting; the MNIST default), light (no rotation, scale up to 5 %, shift up "
+             "to 1 pixel: the default with --data), none.")] = None,
+    valid_fraction: Annotated[Optional[float], typer.Option(
+        help="Part of the training images held out for validation when the data set has no valid/ split "
+             "(default 0.1; at least one image, never all; 0 holds none out). MNIST holds out a fixed 5,000.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Train LeNet-5 on MNIST; writes a checkpoint, metrics JSON and a loss/accuracy PNG."""
+    """Train LeNet-5 on MNIST or your data; writes a checkpoint, metrics JSON and a loss/accuracy PNG."""
     from edgelenet import pipeline
+    from edgelenet.family import parse_widths
 
-    result = pipeline.train_and_test(arch, head, epochs, seed, out, limit, data_dir, stderr, resume)
+    options = {"widths": parse_widths(widths) if widths is not None else None, "lr": lr, "batch_size": batch_size,
+               "augment": augment, "valid_fraction": valid_fraction}
+    result = pipeline.train_and_test(arch, head, epochs, seed, out, limit, data_dir, stderr, resume, options)
     _emit(result, as_json, lambda r: stdout.print(
-        f"test accuracy {r['test_accuracy']:.4f}  ({r['train_seconds']:.0f} s, {r['images_per_second']:.0f} img/s)"
-        f"\ncheckpoint {r['checkpoint']}"))
+        f"test accuracy {r['test_accuracy']:.4f} on {r['data']['n_test']:,} test images of {r['data']['name']}  "
+        f"({r['train_seconds']:.0f} s, {r['images_per_second']:.0f} img/s)\n"
+        f"{r['total_macs']:,} MACs, {r['int8_weight_bytes']:,} bytes of int8 weight tables\ncheckpoint {r['checkpoint']}"))
 
 
 @app.command()
@@ -134,12 +160,13 @@ def evaluate(
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Accuracy on the official MNIST test set, and a confusion-matrix PNG."""
+    """Accuracy on the test split (MNIST's official 10k by default), and a confusion-matrix PNG."""
     from edgelenet import pipeline
 
     result = pipeline.evaluate_model(model, out, data_dir)
     _emit(result, as_json, lambda r: stdout.print(
-        f"accuracy {r['accuracy']:.4f} on {r['n']:,} test images ({r['errors']} errors)\nconfusion {r['confusion_png']}"))
+        f"accuracy {r['accuracy']:.4f} on {r['n']:,} test images of {r['data']['name']} ({r['errors']} errors)"
+        f"\nconfusion {r['confusion_png']}"))
 
 
 @app.command()
@@ -150,7 +177,8 @@ def quantize(
         help="Range estimator: minmax (default, chosen on the validation split), percentile, mse or entropy.")] = "minmax",
     calib_size: Annotated[int, typer.Option(help="Number of calibration images (class-balanced).")] = 1000,
     calib_data: Annotated[Optional[Path], typer.Option(
-        help="Calibrate on these images (PNG class folder, IDX or .npy) instead of MNIST training images.")] = None,
+        help="Calibrate on these images (a data set as for --data, an image class folder, IDX or .npy) instead of "
+             "the training images.")] = None,
     per_tensor: Annotated[bool, typer.Option("--per-tensor", help="One weight scale per tensor, not per channel.")] = False,
     seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed of the calibration draw.")] = 0,
     out: Annotated[Optional[Path], typer.Option(help="Artifact file to write.")] = None,
@@ -177,17 +205,18 @@ def quantize(
 @_guard
 def predict(
     model: Annotated[str, typer.Argument(help="int8 artifact, or a float checkpoint / classic / modern.")],
-    images: Annotated[list[Path], typer.Argument(help="PNG files, .npy arrays (N, 28, 28) or IDX image files.")],
+    images: Annotated[list[Path], typer.Argument(
+        help="PNG/JPEG/BMP files, .npy arrays (N, H, W) or IDX image files of the model's image size.")],
     backend: Annotated[Optional[str], typer.Option(
         help="Runtime: torch, reference, onnxruntime, tinygrad or c. Default: reference for an artifact, "
              "torch for a float checkpoint.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Predicted digits (and logits with --json) for images."""
+    """Predicted class names (and indices, logits with --json) for images."""
     from edgelenet import pipeline
 
     result = pipeline.predict_images(model, images, backend)
-    _emit(result, as_json, lambda r: stdout.print(" ".join(map(str, r["predictions"]))))
+    _emit(result, as_json, lambda r: stdout.print("\n".join(r["labels"]), highlight=False, markup=False))
 
 
 @app.command("export-onnx")
@@ -238,7 +267,7 @@ def validate(
              "qemu-m55 (the C engine on an emulated Cortex-M core). torch and reference always run (baselines). "
              "A runtime that cannot run here is skipped; it fails validation only if named here.")] = None,
     junit: Annotated[Optional[Path], typer.Option(help="Also write the result as JUnit XML to this file.")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Use the first N official test images only.")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Use the first N test images only.")] = None,
     max_accuracy_drop: Annotated[float, typer.Option(
         help="Percentage points an int8 runtime may lose against the float model.")] = 0.1,
     min_agreement: Annotated[float, typer.Option(
@@ -250,7 +279,7 @@ def validate(
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Parity table across runtimes on the official test set; exit 1 if a threshold fails."""
+    """Parity table across runtimes on the test split (MNIST's by default); exit 1 if a threshold fails."""
     from edgelenet import pipeline
     from edgelenet.parity import Thresholds, table_rows
 
@@ -260,7 +289,7 @@ def validate(
 
     def render(r: dict) -> None:
         columns = ["runtime", "kind", "accuracy", "agree ref", "max diff", "seconds", "checks"]
-        stdout.print(_table(f"parity on {r['n']:,} test images (agreement with the integer reference; "
+        stdout.print(_table(f"parity on {r['n']:,} test images of {r['data']['name']} (agreement with the integer reference; "
                             f"max diff: int8 logit steps)", columns, table_rows(r)))
         for name, info in r["runtimes"].items():
             if info["status"] != "ok":
@@ -289,13 +318,14 @@ def run(
     validate_limit: Annotated[Optional[int], typer.Option(help="Validate on the first N test images only.")] = None,
     target: Annotated[str, typer.Option(
         help="Emulated core for the last stage: qemu-m0, qemu-m3, qemu-m4, qemu-m7, qemu-m33 or qemu-m55.")] = "qemu-m4",
+    data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
     """The whole pipeline: train, quantize, validate, export ONNX and C, run the C on host and an emulated core."""
     from edgelenet.run import RunConfig, run_pipeline
 
     cfg = RunConfig(out=out, model=model, arch=arch, epochs=epochs, seed=seed, train_limit=limit,
-                    validate_limit=validate_limit, target=target)
+                    validate_limit=validate_limit, data=data_dir, target=target)
     result = run_pipeline(cfg, stderr)
     _emit(result, as_json, lambda r: stdout.print(Markdown((out / "report.md").read_text())))
     if not result["validate"]["passed"]:

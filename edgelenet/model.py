@@ -6,15 +6,15 @@ C3 partial connection table, and either a trainable softmax output (default) or 
 output with fixed +-1 prototypes drawn from 7x12 digit bitmaps.
 `modern`: ReLU, 2x2 max pooling, full C3 connectivity, softmax output.
 
-Both read raw uint8 pixels: the 28x28 image is centred in a 32x32 field of background (pixel 0) and scaled
-as in the paper so that background is -0.1 and full ink is 1.175: x = 0.005 * pixel - 0.1. That mapping is
+Both read raw uint8 pixels: the source image (28x28 for MNIST) is resampled into a 32x32 field of background
+(edgelenet/resample.py; MNIST: centred, background pixel 0) and scaled as in the paper so that background
+0 is -0.1 and full ink is 1.175: x = 0.005 * pixel - 0.1. That mapping is
 exactly representable in int8 (q = pixel - 128 with scale 0.005 and zero point -108), which is why the
 integer engines reproduce the input stage without error.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -22,22 +22,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from edgelenet.errors import UserError
+from edgelenet.family import (ARCHS, C3_TABLE, DEFAULT_WIDTHS, HEADS, DataInfo, ModelConfig,  # noqa: F401
+                              c3_connections)
 
-ARCHS = ("classic", "modern")
-HEADS = ("softmax", "rbf")
 SQUASH_A = 1.7159      # paper, appendix A: f(a) = A tanh(S a)
 SQUASH_S = 2.0 / 3.0
 PIXEL_SCALE = 0.005    # (1.175 - (-0.1)) / 255
 PIXEL_OFFSET = -0.1
 INPUT_SIDE = 32
 PAD = 2
-
-# C3 map -> the S2 maps it reads (paper, table I).
-C3_TABLE = (
-    (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (4, 5, 0), (5, 0, 1),
-    (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (3, 4, 5, 0), (4, 5, 0, 1), (5, 0, 1, 2),
-    (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5), (0, 1, 2, 3, 4, 5),
-)
 
 # 7x12 bitmaps of the digits; '#' is +1, '.' is -1 (the RBF prototypes of the OUTPUT layer).
 DIGIT_BITMAPS = {
@@ -84,10 +77,10 @@ class Subsampling(nn.Module):
         return block_sum * self.coefficient.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
 
-def c3_mask() -> torch.Tensor:
-    """(16, 6, 1, 1) mask: 1 where C3 map i reads S2 map j."""
-    mask = torch.zeros(16, 6, 1, 1)
-    for out_map, inputs in enumerate(C3_TABLE):
+def c3_mask(c1: int = 6, c3: int = 16) -> torch.Tensor:
+    """(C3, C1, 1, 1) mask: 1 where C3 map i reads S2 map j (family.c3_connections)."""
+    mask = torch.zeros(c3, c1, 1, 1)
+    for out_map, inputs in enumerate(c3_connections(c1, c3)):
         mask[out_map, list(inputs)] = 1.0
     return mask
 
@@ -123,32 +116,24 @@ class RBFOutput(nn.Module):
         return 2.0 * self.prototypes, -self.prototypes.square().sum(dim=1)
 
 
-@dataclass(frozen=True)
-class ModelConfig:
-    arch: str = "modern"
-    head: str = "softmax"
-
-    def __post_init__(self):
-        if self.arch not in ARCHS:
-            raise UserError(f"unknown --arch {self.arch!r}: choose one of {', '.join(ARCHS)}")
-        if self.head not in HEADS:
-            raise UserError(f"unknown --head {self.head!r}: choose one of {', '.join(HEADS)}")
-        if self.arch == "modern" and self.head != "softmax":
-            raise UserError("the modern variant has a softmax output only")
-
-
 class LeNet5(nn.Module):
-    def __init__(self, config: ModelConfig = ModelConfig()):
+    """The family member `config`; `data` records what it was made for (classes, geometry, data set)."""
+
+    def __init__(self, config: ModelConfig = ModelConfig(), data: DataInfo | None = None):
         super().__init__()
         self.config = config
+        self.data = data if data is not None else _default_data(config.num_classes)
+        if self.data.num_classes != config.num_classes:
+            raise UserError(f"{self.data.num_classes} class names for a model with {config.num_classes} outputs")
         classic = config.arch == "classic"
-        self.c1 = nn.Conv2d(1, 6, 5)
-        self.s2 = Subsampling(6) if classic else nn.MaxPool2d(2)
-        self.c3 = PartialConv2d(6, 16, 5, c3_mask()) if classic else nn.Conv2d(6, 16, 5)
-        self.s4 = Subsampling(16) if classic else nn.MaxPool2d(2)
-        self.c5 = nn.Conv2d(16, 120, 5)
-        self.f6 = nn.Linear(120, 84)
-        self.output = RBFOutput() if config.head == "rbf" else nn.Linear(84, 10)
+        c1, c3, c5, f6 = config.widths
+        self.c1 = nn.Conv2d(1, c1, 5)
+        self.s2 = Subsampling(c1) if classic else nn.MaxPool2d(2)
+        self.c3 = PartialConv2d(c1, c3, 5, c3_mask(c1, c3)) if classic else nn.Conv2d(c1, c3, 5)
+        self.s4 = Subsampling(c3) if classic else nn.MaxPool2d(2)
+        self.c5 = nn.Conv2d(c3, c5, 5)
+        self.f6 = nn.Linear(c5, f6)
+        self.output = RBFOutput() if config.head == "rbf" else nn.Linear(f6, config.num_classes)
         if classic:
             self._paper_init()
 
@@ -160,7 +145,7 @@ class LeNet5(nn.Module):
                 fan_in = layer.weight[0].numel()
                 paper_uniform_(layer.weight, fan_in)
                 paper_uniform_(layer.bias, fan_in)
-            for out_map, inputs in enumerate(C3_TABLE):
+            for out_map, inputs in enumerate(c3_connections(*self.config.widths[:2])):
                 fan_in = 25 * len(inputs)
                 paper_uniform_(self.c3.weight[out_map], fan_in)
                 paper_uniform_(self.c3.bias[out_map:out_map + 1], fan_in)
@@ -171,7 +156,7 @@ class LeNet5(nn.Module):
         return squash if self.config.arch == "classic" else F.relu
 
     def forward(self, x: torch.Tensor, record: dict | None = None) -> torch.Tensor:
-        """(N, 1, 32, 32) normalised input -> (N, 10) logits.
+        """(N, 1, 32, 32) normalised input -> (N, classes) logits.
 
         `record`, when given, receives every tensor the int8 model quantizes, by name: `<layer>.pre` (the
         input of a tanh) and `<layer>.out` (the layer's stored output; for `modern`, after max pooling).
@@ -210,43 +195,57 @@ class LeNet5(nn.Module):
         return x @ weight.T + bias
 
     def forward_pixels(self, pixels: torch.Tensor, record: dict | None = None) -> torch.Tensor:
-        return self(normalize_pixels(pixels), record)
+        """uint8 source images (N, H, W) or (N, 1, H, W) of the model's input size -> logits."""
+        return self(normalize_pixels(pixels, self.data), record)
 
 
-def normalize_pixels(pixels: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 28, 28) or (N, 1, 28, 28) -> float (N, 1, 32, 32): centred, background -0.1, ink 1.175."""
+def normalize_pixels(pixels: torch.Tensor, data: DataInfo | None = None) -> torch.Tensor:
+    """uint8 (N, H, W) or (N, 1, H, W) -> float (N, 1, 32, 32): resampled into the field, x = 0.005 p - 0.1.
+
+    `data` gives the geometry and background (default: MNIST, 28x28 centred on background 0)."""
+    from edgelenet.resample import plan, to_field
+
+    data = data if data is not None else DataInfo()
     if pixels.dim() == 3:
         pixels = pixels.unsqueeze(1)
-    x = F.pad(pixels.float(), (PAD, PAD, PAD, PAD), value=0.0)
+    p = plan(data.input_size)
+    if p.is_padding and tuple(pixels.shape[2:]) == (p.height, p.width):   # only placed: pad in torch
+        pads = (p.left, INPUT_SIDE - p.left - p.out_w, p.top, INPUT_SIDE - p.top - p.out_h)
+        x = F.pad(pixels.float(), pads, value=float(data.background))
+    else:
+        x = torch.from_numpy(to_field(pixels.numpy(), data.input_size, data.background)).unsqueeze(1).float()
     return x * PIXEL_SCALE + PIXEL_OFFSET
 
 
-def build_model(arch: str = "modern", head: str = "softmax") -> LeNet5:
-    return LeNet5(ModelConfig(arch=arch, head=head))
+def _default_data(num_classes: int) -> DataInfo:
+    """MNIST's record for ten classes; placeholder names `0`..`N-1` otherwise (set `data` to name them)."""
+    return DataInfo() if num_classes == 10 else DataInfo(classes=tuple(str(i) for i in range(num_classes)))
+
+
+def build_model(arch: str = "modern", head: str = "softmax", widths=DEFAULT_WIDTHS, num_classes: int = 10,
+                data: DataInfo | None = None) -> LeNet5:
+    return LeNet5(ModelConfig(arch=arch, head=head, widths=tuple(widths), num_classes=num_classes), data)
+
+
+def model_from_state(arch: str, head: str, state: dict, widths=DEFAULT_WIDTHS, num_classes: int = 10,
+                     data: DataInfo | None = None) -> LeNet5:
+    """A float model from a state dict of numpy arrays or tensors (an artifact's `float.*` tensors)."""
+    model = build_model(arch, head, widths, num_classes, data)
+    model.load_state_dict({k: torch.as_tensor(np.array(v, dtype=np.float32)) for k, v in state.items()})
+    return model.eval()
 
 
 def logits_numpy(model: LeNet5, pixels: np.ndarray, batch: int = 2000) -> np.ndarray:
-    """Float logits for uint8 pixels (N, 28, 28), in batches, without gradients."""
+    """Float logits for uint8 pixels (N, H, W) of the model's input size, in batches, without gradients."""
     model.eval()
     out = []
     with torch.no_grad():
         for start in range(0, len(pixels), batch):
             out.append(model.forward_pixels(torch.from_numpy(np.ascontiguousarray(pixels[start:start + batch]))))
-    return torch.cat(out).numpy() if out else np.zeros((0, 10), np.float32)
-
-
-def model_from_state(arch: str, head: str, state: dict[str, np.ndarray], widths=(6, 16, 120, 84),
-                     num_classes: int = 10) -> LeNet5:
-    """A LeNet5 in eval mode holding `state`: float32 arrays whose names and shapes edgelenet.schema checked."""
-    if tuple(widths) != (6, 16, 120, 84) or num_classes != 10:
-        raise UserError(f"widths {list(widths)} with {num_classes} classes: this edgelenet builds LeNet-5 "
-                        "with widths 6, 16, 120, 84 and 10 classes only")
-    model = LeNet5(ModelConfig(arch, head))
-    model.load_state_dict({k: torch.from_numpy(np.array(v, np.float32)) for k, v in state.items()})
-    return model.eval()
+    return torch.cat(out).numpy() if out else np.zeros((0, model.config.num_classes), np.float32)
 
 
 def float_model_of(qmodel) -> LeNet5:
     """The float model an int8 artifact (`edgelenet.artifact.QuantizedModel`) was quantized from."""
-    widths = tuple(len(qmodel.layer(name).weights) for name in ("C1", "C3", "C5", "F6"))
-    return model_from_state(qmodel.arch, qmodel.head, qmodel.float_state, widths, len(qmodel.layers[-1].weights))
+    return model_from_state(qmodel.arch, qmodel.head, qmodel.float_state, qmodel.widths, qmodel.num_classes,
+                            qmodel.data)

@@ -3,10 +3,13 @@
 Both graphs share one interface and one layer walker (`_walk`); a `_FloatOps` or `_Int8Ops` object decides
 what each step of a layer becomes:
 
-    pixels uint8 (N, 1, 28, 28) -> Pad 2 (value 0) -> DequantizeLinear(scale 0.005, zero point 20)
-        = 0.005 * pixel - 0.1, the float model's normalisation       (N, 1, 32, 32) float
+    pixels uint8 (N, 1, H, W) -> the field (N, 1, 32, 32) uint8 of edgelenet/resample.py:
+        H x W only placed (28x28 MNIST): Pad with the background level;
+        resized: Cast -> MatMul(rows) -> MatMul(cols) -> Add(fill + d*d // 2) -> [Div(d*d) -> Floor] -> Cast,
+        exact in float32 (every value < 2^18, see resample.py)
+    -> DequantizeLinear(scale 0.005, zero point 20) = 0.005 * pixel - 0.1, the float model's normalisation
     per layer:  [DQ input] -> Conv | Gemm (DQ weights per channel, DQ int32 bias) -> activation -> [MaxPool]
-    logits      float (N, 10), or int8 (N, 10) for the int8 model: the reference engine's int8 logits
+    logits      float (N, classes), or int8 (N, classes) for the int8 model: the reference engine's int8 logits
 
 The int8 graph is QDQ: every int8 tensor is dequantized in front of a float operator and quantized after it,
 so requantization is `QuantizeLinear(float acc)`: round half to even on a float32 product, where the
@@ -26,15 +29,20 @@ from onnx import TensorProto, helper, numpy_helper
 from edgelenet import __version__
 from edgelenet.artifact import QLayer, QuantizedModel
 from edgelenet.fileio import ensure_dir, write_bytes_atomic
-from edgelenet.model import PAD, PIXEL_SCALE, SQUASH_A, SQUASH_S, LeNet5
+from edgelenet.family import DataInfo
+from edgelenet.model import PIXEL_SCALE, SQUASH_A, SQUASH_S, LeNet5
+from edgelenet.resample import matrices, plan
 
 OPSET = 21          # per-channel QuantizeLinear/DequantizeLinear with axis (13+), int8 MaxPool (12+)
 IR_VERSION = 10     # the IR that goes with opset 21
 INPUT_NAME, OUTPUT_NAME = "pixels", "logits"
 PIXEL_ZERO_POINT = 20   # 0.005 * (pixel - 20) = 0.005 * pixel - 0.1
-CLASS_LABELS = [str(d) for d in range(10)]
-INPUT_LAYOUT = ("NCHW uint8 [N,1,28,28]: raw MNIST pixels 0..255 (0 = background); the graph pads to 32x32 "
-                "with 0 and computes x = 0.005 * pixel - 0.1")
+
+
+def input_layout(data: DataInfo) -> str:
+    height, width = data.input_size
+    return (f"NCHW uint8 [N,1,{height},{width}]: raw pixels 0..255; the graph resamples them into the 32x32 field "
+            f"with background {data.background} (docs/data.md) and computes x = 0.005 * pixel - 0.1")
 
 
 class _Graph:
@@ -139,17 +147,34 @@ def _squash(g: _Graph, name: str, y: str) -> str:
     return g.op("Mul", [y, g.const(f"{name}/tanh_out", np.array(SQUASH_A, np.float32))], f"{name}/squash")
 
 
-def _walk(g: _Graph, layers: list, ops) -> str:
+def _field(g: _Graph, data: DataInfo) -> str:
+    """pixels uint8 (N, 1, H, W) -> the 32x32 field, uint8 (N, 1, 32, 32), exactly as resample.to_field."""
+    p = plan(data.input_size)
+    if p.is_padding:
+        pads = [0, 0, p.top, p.left, 0, 0, 32 - p.top - p.out_h, 32 - p.left - p.out_w]
+        return g.op("Pad", [INPUT_NAME, g.const("input/pads", np.array(pads, np.int64)),
+                            g.const("input/pad_value", np.array(data.background, np.uint8))], "input/padded")
+    rows, cols, fill = matrices(data.input_size, data.background)
+    x = g.op("Cast", [INPUT_NAME], "input/float", to=TensorProto.FLOAT)
+    x = g.op("MatMul", [g.const("input/rows", rows), x], "input/row_sums")               # (N, 1, 32, W)
+    x = g.op("MatMul", [x, g.const("input/cols", cols)], "input/block_sums")             # (N, 1, 32, 32)
+    x = g.op("Add", [x, g.const("input/fill", fill + np.float32(p.block // 2))], "input/rounded_sums")
+    if p.block > 1:
+        x = g.op("Div", [x, g.const("input/block", np.array(p.block, np.float32))], "input/mean")
+        x = g.op("Floor", [x], "input/floor")
+    return g.op("Cast", [x], "input/field", to=TensorProto.UINT8)
+
+
+def _walk(g: _Graph, layers: list, ops, data: DataInfo) -> str:
     """The graph body shared by both variants; `layers` are quantize.LayerPlan (float) or QLayer (int8)."""
-    x = g.op("Pad", [INPUT_NAME, g.const("input/pads", np.array([0, 0, PAD, PAD, 0, 0, PAD, PAD], np.int64)),
-                     g.const("input/pad_value", np.array(0, np.uint8))], "input/padded")  # (N, 1, 32, 32) uint8
+    x = _field(g, data)                                                                   # (N, 1, 32, 32) uint8
     x = g.op("DequantizeLinear", [x, g.const("input/pixel_scale", np.array(PIXEL_SCALE, np.float32)),
                                   g.const("input/pixel_zero", np.array(PIXEL_ZERO_POINT, np.uint8))],
              "input/normalized")                                                         # 0.005 * pixel - 0.1
     x = ops.input(g, x)
     flat = False
     for layer in layers:
-        if layer.kind == "linear" and not flat:  # (N, 16, 5, 5) -> (N, 400), flattened (C, H, W) like the weights
+        if layer.kind == "linear" and not flat:  # (N, C3, 5, 5) -> (N, C3*25), flattened (C, H, W) like the weights
             x, flat = g.op("Flatten", [x], f"{layer.name}/flatten", axis=1), True
         x = ops.layer_input(g, layer, x)
         w, b = ops.parameters(g, layer)
@@ -164,12 +189,12 @@ def _walk(g: _Graph, layers: list, ops) -> str:
     return x
 
 
-def _model(g: _Graph, output: str, ops, name: str, metadata: dict[str, str]) -> onnx.ModelProto:
+def _model(g: _Graph, output: str, ops, name: str, metadata: dict[str, str], data: DataInfo) -> onnx.ModelProto:
     g.nodes.append(helper.make_node("Identity", [output], [OUTPUT_NAME], name="output"))
     graph = helper.make_graph(
         g.nodes, name,
-        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.UINT8, ["N", 1, 28, 28])],
-        [helper.make_tensor_value_info(OUTPUT_NAME, ops.logits_type, ["N", 10])],
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.UINT8, ["N", 1, *data.input_size])],
+        [helper.make_tensor_value_info(OUTPUT_NAME, ops.logits_type, ["N", data.num_classes])],
         initializer=g.initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION,
                               producer_name="edgelenet", producer_version=__version__,
@@ -179,15 +204,16 @@ def _model(g: _Graph, output: str, ops, name: str, metadata: dict[str, str]) -> 
     return model
 
 
-def _metadata(arch: str, variant: str, source: str, checksum: str) -> dict[str, str]:
+def _metadata(arch: str, variant: str, source: str, checksum: str, data: DataInfo) -> dict[str, str]:
     return {
         "edgelenet.version": __version__,
         "edgelenet.variant": variant,
         "edgelenet.arch": arch,
         "edgelenet.source": source,           # a file name, never an absolute path: exports stay reproducible
         "edgelenet.source_sha256": checksum,
-        "class_labels": json.dumps(CLASS_LABELS),
-        "input_layout": INPUT_LAYOUT,
+        "class_labels": json.dumps(list(data.classes)),
+        "input_layout": input_layout(data),
+        "edgelenet.dataset": json.dumps(data.dataset, sort_keys=True),
     }
 
 
@@ -196,21 +222,21 @@ def float_model_proto(model: LeNet5, source: str, checksum: str) -> onnx.ModelPr
     from edgelenet.quantize import layer_plan
 
     g, ops = _Graph(), _FloatOps()
-    output = _walk(g, layer_plan(model), ops)
-    metadata = _metadata(model.config.arch, "float", source, checksum)
-    metadata["logits"] = "float32 [N,10]"
-    return _model(g, output, ops, f"lenet5_{model.config.arch}_float", metadata)
+    output = _walk(g, layer_plan(model), ops, model.data)
+    metadata = _metadata(model.config.arch, "float", source, checksum, model.data)
+    metadata["logits"] = f"float32 [N,{model.config.num_classes}]"
+    return _model(g, output, ops, f"lenet5_{model.config.arch}_float", metadata, model.data)
 
 
 def int8_model_proto(qmodel: QuantizedModel, source: str) -> onnx.ModelProto:
     """The artifact's integer model in QDQ form; logits are int8, as the reference engine and the C engine give."""
     g, ops = _Graph(), _Int8Ops()
-    output = _walk(g, qmodel.layers, ops)
-    metadata = _metadata(qmodel.arch, "int8", source, qmodel.checksum)
-    metadata["logits"] = "int8 [N,10]: real = logits_scale * (logits - logits_zero_point)"
+    output = _walk(g, qmodel.layers, ops, qmodel.data)
+    metadata = _metadata(qmodel.arch, "int8", source, qmodel.checksum, qmodel.data)
+    metadata["logits"] = f"int8 [N,{qmodel.num_classes}]: real = logits_scale * (logits - logits_zero_point)"
     metadata["logits_scale"] = repr(float(qmodel.logits.scale))
     metadata["logits_zero_point"] = str(int(qmodel.logits.zero_point))
-    return _model(g, output, ops, f"lenet5_{qmodel.arch}_int8", metadata)
+    return _model(g, output, ops, f"lenet5_{qmodel.arch}_int8", metadata, qmodel.data)
 
 
 

@@ -27,9 +27,10 @@ def checkpoint_runtime(backend: str, model) -> "OnnxRuntimeModel | TinygradModel
     from edgelenet.onnx_export import float_model_proto
 
     model_bytes = float_model_proto(model, "checkpoint", "").SerializeToString()
+    classes = model.config.num_classes
     if backend == "onnxruntime":
-        return OnnxRuntimeModel("ort-float", False, model_bytes)
-    return TinygradModel("tinygrad-float", False, model_bytes)
+        return OnnxRuntimeModel("ort-float", False, model_bytes, classes)
+    return TinygradModel("tinygrad-float", False, model_bytes, classes)
 
 
 def int8_onnx_bytes(model: QuantizedModel) -> bytes:
@@ -39,7 +40,7 @@ def int8_onnx_bytes(model: QuantizedModel) -> bytes:
 
 
 def _as_nchw(pixels: np.ndarray) -> np.ndarray:
-    """uint8 (N, 28, 28) or (N, 1, 28, 28) -> contiguous uint8 (N, 1, 28, 28), the models' `pixels`."""
+    """uint8 (N, H, W) or (N, 1, H, W) -> contiguous uint8 (N, 1, H, W), the models' `pixels`."""
     pixels = np.asarray(pixels, dtype=np.uint8)
     return np.ascontiguousarray(pixels[:, None] if pixels.ndim == 3 else pixels)
 
@@ -47,12 +48,12 @@ def _as_nchw(pixels: np.ndarray) -> np.ndarray:
 class OnnxRuntimeModel:
     """onnxruntime's CPU provider with default graph optimisations (QDQ fusion included), as users run it."""
 
-    def __init__(self, name: str, int8: bool, model_bytes: bytes):
+    def __init__(self, name: str, int8: bool, model_bytes: bytes, classes: int = 10):
         try:
             import onnxruntime as ort
         except ImportError as exc:
             raise RuntimeUnavailable(f"onnxruntime is not installed ({exc})") from None
-        self.name, self.int8 = name, int8
+        self.name, self.int8, self.classes = name, int8, classes
         options = ort.SessionOptions()
         options.log_severity_level = 3  # warnings about unused initializers are noise for users
         self._session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
@@ -60,20 +61,20 @@ class OnnxRuntimeModel:
     def logits(self, pixels: np.ndarray) -> np.ndarray:
         x = _as_nchw(pixels)
         if len(x) == 0:
-            return np.zeros((0, 10), np.int8 if self.int8 else np.float32)
+            return np.zeros((0, self.classes), np.int8 if self.int8 else np.float32)
         return self._session.run(["logits"], {"pixels": x})[0]
 
 
 class TinygradModel:
     """tinygrad's ONNX runner (tinygrad.nn.onnx.OnnxRunner) under TinyJit, in fixed batches of BATCH images."""
 
-    def __init__(self, name: str, int8: bool, model_bytes: bytes):
+    def __init__(self, name: str, int8: bool, model_bytes: bytes, classes: int = 10):
         try:
             from tinygrad import Tensor, TinyJit
             from tinygrad.nn.onnx import OnnxRunner
         except ImportError as exc:
             raise RuntimeUnavailable(f"tinygrad is not installed ({exc})") from None
-        self.name, self.int8 = name, int8
+        self.name, self.int8, self.classes = name, int8, classes
         self._tensor = Tensor
         runner = OnnxRunner(Tensor(model_bytes))
         self._jit = TinyJit(lambda x: runner({"pixels": x})["logits"].realize())
@@ -100,20 +101,20 @@ class TinygradModel:
         for start in range(0, len(x), BATCH):
             chunk = x[start:start + BATCH]
             outputs.append(self._batch(chunk) if self._checked else self._first_batch(chunk))
-        return np.concatenate(outputs) if outputs else np.zeros((0, 10), np.int8 if self.int8 else np.float32)
+        return np.concatenate(outputs) if outputs else np.zeros((0, self.classes), np.int8 if self.int8 else np.float32)
 
 
 def ort_float(model: QuantizedModel) -> OnnxRuntimeModel:
-    return OnnxRuntimeModel("ort-float", False, float_onnx_bytes(model))
+    return OnnxRuntimeModel("ort-float", False, float_onnx_bytes(model), model.num_classes)
 
 
 def ort_int8(model: QuantizedModel) -> OnnxRuntimeModel:
-    return OnnxRuntimeModel("ort-int8", True, int8_onnx_bytes(model))
+    return OnnxRuntimeModel("ort-int8", True, int8_onnx_bytes(model), model.num_classes)
 
 
 def tinygrad_float(model: QuantizedModel) -> TinygradModel:
-    return TinygradModel("tinygrad-float", False, float_onnx_bytes(model))
+    return TinygradModel("tinygrad-float", False, float_onnx_bytes(model), model.num_classes)
 
 
 def tinygrad_int8(model: QuantizedModel) -> TinygradModel:
-    return TinygradModel("tinygrad-int8", True, int8_onnx_bytes(model))
+    return TinygradModel("tinygrad-int8", True, int8_onnx_bytes(model), model.num_classes)

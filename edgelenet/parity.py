@@ -156,6 +156,13 @@ def run_parity(model: QuantizedModel, images: np.ndarray, labels: np.ndarray, na
 def junit_xml(report: dict) -> bytes:
     """JUnit XML: one testcase per runtime (ran / skipped) and one per threshold check."""
     suite = ET.Element("testsuite", name="edgelenet.validate")
+    if "data" in report:  # the data set measured (ElementTree escapes the user-given text)
+        data = report["data"]
+        properties = ET.SubElement(suite, "properties")
+        for key, value in (("data.name", data["name"]), ("data.fingerprint", data["fingerprint"]),
+                           ("data.classes", ",".join(data["classes"])),
+                           ("data.input_size", "x".join(map(str, data["input_size"])))):
+            ET.SubElement(properties, "property", name=key, value=value)
     failures = skipped = 0
     failed_available = {c["runtime"] for c in report["checks"] if c["check"] == "available"}
     for name, info in report["runtimes"].items():
@@ -180,7 +187,7 @@ def junit_xml(report: dict) -> bytes:
         if not check["passed"]:
             ET.SubElement(case, "failure", message=f"{check['check']} = {check['value']} (limit {check['limit']})")
             failures += 1
-    suite.set("tests", str(len(suite)))
+    suite.set("tests", str(len(suite.findall("testcase"))))
     suite.set("failures", str(failures))
     suite.set("skipped", str(skipped))
     suite.set("time", f"{report['seconds']:.3f}")

@@ -8,7 +8,7 @@ import numpy as np
 from rich.console import Console
 
 from edgelenet.checkpoint import load_checkpoint
-from edgelenet.data import load_mnist
+from edgelenet.datasets import check_model_fits, imbalance_note, load_dataset
 from edgelenet.errors import UserError
 from edgelenet.evaluate import accuracy_report, plot_confusion
 from edgelenet.fileio import ensure_dir
@@ -19,29 +19,62 @@ STATE_FILE = "train_state.pt"
 
 
 def train_and_test(arch: str, head: str, epochs: int | None, seed: int, out: Path, limit: int | None,
-                   data_dir: Path | None, console: Console, resume: bool = False) -> dict:
+                   data_path: Path | None, console: Console, resume: bool = False, options: dict | None = None) -> dict:
+    """Train on MNIST or --data; `options`: widths, lr, batch_size, augment, valid_fraction (None: defaults)."""
+    from edgelenet.summary import summary_dict
     from edgelenet.train import TrainConfig, accuracy, train, write_outputs
 
-    cfg = TrainConfig(arch=arch, head=head, seed=seed, train_limit=limit)
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    valid_fraction = options.pop("valid_fraction", None)
+    if "lr" in options:
+        options["max_lr"] = options.pop("lr")
+    data = load_dataset(data_path, need_train=True, valid_fraction=valid_fraction)
+    if data_path is not None:
+        options.setdefault("augment", "light")   # digit-style rotation is wrong for many products; see --augment
+        options.setdefault("batch_size", small_set_batch(len(data.train)))
+    cfg = TrainConfig(arch=arch, head=head, seed=seed, train_limit=limit, **options)
     if epochs is not None:
         cfg.epochs = epochs
     cfg.validate()
     ensure_dir(out)
-    data = load_mnist(data_dir)
-    result = train(cfg, data, console, state_path=Path(out) / STATE_FILE, resume=resume)
-    return write_outputs(cfg, result, out, accuracy(result.model, data.test))
+    warnings = [note for note in [imbalance_note(data.train, data.classes)] if note]
+    for note in warnings:
+        console.print(f"[yellow]warning:[/yellow] {note}")
+    result = train(cfg, data, console, state_path=Path(out) / STATE_FILE, resume=resume,
+                   data_info=data.info() if data_path is not None else None)
+    metrics = write_outputs(cfg, result, out, accuracy(result.model, data.test))
+    table = summary_dict(result.model)
+    return {**metrics, "widths": list(cfg.widths), "classes": list(data.classes), "data": data.describe(),
+            "n_train": len(data.train), "n_valid": len(data.valid), "warnings": warnings,
+            "total_params": table["total_params"], "total_macs": table["total_macs"],
+            "int8_weight_bytes": table["int8_weight_bytes"]}
 
 
-def evaluate_model(model_spec: str, out: Path, data_dir: Path | None) -> dict:
+def small_set_batch(count: int) -> int:
+    """Default batch size with --data: a tenth of the training images, within 16..128, so that a small set
+    still takes several optimizer steps per epoch (MNIST: 128)."""
+    return min(128, max(16, count // 10))
+
+
+def _measured_on(model_data, data_path: Path | None, what: str):
+    """The test data a command measures `what` on; refuses data the model was not made for."""
+    data = load_dataset(data_path)
+    check_model_fits(model_data, data, data_path is not None, what)
+    return data
+
+
+def evaluate_model(model_spec: str, out: Path, data_path: Path | None) -> dict:
     model, _ = load_checkpoint(model_spec)
+    data = _measured_on(model.data, data_path, str(model_spec))
     ensure_dir(out)
-    test = load_mnist(data_dir).test
+    test = data.test
     predictions = logits_numpy(model, test.images).argmax(1)
-    report = accuracy_report(test.labels, predictions)
+    report = accuracy_report(test.labels, predictions, len(data.classes))
     name = Path(str(model_spec)).stem
     report["confusion_png"] = str(plot_confusion(np.array(report["confusion_matrix"]), out / f"confusion_{name}.png",
-                                                 f"{name}: {report['accuracy']:.2%} on {report['n']:,} test images"))
-    return report
+                                                 f"{name}: {report['accuracy']:.2%} on {report['n']:,} test images "
+                                                 f"({data.name})", data.classes))
+    return {**report, "classes": list(data.classes), "data": data.describe()}
 
 
 def calibration_images(data, calib_data: Path | None, size: int, seed: int) -> tuple[np.ndarray, dict]:
@@ -50,12 +83,15 @@ def calibration_images(data, calib_data: Path | None, size: int, seed: int) -> t
     if calib_data is not None:
         images = load_calibration_images(calib_data, size, seed)
         return images, {"source": Path(calib_data).name, "seed": seed}
-    return select_calibration_set(data.train, size, seed), {"source": "mnist-train", "seed": seed}
+    if data.train is None or not len(data.train):
+        raise UserError(f"the data set {data.name!r} has no training images to calibrate on: pass --calib-data PATH")
+    source = "mnist-train" if data.name == "mnist" else f"{data.name}-train"
+    return select_calibration_set(data.train, min(size, len(data.train)), seed), {"source": source, "seed": seed}
 
 
 def quantize_checkpoint(model_spec: str, out: Path | None, method: str, size: int, calib_data: Path | None,
-                        per_tensor: bool, seed: int, data_dir: Path | None) -> dict:
-    """Quantize, report per layer, measure float vs int8 on the official test set, write the artifact."""
+                        per_tensor: bool, seed: int, data_path: Path | None) -> dict:
+    """Quantize, report per layer, measure float vs int8 on the test split, write the artifact."""
     from calibration.observers import make_observer
     from calibration.selection import check_size
     from edgelenet import reference
@@ -72,9 +108,12 @@ def quantize_checkpoint(model_spec: str, out: Path | None, method: str, size: in
     out = Path(out) if out is not None else Path("runs") / f"{Path(str(model_spec)).stem}-int8.safetensors"
     check_output_file(out)   # before the computation, not after it
     refuse_inputs(out, [resolve_model_path(model_spec), calib_data])
+    data = _measured_on(model.data, data_path, str(model_spec))
     ensure_dir(out.parent)
-    data = load_mnist(data_dir)
     images, info = calibration_images(data, calib_data, size, seed)
+    h, w = model.data.input_size
+    if images.shape[1:] != (h, w):
+        raise UserError(f"calibration images are {images.shape[2]}x{images.shape[1]}, the model takes {w}x{h}")
     qmodel, notes = quantize_model(model, images, method, per_tensor, info)
     float_pred = logits_numpy(model, data.test.images).argmax(1)
     int8_pred, _ = reference.predict(qmodel, data.test.images)
@@ -86,8 +125,11 @@ def quantize_checkpoint(model_spec: str, out: Path | None, method: str, size: in
         "layers": layer_report(qmodel, images[:500]),
         "warnings": notes,
     }
+    if data.name != "mnist":
+        qmodel.report["data"] = data.describe()
     save_artifact(qmodel, out)
-    return {"artifact": str(out), **qmodel.report, "calibration": qmodel.calibration, "checksum": qmodel.checksum}
+    return {"artifact": str(out), **qmodel.report, "calibration": qmodel.calibration, "checksum": qmodel.checksum,
+            "classes": list(data.classes), "data": data.describe()}
 
 
 def load_any_model(model_spec: str):
@@ -114,6 +156,10 @@ def predict_images(model_spec: str, images: list[Path], backend: str | None) -> 
     refuse_onnx(model_spec)
     model = load_any_model(model_spec)
     pixels = load_images(images)
+    info = model.data
+    if pixels.shape[1:] != tuple(info.input_size):
+        raise UserError(f"the images are {pixels.shape[2]}x{pixels.shape[1]} but {model_spec} takes "
+                        f"{info.input_size[1]}x{info.input_size[0]} images")
     try:
         if isinstance(model, QuantizedModel):
             runtime = build_runtime(PREDICT_BACKENDS.get(backend, backend) if backend else "reference", model)
@@ -127,8 +173,9 @@ def predict_images(model_spec: str, images: list[Path], backend: str | None) -> 
         logits = runtime.logits(pixels)
     except RuntimeUnavailable as exc:
         raise UserError(f"backend {backend!r} cannot run here: {exc}") from None
-    return {"backend": runtime.name, "predictions": [int(i) for i in logits.argmax(1)],
-            "logits": logits.tolist(), "n": int(len(pixels))}
+    predictions = [int(i) for i in logits.argmax(1)]
+    return {"backend": runtime.name, "predictions": predictions, "labels": [info.classes[i] for i in predictions],
+            "logits": logits.tolist(), "n": int(len(pixels)), "classes": list(info.classes)}
 
 
 def refuse_onnx(spec: str | Path) -> None:
@@ -168,8 +215,8 @@ def export_c(artifact: Path, out: Path, prefix: str) -> dict:
 
 
 def validate_artifact(artifact: Path, runtimes: str | None, junit: Path | None, limit: int | None, thresholds,
-                      data_dir: Path | None, console: Console) -> dict:
-    """Parity of every runtime on the official test set (edgelenet/parity.py); writes JUnit XML if asked."""
+                      data_path: Path | None, console: Console) -> dict:
+    """Parity of every runtime on the test split (edgelenet/parity.py); writes JUnit XML if asked."""
     from edgelenet.artifact import load_artifact
     from edgelenet.fileio import check_output_file, refuse_inputs, write_bytes_atomic
     from edgelenet.parity import junit_xml, run_parity, select_runtimes
@@ -186,11 +233,12 @@ def validate_artifact(artifact: Path, runtimes: str | None, junit: Path | None, 
         check_output_file(Path(junit))
         refuse_inputs(Path(junit), [artifact])
     model = load_artifact(artifact)
-    test = load_mnist(data_dir).test.subset(limit)
+    data = _measured_on(model.data, data_path, str(artifact))
+    test = data.test.subset(limit)
     if len(test) == 0:
         raise UserError("the test set holds no images: nothing to validate")
     report = run_parity(model, test.images, test.labels, names, thresholds, console)
-    report = {"artifact": str(artifact), **report}
+    report = {"artifact": str(artifact), **report, "classes": list(data.classes), "data": data.describe()}
     if junit is not None:
         report["junit"] = str(write_bytes_atomic(Path(junit), junit_xml(report)))
     return report

@@ -30,7 +30,7 @@ def layer_report(qmodel: QuantizedModel, images: np.ndarray) -> list[dict]:
     with torch.no_grad():
         model.forward_pixels(torch.from_numpy(images), record=float_record)
     int_record: dict[str, np.ndarray] = {}
-    reference.run(qmodel, reference.prepare_input(images), int_record)
+    reference.run(qmodel, reference.prepare_input(images, qmodel.data.input_size, qmodel.data.background), int_record)
     rows = []
     for plan, layer in zip(layer_plan(model), qmodel.layers):
         row = {"layer": layer.name, "activation": layer.activation,

@@ -57,38 +57,41 @@ def _np(t: torch.Tensor) -> np.ndarray:
 
 def layer_plan(model: LeNet5) -> list[LayerPlan]:
     """The weighted layers in execution order, with the names `LeNet5.forward` records them under."""
+    c1, c3, c5, f6 = model.config.widths
+    classes = model.config.num_classes
     if model.config.arch == "modern":
         plan = [
-            LayerPlan("C1", "conv", _np(model.c1.weight), _np(model.c1.bias), [1, 32, 32], [6, 14, 14],
+            LayerPlan("C1", "conv", _np(model.c1.weight), _np(model.c1.bias), [1, 32, 32], [c1, 14, 14],
                       "relu", "input", "s2.out", kernel=5, pool="max"),
-            LayerPlan("C3", "conv", _np(model.c3.weight), _np(model.c3.bias), [6, 14, 14], [16, 5, 5],
+            LayerPlan("C3", "conv", _np(model.c3.weight), _np(model.c3.bias), [c1, 14, 14], [c3, 5, 5],
                       "relu", "s2.out", "s4.out", kernel=5, pool="max"),
         ]
         act, c5_input = "relu", "s4.out"
     else:
-        mask = c3_mask()
+        mask = c3_mask(c1, c3)
         plan = [
-            LayerPlan("C1", "conv", _np(model.c1.weight), _np(model.c1.bias), [1, 32, 32], [6, 28, 28],
+            LayerPlan("C1", "conv", _np(model.c1.weight), _np(model.c1.bias), [1, 32, 32], [c1, 28, 28],
                       "tanh", "input", "c1.out", "c1.pre", kernel=5),
-            _subsampling("S2", model.s2, [6, 28, 28], "c1.out", "s2"),
-            LayerPlan("C3", "conv", _np(model.c3.weight * mask), _np(model.c3.bias), [6, 14, 14], [16, 10, 10],
+            _subsampling("S2", model.s2, [c1, 28, 28], "c1.out", "s2"),
+            LayerPlan("C3", "conv", _np(model.c3.weight * mask), _np(model.c3.bias), [c1, 14, 14], [c3, 10, 10],
                       "tanh", "s2.out", "c3.out", "c3.pre", kernel=5,
                       connections=mask[:, :, 0, 0].numpy().astype(np.uint8)),
-            _subsampling("S4", model.s4, [16, 10, 10], "c3.out", "s4"),
+            _subsampling("S4", model.s4, [c3, 10, 10], "c3.out", "s4"),
         ]
         act, c5_input = "tanh", "s4.out"
     pre = (lambda name: f"{name}.pre") if act == "tanh" else (lambda name: None)
     plan += [
-        LayerPlan("C5", "linear", _np(model.c5.weight).reshape(120, -1), _np(model.c5.bias), [400], [120],
+        LayerPlan("C5", "linear", _np(model.c5.weight).reshape(c5, -1), _np(model.c5.bias), [c3 * 25], [c5],
                   act, c5_input, "c5.out", pre("c5")),
-        LayerPlan("F6", "linear", _np(model.f6.weight), _np(model.f6.bias), [120], [84], act, "c5.out", "f6.out",
+        LayerPlan("F6", "linear", _np(model.f6.weight), _np(model.f6.bias), [c5], [f6], act, "c5.out", "f6.out",
                   pre("f6")),
     ]
     if model.config.head == "rbf":
         weight, bias = model.output.as_linear()
     else:
         weight, bias = model.output.weight, model.output.bias
-    plan.append(LayerPlan("OUTPUT", "linear", _np(weight), _np(bias), [84], [10], "none", "f6.out", "output.out"))
+    plan.append(LayerPlan("OUTPUT", "linear", _np(weight), _np(bias), [f6], [classes], "none", "f6.out",
+                          "output.out"))
     return plan
 
 
@@ -183,4 +186,6 @@ def quantize_model(model: LeNet5, calibration_images: np.ndarray, method: str = 
     info = dict(calibration_info or {}, method=method, per_tensor=per_tensor, size=int(len(calibration_images)))
     for note in notes:
         warnings.warn(note, stacklevel=2)
-    return QuantizedModel(model.config.arch, model.config.head, INPUT_QPARAMS, layers, state, info), notes
+    qmodel = QuantizedModel(model.config.arch, model.config.head, INPUT_QPARAMS, layers, state, info,
+                            widths=model.config.widths, data=model.data)
+    return qmodel, notes

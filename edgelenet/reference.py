@@ -10,9 +10,10 @@ to the bit. Per layer (shapes for one image; the batch is the leading axis):
             | clamp(pre + z_out)                              (none)
     y       = max over 2x2 blocks                             (pool == "max")
 
-The sums run in float32 matrix products for speed, which is exact: every term and every partial sum is an
-integer of magnitude at most fan_in * 255 * 127 <= 400 * 32,385 < 2^24, and float32 represents all such
-integers exactly, in any summation order (asserted per layer below).
+The sums run in floating-point matrix products for speed, which is exact: every term and every partial sum is
+an integer of magnitude at most fan_in * 255 * 127. While that bound is below 2^24 (fan-in < 518: the paper's
+widths) float32 represents all such integers exactly, in any summation order; wider layers of the family
+(fan-in up to 64 * 25 or 1024) sum in float64, exact below 2^53 (`_sum_dtype`).
 """
 
 from __future__ import annotations
@@ -21,32 +22,38 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from edgelenet.artifact import QLayer, QuantizedModel
-from edgelenet.intmath import INT8_MIN, requantize, saturate_int8
-from edgelenet.model import PAD
+from edgelenet.intmath import requantize, saturate_int8
+from edgelenet.resample import to_field
 
 FLOAT32_EXACT = 1 << 24
+FLOAT64_EXACT = 1 << 53
 CHUNK = 1000  # images per slice: keeps the C1 patch matrix near 100 MB
 
 
-def prepare_input(pixels: np.ndarray) -> np.ndarray:
-    """uint8 (N, 28, 28) pixels -> int8 (N, 1, 32, 32): q = pixel - 128 with a border of background (-128).
+def prepare_input(pixels: np.ndarray, input_size=(28, 28), background: int = 0) -> np.ndarray:
+    """uint8 (N, H, W) pixels -> int8 (N, 1, 32, 32): the field of edgelenet/resample.py, q = pixel - 128.
 
     With scale 0.005 and zero point -108 this is exactly the float model's 0.005 * pixel - 0.1.
+    MNIST (the defaults): the 28x28 image with a 2-pixel border of background 0 (q = -128).
     """
-    pixels = np.asarray(pixels)
-    if pixels.ndim == 4:
-        pixels = pixels[:, 0]
-    q = pixels.astype(np.int16) - 128
-    q = np.pad(q, ((0, 0), (PAD, PAD), (PAD, PAD)), constant_values=INT8_MIN)
-    return q.astype(np.int8)[:, None]
+    field = to_field(pixels, input_size, background)
+    return (field.astype(np.int16) - 128).astype(np.int8)[:, None]
+
+
+def _sum_dtype(fan_in: int):
+    """The narrowest float type that sums fan_in products of |x - z| <= 255 and |w| <= 127 exactly."""
+    bound = fan_in * 255 * 127
+    if bound < FLOAT32_EXACT:
+        return np.float32
+    assert bound < FLOAT64_EXACT, "float64 would not be exact for this fan-in"
+    return np.float64
 
 
 def _accumulate(layer: QLayer, x: np.ndarray) -> np.ndarray:
     """int64 accumulators (N, Cout, H, W) or (N, Cout) for int8 input x (N, *in_shape)."""
-    fan_in = int(np.prod(layer.weights.shape[1:]))
-    assert fan_in * 255 * 127 < FLOAT32_EXACT, "float32 would not be exact for this fan-in"
-    xz = x.astype(np.float32) - np.float32(layer.input.zero_point)
-    w = layer.weights.astype(np.float32)
+    dtype = _sum_dtype(int(np.prod(layer.weights.shape[1:])))
+    xz = x.astype(dtype) - dtype(layer.input.zero_point)
+    w = layer.weights.astype(dtype)
     if layer.kind == "linear":
         acc = xz.reshape(len(x), -1) @ w.T                                    # (N, Cout)
         return np.rint(acc).astype(np.int64) + layer.bias.astype(np.int64)
@@ -82,7 +89,7 @@ def layer_forward(layer: QLayer, x: np.ndarray, record: dict | None = None) -> n
 
 
 def run(model: QuantizedModel, x: np.ndarray, record: dict | None = None) -> np.ndarray:
-    """int8 input (N, 1, 32, 32) -> int8 logits (N, 10); `record` receives every layer's int8 tensors."""
+    """int8 input (N, 1, 32, 32) -> int8 logits (N, classes); `record` receives every layer's int8 tensors."""
     outputs = []
     for start in range(0, len(x), CHUNK):
         part_record = {} if record is not None else None
@@ -96,12 +103,12 @@ def run(model: QuantizedModel, x: np.ndarray, record: dict | None = None) -> np.
     if record is not None:
         for key in list(record):
             record[key] = np.concatenate(record[key])
-    return np.concatenate(outputs) if outputs else np.zeros((0, 10), np.int8)
+    return np.concatenate(outputs) if outputs else np.zeros((0, model.num_classes), np.int8)
 
 
 def predict(model: QuantizedModel, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Labels (first maximum, as in C) and int8 logits for uint8 pixels (N, 28, 28)."""
-    logits = run(model, prepare_input(pixels))
+    """Labels (first maximum, as in C) and int8 logits for uint8 pixels (N, H, W) of the model's input size."""
+    logits = run(model, prepare_input(pixels, model.data.input_size, model.data.background))
     return logits.argmax(axis=1), logits
 
 

@@ -19,7 +19,7 @@ from rich.console import Console
 from edgelenet import pipeline, reference
 from edgelenet.artifact import load_artifact
 from edgelenet.checkpoint import load_checkpoint, resolve_model_path
-from edgelenet.data import load_mnist
+from edgelenet.datasets import load_dataset
 from edgelenet.errors import UserError
 from edgelenet.fileio import ensure_dir, write_text_atomic
 from edgelenet.parity import Thresholds
@@ -42,6 +42,7 @@ class RunConfig:
     calib_size: int = 1000
     validate_limit: int | None = None  # None: the whole official test set
     vectors: int = 20                  # test images embedded in the C example runs
+    data: Path | None = None           # --data: the user's data set (None: MNIST)
     target: str = "qemu-m4"            # the emulated core of the last stage (validate's qemu-* names)
 
 
@@ -64,17 +65,17 @@ def run_pipeline(cfg: RunConfig, console: Console) -> dict:
         model_path = _train_or_reuse(cfg, out, console, results)
         progress.advance(stage)
         step("evaluate")
-        results["evaluate"] = pipeline.evaluate_model(str(model_path), out, None)
+        results["evaluate"] = pipeline.evaluate_model(str(model_path), out, cfg.data)
         progress.advance(stage)
         step("quantize")
         artifact = out / f"{Path(str(model_path)).stem}-int8.safetensors"
         results["quantize"] = pipeline.quantize_checkpoint(str(model_path), artifact, cfg.calib_method, cfg.calib_size,
-                                                           None, False, cfg.seed, None)
+                                                           None, False, cfg.seed, cfg.data)
         plot_quantization_error(results["quantize"]["layers"], out / "quantization_error.png")
         progress.advance(stage)
         step("validate")
         results["validate"] = pipeline.validate_artifact(artifact, None, out / "validate.xml", cfg.validate_limit,
-                                                         Thresholds(), None, console)
+                                                         Thresholds(), cfg.data, console)
         write_text_atomic(out / "validate.json", json.dumps(results["validate"], indent=2) + "\n")
         progress.advance(stage)
         step("export-onnx")
@@ -84,7 +85,7 @@ def run_pipeline(cfg: RunConfig, console: Console) -> dict:
         results["export_c"] = pipeline.export_c(artifact, out / "c", "lenet5")
         progress.advance(stage)
         step("C on host")
-        model, images = load_artifact(artifact), load_mnist().test.images[:cfg.vectors]
+        model, images = load_artifact(artifact), load_dataset(cfg.data).test.images[:cfg.vectors]
         results["c_host"] = run_c_host(model, images, out / "c")
         progress.advance(stage)
         step(f"C on {cfg.target}")
@@ -106,8 +107,8 @@ def _train_or_reuse(cfg: RunConfig, out: Path, console: Console, results: dict) 
             from edgelenet.train import plot_history
             plot_history(training["history"], out / "training.png", f"{path.name}: recorded training curves")
         return path
-    metrics = pipeline.train_and_test(cfg.arch, "softmax", cfg.epochs, cfg.seed, out / "train", cfg.train_limit, None,
-                                      console)
+    metrics = pipeline.train_and_test(cfg.arch, "softmax", cfg.epochs, cfg.seed, out / "train", cfg.train_limit,
+                                      cfg.data, console)
     results["train"] = {**metrics, "trained_in_this_run": True}
     return Path(metrics["checkpoint"])
 

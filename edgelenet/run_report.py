@@ -56,6 +56,14 @@ def _c_row(label: str, result: dict) -> str:
     return f"| {label} | {text} |"
 
 
+def _data_line(data: dict) -> str:
+    """The data set measured, as markdown; user-given names are shown as code so they cannot format."""
+    name = "MNIST (official test set)" if data["name"] == "mnist" else f"`{data['name'].replace('`', chr(39))}`"
+    height, width = data["input_size"]
+    return (f"{name}, {len(data['classes'])} classes, {height}x{width} images, test split sha256 "
+            f"`{data['fingerprint'][:16]}...`")
+
+
 def render_markdown(results: dict) -> str:
     q, v, c = results["quantize"], results["validate"], results["export_c"]
     train = results["train"]
@@ -63,7 +71,8 @@ def render_markdown(results: dict) -> str:
         "# edgelenet run", "",
         f"Model: `{Path(train['checkpoint']).name}` "
         + ("(trained in this run)" if train.get("trained_in_this_run") else "(given checkpoint)"),
-        f"Validation: **{'passed' if v['passed'] else 'FAILED'}** on {v['n']:,} official test images.", "",
+        f"Data: {_data_line(v['data'])}.",
+        f"Validation: **{'passed' if v['passed'] else 'FAILED'}** on {v['n']:,} test images.", "",
         "## Summary", "",
         "| figure | value |", "|---|---|",
         f"| float accuracy (torch) | {_pct(q['float_accuracy'])} |",

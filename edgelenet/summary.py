@@ -32,7 +32,7 @@ def _conv_row(name: str, conv: nn.Conv2d, out_shape: list[int]) -> LayerRow:
     if isinstance(conv, PartialConv2d):
         inputs_per_map = conv.mask.flatten(1).sum(1) * conv.kernel_size[0] * conv.kernel_size[1]
         kernel_weights = int(inputs_per_map.sum())
-        kind = "conv (partial, C3 table)"
+        kind = "conv (partial, C3 table)" if int(conv.mask.sum()) < conv.mask.numel() else "conv"
     else:
         kernel_weights = conv.weight.numel()
         kind = "conv"
@@ -48,20 +48,35 @@ def _pool_row(name: str, pool: nn.Module, out_shape: list[int]) -> LayerRow:
 
 
 def layer_table(model: LeNet5) -> list[LayerRow]:
+    c1, c3, c5, f6 = model.config.widths
+    classes = model.config.num_classes
     rows = [
-        _conv_row("C1", model.c1, [6, 28, 28]),
-        _pool_row("S2", model.s2, [6, 14, 14]),
-        _conv_row("C3", model.c3, [16, 10, 10]),
-        _pool_row("S4", model.s4, [16, 5, 5]),
-        _conv_row("C5", model.c5, [120, 1, 1]),
+        _conv_row("C1", model.c1, [c1, 28, 28]),
+        _pool_row("S2", model.s2, [c1, 14, 14]),
+        _conv_row("C3", model.c3, [c3, 10, 10]),
+        _pool_row("S4", model.s4, [c3, 5, 5]),
+        _conv_row("C5", model.c5, [c5, 1, 1]),
     ]
-    f6 = model.f6
-    rows.append(LayerRow("F6", "full", [84], f6.weight.numel() + 84, f6.weight.numel() + 84, f6.weight.numel()))
+    weights = model.f6.weight.numel()
+    rows.append(LayerRow("F6", "full", [f6], weights + f6, weights + f6, weights))
     if isinstance(model.output, RBFOutput):
-        rows.append(LayerRow("OUTPUT", "Euclidean RBF (fixed)", [10], 0, 840, 840))
+        rows.append(LayerRow("OUTPUT", "Euclidean RBF (fixed)", [classes], 0, classes * f6, classes * f6))
     else:
-        rows.append(LayerRow("OUTPUT", "full + softmax", [10], 850, 850, 840))
+        weights = classes * f6
+        rows.append(LayerRow("OUTPUT", "full + softmax", [classes], weights + classes, weights + classes, weights))
     return rows
+
+
+WEIGHT_BYTES_NOTE = ("int8 weights (1 byte each) and int32 biases (4 bytes each): the parameter tables of the "
+                     "int8 engine; export-c reports the exact flash, with code and requantization words")
+
+
+def int8_weight_bytes(model: LeNet5, rows: list[LayerRow]) -> int:
+    c1, c3, c5, f6 = model.config.widths
+    biases = c1 + c3 + c5 + f6 + model.config.num_classes
+    if model.config.arch == "classic":
+        biases += c1 + c3   # S2 / S4: one bias per map (their coefficient is the map's weight)
+    return sum(row.params for row in rows) + 3 * biases
 
 
 def summary_dict(model: LeNet5) -> dict:
@@ -69,8 +84,12 @@ def summary_dict(model: LeNet5) -> dict:
     return {
         "arch": model.config.arch,
         "head": model.config.head,
+        "widths": list(model.config.widths),
+        "classes": model.config.num_classes,
         "layers": [asdict(row) for row in rows],
         "total_params": sum(row.params for row in rows),
         "total_connections": sum(row.connections for row in rows),
         "total_macs": sum(row.macs for row in rows),
+        "int8_weight_bytes": int8_weight_bytes(model, rows),
+        "int8_weight_bytes_note": WEIGHT_BYTES_NOTE,
     }

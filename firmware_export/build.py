@@ -177,14 +177,14 @@ def section_sizes(obj: Path) -> dict[str, int]:
 
 
 def vectors_header(pixels, path: Path) -> Path:
-    """A header for example/main.c (-DELN_VECTORS): uint8 images (N, 28, 28) as eln_vectors[N][784]."""
-    rows = []
+    """A header for example/main.c (-DELN_VECTORS): uint8 images (N, H, W) as eln_vectors[N][H * W]."""
+    rows, length = [], len(pixels[0].reshape(-1)) if len(pixels) else 0
     for image in pixels:
         values = [str(int(v)) for v in image.reshape(-1)]
         rows.append("    {" + ",".join(values) + "}")
-    Path(path).write_text(f"/* {len(rows)} MNIST test images, uint8 28x28 row-major */\n"
+    Path(path).write_text(f"/* {len(rows)} test images, uint8 row-major */\n"
                           f"#define ELN_NUM_VECTORS {len(rows)}\n"
-                          f"static const uint8_t eln_vectors[ELN_NUM_VECTORS][784] = {{\n" + ",\n".join(rows) + "\n};\n")
+                          f"static const uint8_t eln_vectors[ELN_NUM_VECTORS][{length}] = {{\n" + ",\n".join(rows) + "\n};\n")
     return Path(path)
 
 

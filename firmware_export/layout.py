@@ -161,8 +161,8 @@ def plan_steps(model: QuantizedModel) -> list[Step]:
         else:
             raise UserError(f"{layer.name}: a {layer.kind} layer with groups={layer.groups}, stride={layer.stride}, "
                             f"pool={layer.pool} is not supported by export-c")
-    if steps[0].in_shape != (1, 32, 32) or steps[-1].out_shape != (10,):
-        raise UserError("export-c needs a (1, 32, 32) input and 10 logits")
+    if steps[0].in_shape != (1, 32, 32) or steps[-1].out_shape != (model.num_classes,):
+        raise UserError(f"export-c needs a (1, 32, 32) input and {model.num_classes} logits (one per class)")
     return steps
 
 

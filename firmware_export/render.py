@@ -22,6 +22,7 @@ from edgelenet.errors import UserError
 from firmware_export import build
 from firmware_export.layout import CArray, Step, layer_arrays, maxpool_folded, output_stage, plan_steps, symbol
 from firmware_export.memory import Buffer, plan_scratch
+from firmware_export.prepare import class_names, header_values, prepare_values
 
 ROUNDING = "requantize = floor((acc * m + 2^(n-1)) / 2^n): one rounding, to nearest, ties toward +infinity"
 C_KEYWORDS = frozenset("""
@@ -185,8 +186,11 @@ def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scra
         calls.append(f"    {call} /* ({_shape(buf.step.out_shape)}) */\n    {prefix.upper()}_AFTER_STEP({index});")
     layout = "; ".join(f"{b.step.name} -> [{b.target}, +{b.step.out_bytes})" for b in buffers
                        if not isinstance(b.target, str))
+    prepare_name, prepare_fields = prepare_values(model)
+    prepare = template(prepare_name).substitute(prepare_fields, prefix=prefix, PREFIX=prefix.upper())
     return template("model.c").substitute(
         api, banner=banner(f"{prefix}.c", model), prefix=prefix, PREFIX=prefix.upper(), kernels=pasted_kernels(steps),
+        class_names=class_names(prefix, model), prepare_input=prepare,
         model_title=f"LeNet-5 {model.arch}", steps="".join(declarations), calls="\n".join(calls),
         scratch_layout=f"{scratch} bytes: {layout}")
 
@@ -237,7 +241,7 @@ def render(model: QuantizedModel, prefix: str = "lenet5") -> Rendered:
     arrays = [a for step in steps for layer in step.layers for a in layer_arrays(prefix, layer, step, folded)]
     common = {"prefix": prefix, "PREFIX": prefix.upper(), **api_values(model, steps)}
     files = {
-        f"{prefix}.h": template("model.h").substitute(common, banner=banner(f"{prefix}.h", model),
+        f"{prefix}.h": template("model.h").substitute(dict(common, **header_values(model)), banner=banner(f"{prefix}.h", model),
                                                       scratch_bytes=scratch, model_title=f"LeNet-5 {model.arch}"),
         f"{prefix}.c": model_source(prefix, model, buffers, scratch, common),
         f"{prefix}_weights.h": template("weights.h").substitute(

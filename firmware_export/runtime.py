@@ -54,11 +54,12 @@ class CRuntime:
         self._lib = ctypes.CDLL(str(library))
         self._lib.eln_batch.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p]
         self._lib.eln_batch.restype = ctypes.c_int
+        self._size, self._classes = tuple(model.data.input_size), model.num_classes
 
     def logits(self, pixels: np.ndarray) -> np.ndarray:
-        """uint8 (N, 28, 28) -> int8 (N, 10)."""
-        pixels = np.ascontiguousarray(np.asarray(pixels).reshape(-1, 28, 28), dtype=np.uint8)
-        out = np.zeros((len(pixels), 10), np.int8)
+        """uint8 (N, H, W) of the model's input size -> int8 (N, classes)."""
+        pixels = np.ascontiguousarray(np.asarray(pixels).reshape(-1, *self._size), dtype=np.uint8)
+        out = np.zeros((len(pixels), self._classes), np.int8)
         if self._lib.eln_batch(pixels.ctypes.data, len(pixels), out.ctypes.data) != 0:
             raise RuntimeError("the C engine rejected its arguments")
         return out
@@ -83,7 +84,9 @@ class QemuRuntime:
         write_files(render(model, PREFIX).files, self._out)
         driver = self._work / "qemu_batch.c"
         driver.write_text(template("qemu_batch.c").substitute(prefix=PREFIX, PREFIX=PREFIX.upper()))
-        chunk = max(1, min(256, build.BOARDS[self.board].data[1] // 4 // 800))  # a quarter of the RAM
+        self._size, self._classes = tuple(model.data.input_size), model.num_classes
+        image_bytes = self._size[0] * self._size[1] + self._classes
+        chunk = max(1, min(256, build.BOARDS[self.board].data[1] // 4 // image_bytes))  # a quarter of the RAM
         try:
             self._elf = build.build_arm_example(self._out, self.board, self._work / "batch.elf", [f"-DELN_CHUNK={chunk}"],
                                                 cpu=self.cpu, main=driver)
@@ -92,8 +95,8 @@ class QemuRuntime:
         self.instructions_per_inference: int | None = None
 
     def logits(self, pixels: np.ndarray) -> np.ndarray:
-        """uint8 (N, 28, 28) -> int8 (N, 10), computed on the emulated core."""
-        pixels = np.ascontiguousarray(np.asarray(pixels).reshape(-1, 28, 28), dtype=np.uint8)
+        """uint8 (N, H, W) of the model's input size -> int8 (N, classes), computed on the emulated core."""
+        pixels = np.ascontiguousarray(np.asarray(pixels).reshape(-1, *self._size), dtype=np.uint8)
         try:
             if self.instructions_per_inference is None and len(pixels):
                 self.instructions_per_inference = self._count(pixels[:2])
@@ -103,9 +106,9 @@ class QemuRuntime:
         except RuntimeError as exc:  # a fault or a hang on the target: this runtime failed, validate says so
             raise RuntimeUnavailable(f"the engine failed on {self.cpu} ({self.board}): {exc}") from None
         data = (self._work / "logits.bin").read_bytes()
-        if len(data) != 10 * len(pixels):
-            raise RuntimeError(f"{self.name}: {len(data)} logit bytes for {len(pixels)} images")
-        return np.frombuffer(data, np.int8).reshape(-1, 10).copy()
+        if len(data) != self._classes * len(pixels):
+            raise RuntimeUnavailable(f"{self.name}: {len(data)} logit bytes for {len(pixels)} images")
+        return np.frombuffer(data, np.int8).reshape(-1, self._classes).copy()
 
     def _count(self, pixels: np.ndarray) -> int:
         """Instructions per inference: the median over `pixels` of example/main.c's SysTick counts."""

@@ -24,16 +24,10 @@ void ${prefix}_profile_hook(int32_t step); /* supplied by the application; calle
 #define ${PREFIX}_AFTER_STEP(step) ((void)0)
 #endif
 
-void ${prefix}_prepare_input(const uint8_t pixels[784], int8_t input[${PREFIX}_INPUT_LEN])
-{
-    int32_t y, x;
-    for (y = 0; y < 32; ++y) {
-        for (x = 0; x < 32; ++x) {
-            const int inside = y >= 2 && y < 30 && x >= 2 && x < 30; /* 28x28 centred in 32x32 */
-            input[y * 32 + x] = inside ? (int8_t)(pixels[(y - 2) * 28 + (x - 2)] - 128) : (int8_t)-128;
-        }
-    }
-}
+/* ---- input geometry and classes (firmware_export/prepare.py) ---- */
+${class_names}
+${prepare_input}
+/* ---- end of input geometry and classes ---- */
 
 int ${prefix}_infer(const int8_t input[${PREFIX}_INPUT_LEN], int8_t logits[${PREFIX}_NUM_CLASSES], void *scratch)
 {

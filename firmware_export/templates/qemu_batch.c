@@ -1,6 +1,7 @@
 /* qemu_batch.c: target-side driver of an exported engine for edgelenet's QEMU runtimes (validate --runtimes
  * qemu-m4 ...); not part of the export. Linked with example/startup.c and a board's linker script, it
- * reads raw uint8 images (784 bytes each) from the host file `images.bin` through semihosting in chunks of
+ * reads raw uint8 images (INPUT_HEIGHT x INPUT_WIDTH bytes each) from the host file `images.bin` through
+ * semihosting in chunks of
  * ELN_CHUNK images, runs the engine on each with SCB->CCR.UNALIGN_TRP set, and writes the int8 logits
  * (${PREFIX}_NUM_CLASSES bytes each) to `logits.bin`. Any failure ends QEMU with a non-zero status. */
 #include <stdint.h>
@@ -10,7 +11,7 @@
 #ifndef ELN_CHUNK
 #define ELN_CHUNK 64
 #endif
-#define ELN_IMAGE_BYTES 784
+#define ELN_IMAGE_BYTES (${PREFIX}_INPUT_HEIGHT * ${PREFIX}_INPUT_WIDTH)
 
 int main(void);
 
@@ -66,16 +67,16 @@ int main(void)
     uint32_t got, i;
     eln_trap_unaligned(); /* only semihosting and the engine run from here on */
     while ((got = eln_transfer(0x06u, images, pixels, sizeof pixels)) > 0u) { /* SYS_READ */
-        if (got % ELN_IMAGE_BYTES != 0u) {
+        if (got % (uint32_t)ELN_IMAGE_BYTES != 0u) {
             eln_fail();
         }
-        for (i = 0; i < got / ELN_IMAGE_BYTES; ++i) {
+        for (i = 0; i < got / (uint32_t)ELN_IMAGE_BYTES; ++i) {
             ${prefix}_prepare_input(pixels[i], input);
             if (${prefix}_infer(input, logits[i], scratch) < 0) {
                 eln_fail();
             }
         }
-        i = got / ELN_IMAGE_BYTES * ${PREFIX}_NUM_CLASSES;
+        i = got / (uint32_t)ELN_IMAGE_BYTES * (uint32_t)${PREFIX}_NUM_CLASSES;
         if (eln_transfer(0x05u, results, logits, i) != i) { /* SYS_WRITE */
             eln_fail();
         }

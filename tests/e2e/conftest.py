@@ -42,10 +42,10 @@ MUTANT = """\
 #include "lenet5.c"
 #undef lenet5_infer
 #undef lenet5_prepare_input
-void lenet5_prepare_input(const uint8_t pixels[784], int8_t input[LENET5_INPUT_LEN]);
+void lenet5_prepare_input(const uint8_t pixels[LENET5_INPUT_HEIGHT * LENET5_INPUT_WIDTH], int8_t input[LENET5_INPUT_LEN]);
 int lenet5_infer(const int8_t input[LENET5_INPUT_LEN], int8_t logits[LENET5_NUM_CLASSES], void *scratch);
 
-void lenet5_prepare_input(const uint8_t pixels[784], int8_t input[LENET5_INPUT_LEN])
+void lenet5_prepare_input(const uint8_t pixels[LENET5_INPUT_HEIGHT * LENET5_INPUT_WIDTH], int8_t input[LENET5_INPUT_LEN])
 {
     lenet5_prepare_input_real(pixels, input);
     %(prepare)s

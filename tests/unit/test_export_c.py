@@ -67,8 +67,11 @@ def test_prefix_renames_files_symbols_and_macros():
     assert "lenet5" not in "".join(files.values()).lower()
     header = files["digits.h"]
     for declaration in ("#define DIGITS_INPUT_LEN      1024", "#define DIGITS_NUM_CLASSES    10",
+                        "#define DIGITS_INPUT_HEIGHT   28", "#define DIGITS_INPUT_WIDTH    28",
+                        "extern const char *const digits_class_names[DIGITS_NUM_CLASSES];",
                         "#define DIGITS_SCRATCH_BYTES", 'extern "C"',
-                        "void digits_prepare_input(const uint8_t pixels[784], int8_t input[DIGITS_INPUT_LEN]);",
+                        "void digits_prepare_input(const uint8_t pixels[DIGITS_INPUT_HEIGHT * DIGITS_INPUT_WIDTH],\n"
+                        "                             int8_t input[DIGITS_INPUT_LEN]);",
                         "int digits_infer(const int8_t input[DIGITS_INPUT_LEN], int8_t logits[DIGITS_NUM_CLASSES], "
                         "void *scratch);"):
         assert declaration in header

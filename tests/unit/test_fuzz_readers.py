@@ -112,14 +112,11 @@ def test_artifact_reader(valid_artifact):
 
 
 def test_png_folder_reader(tmp_path):
-    """Calibration folders: wrong names, empty folders, non-PNG files posing as PNG."""
+    """Calibration folders: empty folders, non-PNG files posing as PNG."""
     (tmp_path / "3").mkdir()
-    with pytest.raises(UserError, match="no PNG"):
+    with pytest.raises(UserError, match="no images"):
         data.load_png_folder(tmp_path)
     (tmp_path / "3" / "a.png").write_bytes(b"not a png")
-    with pytest.raises(UserError, match="not a readable PNG"):
+    with pytest.raises(UserError, match="not a readable image"):
         data.load_png_folder(tmp_path)
     (tmp_path / "3" / "a.png").unlink()
-    (tmp_path / "x").mkdir()
-    with pytest.raises(UserError, match="named 0 .. 9"):
-        data.load_png_folder(tmp_path)

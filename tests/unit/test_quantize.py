@@ -125,8 +125,8 @@ def test_empty_single_class_and_bad_shape_calibration_sets(mnist, tmp_path):
     with pytest.raises(UserError, match="single class"):
         select_calibration_set(Split(mnist.train.images[ones], mnist.train.labels[ones]), 50)
     np.save(tmp_path / "wrong.npy", np.zeros((3, 20, 20), np.uint8))
-    with pytest.raises(UserError, match="shape"):
-        load_calibration_images(tmp_path / "wrong.npy", 10)
+    with pytest.raises(UserError, match=r"must be uint8 \(N, 28, 28\) for this model"):
+        quantize_model(model, load_calibration_images(tmp_path / "wrong.npy", 10))
 
 
 def test_constant_layer_gets_a_warning_and_a_usable_range(mnist):

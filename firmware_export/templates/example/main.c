@@ -1,8 +1,8 @@
 ${banner}
-/* Example: classify MNIST digits with the exported engine, on the host or on a Cortex-M (printf through
+/* Example: classify images with the exported engine, on the host or on a Cortex-M (printf through
  * semihosting). Compile with -DELN_VECTORS='"vectors.h"' to run embedded test vectors: a header that
- * defines ELN_NUM_VECTORS and `static const uint8_t eln_vectors[ELN_NUM_VECTORS][784]`. Without it one
- * built-in digit (a vertical stroke, a "1") runs.
+ * defines ELN_NUM_VECTORS and `static const uint8_t eln_vectors[ELN_NUM_VECTORS][${PREFIX}_INPUT_HEIGHT * ${PREFIX}_INPUT_WIDTH]`.
+ * Without it one built-in image (a vertical stroke, MNIST's "1") runs.
  *
  * -DELN_SYSTICK (Cortex-M under QEMU -icount shift=0, where time counts instructions): also prints the
  * instructions each inference and, with -D${PREFIX}_PROFILE, each step executed. SysTick runs at a
@@ -115,18 +115,21 @@ static uint32_t eln_stack_used(void)
 #define ELN_MEASURE_STACK(n) ((void)0)
 #endif
 
-static void load_image(int32_t index, uint8_t pixels[784])
+#define ELN_PIXELS (${PREFIX}_INPUT_HEIGHT * ${PREFIX}_INPUT_WIDTH)
+
+static void load_image(int32_t index, uint8_t pixels[ELN_PIXELS])
 {
     int32_t i;
 #ifdef ELN_VECTORS
-    for (i = 0; i < 784; ++i) {
+    for (i = 0; i < ELN_PIXELS; ++i) {
         pixels[i] = eln_vectors[index][i];
     }
 #else
     (void)index;
-    for (i = 0; i < 784; ++i) {
-        const int32_t row = i / 28, col = i % 28;
-        pixels[i] = (uint8_t)(row >= 4 && row < 24 && col >= 13 && col < 16 ? 255 : 0);
+    for (i = 0; i < ELN_PIXELS; ++i) { /* rows 1/7..6/7, columns 13/28..16/28 of the image */
+        const int32_t row = i / ${PREFIX}_INPUT_WIDTH, col = i % ${PREFIX}_INPUT_WIDTH;
+        const int32_t h = ${PREFIX}_INPUT_HEIGHT, w = ${PREFIX}_INPUT_WIDTH;
+        pixels[i] = (uint8_t)(row * 7 >= h && row * 7 < 6 * h && col * 28 >= 13 * w && col * 28 < 16 * w ? 255 : 0);
     }
 #endif
 }
@@ -136,7 +139,7 @@ int main(void)
     static uint32_t scratch[(${PREFIX}_SCRATCH_BYTES + 3) / 4]; /* 4-byte aligned */
     static uint32_t input_words[(${PREFIX}_INPUT_LEN + 3) / 4];  /* the input too (docs/firmware.md) */
     int8_t *const input = (int8_t *)input_words;
-    static uint8_t pixels[784];
+    static uint8_t pixels[ELN_PIXELS];
     int8_t logits[${PREFIX}_NUM_CLASSES];
     int32_t n, c;
 #ifdef ELN_SYSTICK

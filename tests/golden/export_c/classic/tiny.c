@@ -657,16 +657,27 @@ void tiny_profile_hook(int32_t step); /* supplied by the application; called aft
 #define TINY_AFTER_STEP(step) ((void)0)
 #endif
 
-void tiny_prepare_input(const uint8_t pixels[784], int8_t input[TINY_INPUT_LEN])
+/* ---- input geometry and classes (firmware_export/prepare.py) ---- */
+const char *const tiny_class_names[TINY_NUM_CLASSES] = {
+    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
+};
+
+/* 28x28 source pixels -> the 32x32 field (edgelenet/resample.py, docs/data.md): placed as is,
+ * rows 2..29, columns 2..29; every other pixel is the background 0.
+ * Then q = pixel - 128: with scale 0.005 and zero point -108 this is x = 0.005 * pixel - 0.1 exactly. */
+void tiny_prepare_input(const uint8_t pixels[TINY_INPUT_HEIGHT * TINY_INPUT_WIDTH],
+                             int8_t input[TINY_INPUT_LEN])
 {
     int32_t y, x;
     for (y = 0; y < 32; ++y) {
         for (x = 0; x < 32; ++x) {
-            const int inside = y >= 2 && y < 30 && x >= 2 && x < 30; /* 28x28 centred in 32x32 */
+            const int inside = y >= 2 && y < 30 && x >= 2 && x < 30;
             input[y * 32 + x] = inside ? (int8_t)(pixels[(y - 2) * 28 + (x - 2)] - 128) : (int8_t)-128;
         }
     }
 }
+
+/* ---- end of input geometry and classes ---- */
 
 int tiny_infer(const int8_t input[TINY_INPUT_LEN], int8_t logits[TINY_NUM_CLASSES], void *scratch)
 {

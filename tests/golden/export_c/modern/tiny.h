@@ -12,14 +12,22 @@
 extern "C" {
 #endif
 
-#define TINY_INPUT_LEN      1024   /* int8, 32x32, row-major */
+/* ---- input geometry and classes (edgelenet/resample.py, docs/data.md) ---- */
+#define TINY_INPUT_HEIGHT   28     /* source image geometry the model was trained on */
+#define TINY_INPUT_WIDTH    28
+#define TINY_INPUT_LEN      1024   /* int8, 32x32, row-major: the LeNet-5 input field */
 #define TINY_NUM_CLASSES    10
+extern const char *const tiny_class_names[TINY_NUM_CLASSES];
+
+/* TINY_INPUT_HEIGHT x TINY_INPUT_WIDTH pixels (uint8, row-major) -> the engine's int8 input: the image
+ * resampled into the 32x32 field with the model's background level, q = pixel - 128. */
+void tiny_prepare_input(const uint8_t pixels[TINY_INPUT_HEIGHT * TINY_INPUT_WIDTH],
+                             int8_t input[TINY_INPUT_LEN]);
+/* ---- end of input geometry and classes ---- */
+
 #define TINY_SCRATCH_BYTES  468   /* bytes of scratch the caller passes to tiny_infer, 4-byte aligned */
 
-/* 28x28 MNIST pixels (uint8, row-major) -> the engine's int8 input: q = pixel - 128, 2-pixel border of -128. */
-void tiny_prepare_input(const uint8_t pixels[784], int8_t input[TINY_INPUT_LEN]);
-
-/* Runs LeNet-5 modern; returns the predicted class 0..9 (first maximum of the int8 logits), or a negative
+/* Runs LeNet-5 modern; returns the predicted class 0..TINY_NUM_CLASSES-1 (first maximum of the int8 logits), or a negative
  * value on a NULL argument. Reentrant: all state lives in `scratch` (TINY_SCRATCH_BYTES, 4-byte aligned). */
 int tiny_infer(const int8_t input[TINY_INPUT_LEN], int8_t logits[TINY_NUM_CLASSES], void *scratch);
 

@@ -3,10 +3,10 @@
  * model: LeNet-5 modern, softmax head
  * rounding: requantize = floor((acc * m + 2^(n-1)) / 2^n): one rounding, to nearest, ties toward +infinity
  */
-/* Example: classify MNIST digits with the exported engine, on the host or on a Cortex-M (printf through
+/* Example: classify images with the exported engine, on the host or on a Cortex-M (printf through
  * semihosting). Compile with -DELN_VECTORS='"vectors.h"' to run embedded test vectors: a header that
- * defines ELN_NUM_VECTORS and `static const uint8_t eln_vectors[ELN_NUM_VECTORS][784]`. Without it one
- * built-in digit (a vertical stroke, a "1") runs.
+ * defines ELN_NUM_VECTORS and `static const uint8_t eln_vectors[ELN_NUM_VECTORS][TINY_INPUT_HEIGHT * TINY_INPUT_WIDTH]`.
+ * Without it one built-in image (a vertical stroke, MNIST's "1") runs.
  *
  * -DELN_SYSTICK (Cortex-M under QEMU -icount shift=0, where time counts instructions): also prints the
  * instructions each inference and, with -DTINY_PROFILE, each step executed. SysTick runs at a
@@ -119,18 +119,21 @@ static uint32_t eln_stack_used(void)
 #define ELN_MEASURE_STACK(n) ((void)0)
 #endif
 
-static void load_image(int32_t index, uint8_t pixels[784])
+#define ELN_PIXELS (TINY_INPUT_HEIGHT * TINY_INPUT_WIDTH)
+
+static void load_image(int32_t index, uint8_t pixels[ELN_PIXELS])
 {
     int32_t i;
 #ifdef ELN_VECTORS
-    for (i = 0; i < 784; ++i) {
+    for (i = 0; i < ELN_PIXELS; ++i) {
         pixels[i] = eln_vectors[index][i];
     }
 #else
     (void)index;
-    for (i = 0; i < 784; ++i) {
-        const int32_t row = i / 28, col = i % 28;
-        pixels[i] = (uint8_t)(row >= 4 && row < 24 && col >= 13 && col < 16 ? 255 : 0);
+    for (i = 0; i < ELN_PIXELS; ++i) { /* rows 1/7..6/7, columns 13/28..16/28 of the image */
+        const int32_t row = i / TINY_INPUT_WIDTH, col = i % TINY_INPUT_WIDTH;
+        const int32_t h = TINY_INPUT_HEIGHT, w = TINY_INPUT_WIDTH;
+        pixels[i] = (uint8_t)(row * 7 >= h && row * 7 < 6 * h && col * 28 >= 13 * w && col * 28 < 16 * w ? 255 : 0);
     }
 #endif
 }
@@ -140,7 +143,7 @@ int main(void)
     static uint32_t scratch[(TINY_SCRATCH_BYTES + 3) / 4]; /* 4-byte aligned */
     static uint32_t input_words[(TINY_INPUT_LEN + 3) / 4];  /* the input too (docs/firmware.md) */
     int8_t *const input = (int8_t *)input_words;
-    static uint8_t pixels[784];
+    static uint8_t pixels[ELN_PIXELS];
     int8_t logits[TINY_NUM_CLASSES];
     int32_t n, c;
 #ifdef ELN_SYSTICK
