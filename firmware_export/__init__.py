@@ -1,6 +1,6 @@
 """export-c: an int8 artifact -> a C99 integer-only LeNet-5 engine, weight header and memory report.
 
-    export_c(model, out, prefix)  writes OUT/<prefix>.h, OUT/<prefix>.c, OUT/<prefix>_weights.h and OUT/example/,
+    export_c(model, out, prefix, optimize)  writes OUT/<prefix>.h, OUT/<prefix>.c, OUT/<prefix>_weights.h and OUT/example/,
                                   all or nothing (swapped in with one atomic rename), and returns the report (files, flash, scratch, stack, MACs).
 
 Modules: layout (weights to C arrays, fused steps), memory (scratch plan, report), render (templates ->
@@ -44,13 +44,23 @@ def check_example_owner(out: Path, prefix: str) -> None:
                         f"(or re-export with the same --prefix to replace it)")
 
 
-def export_c(model: QuantizedModel, out: Path, prefix: str = "lenet5", measure_flash: bool = True) -> dict:
-    """Render, measure, write everything (with OUT/example/report.json) at once; the report as a dict."""
-    rendered: Rendered = render(model, prefix)
+def export_c(model: QuantizedModel, out: Path, prefix: str = "lenet5", measure_flash: bool = True,
+             optimize: str = "size") -> dict:
+    """Render, measure, write everything (with OUT/example/report.json) at once; the report as a dict.
+    optimize: the DSP path's layout, "size" (int8 full-layer weights) or "speed" (16-bit pairs); the
+    report gives the flash of both (`flash_bytes_by_optimize`), measured or, without a compiler, weights."""
+    rendered: Rendered = render(model, prefix, optimize)
     check_example_owner(Path(out), prefix)
     measured = measure_engine(rendered.files, prefix) if measure_flash else None
     names = sorted(rendered.files) + [REPORT]
     result = report(rendered.steps, rendered.arrays, rendered.scratch_bytes, names, measured)
+    other = "speed" if optimize == "size" else "size"
+    twin = render(model, prefix, other)
+    twin_measured = measure_engine(twin.files, prefix) if measured else None
+    twin_flash = report(twin.steps, twin.arrays, twin.scratch_bytes, names, twin_measured)
+    result["optimize"] = optimize
+    key = "flash_bytes" if measured else "weights_bytes_dsp"  # Cortex-M4: code + const, or the weights alone
+    result["flash_bytes_by_optimize"] = {optimize: result[key], other: twin_flash[key]}
     result = {"generator": f"edgelenet {edgelenet.__version__}", "prefix": prefix, "checksum": model.checksum,
               **result}
     files = dict(rendered.files, **{REPORT: json.dumps(result, indent=2, sort_keys=True) + "\n"})

@@ -57,20 +57,22 @@ def macs_per_layer(steps: list[Step]) -> dict[str, int]:
 
 
 def weights_bytes(arrays: list[CArray], path: str) -> int:
-    """const data compiled for one path of kernels/eln_kernels.h: "dsp", "thumb" or "host"."""
-    return sum(a.nbytes for a in arrays if a.path in ("", path) or (a.path == "portable" and path != "dsp"))
+    """const data compiled for one path of kernels/eln_kernels.h: "mve" (Helium), "dsp", "thumb" or "host"."""
+    return sum(a.nbytes for a in arrays
+               if a.path in ("", path) or (a.path == "portable" and path not in ("dsp", "mve")))
 
 
 def report(steps: list[Step], arrays: list[CArray], scratch: int, files: list[Path], measured: dict | None) -> dict:
     """The export-c result: files, flash, scratch, stack, MACs per layer, weights vs code."""
     macs = macs_per_layer(steps)
-    portable, dsp, thumb = (weights_bytes(arrays, path) for path in ("host", "dsp", "thumb"))
+    portable, dsp, thumb, mve = (weights_bytes(arrays, path) for path in ("host", "dsp", "thumb", "mve"))
     result = {
         "files": [str(f) for f in files],
         "scratch_bytes": scratch,
         "weights_bytes": portable,
         "weights_bytes_dsp": dsp,
         "weights_bytes_thumb": thumb,
+        "weights_bytes_mve": mve,
         "macs": macs,
         "total_macs": sum(macs.values()),
         "accumulator_bounds": {step.name: step.acc_bound for step in steps},

@@ -21,6 +21,7 @@ from edgelenet.artifact import QuantizedModel, artifact_bytes
 from edgelenet.errors import UserError
 from firmware_export import build
 from firmware_export.layout import CArray, Step, layer_arrays, maxpool_folded, output_stage, plan_steps, symbol
+from firmware_export.layout_mve import mve_arrays
 from firmware_export.memory import Buffer, plan_scratch
 from firmware_export.prepare import class_names, header_values, prepare_values
 
@@ -33,6 +34,9 @@ C_KEYWORDS = frozenset("""
     _BitInt _Decimal32 _Decimal64 _Decimal128
 """.split())
 KERNELS = {"conv_maxpool": "eln_conv_maxpool_s8.c", "conv_subsample": "eln_conv_subsample_s8.c", "fc": "eln_fc_s8.c"}
+MVE = "defined(__ARM_FEATURE_MVE)"  # the Helium path's twin of each kernel and weight array (kernels/eln_*_mve.h)
+KERNELS_MVE = {"conv_maxpool": "eln_conv_maxpool_mve.h", "conv_subsample": "eln_conv_subsample_mve.h",
+               "fc": "eln_fc_mve.h"}
 CALLS = {
     "conv_maxpool": "eln_conv_maxpool_s8(&{p}_shape, &{p}_quant, {src}, {p}_weights, {p}_bias, {dst});",
     "conv_subsample": "eln_conv_subsample_s8(&{p}_shape, &{p}_quant, &{s}_sub, {src}, {p}_weights, {p}_bias, {dst});",
@@ -101,7 +105,8 @@ def c_array(array: CArray) -> str:
 
 def c_arrays(arrays: list[CArray]) -> str:
     """All arrays; twins (same name, one per compile-time path) become one #if chain over the paths of
-    kernels/eln_kernels.h: __ARM_FEATURE_DSP, then another ARM core (Thumb), then the host."""
+    kernels/eln_kernels.h: __ARM_FEATURE_MVE (Helium), __ARM_FEATURE_DSP, then another ARM core (Thumb),
+    then the host."""
     parts, done = [], set()
     for array in arrays:
         if array.name in done:
@@ -110,13 +115,16 @@ def c_arrays(arrays: list[CArray]) -> str:
         twins = {a.path: a for a in arrays if a.name == array.name}
         if "" in twins:
             parts.append(c_array(array))
-        elif "portable" in twins:
-            parts.append(f"#if defined(__ARM_FEATURE_DSP)\n{c_array(twins['dsp'])}#else\n"
-                         f"{c_array(twins['portable'])}#endif\n")
+            continue
+        chain = [(MVE, "mve"), ("defined(__ARM_FEATURE_DSP)", "dsp")]
+        if "portable" in twins:
+            chain += [(None, "portable")]
         else:
-            parts.append(f"#if defined(__ARM_FEATURE_DSP)\n{c_array(twins['dsp'])}"
-                         f"#elif defined(__arm__) || defined(__thumb__)\n{c_array(twins['thumb'])}#else\n"
-                         f"{c_array(twins['host'])}#endif\n")
+            chain += [("defined(__arm__) || defined(__thumb__)", "thumb"), (None, "host")]
+        chain = [(test, twins[path]) for test, path in chain if path in twins]
+        text = "".join(f"#{'if' if i == 0 else 'elif'} {test}\n{c_array(a)}" if test else f"#else\n{c_array(a)}"
+                       for i, (test, a) in enumerate(chain))
+        parts.append(text + "#endif\n")
     return "\n".join(parts)
 
 
@@ -124,27 +132,45 @@ def _literal(value: int) -> str:
     return "(-2147483647 - 1)" if value == -(1 << 31) else str(value)
 
 
-def pasted_kernels(steps: list[Step]) -> str:
+def pasted_kernels(steps: list[Step], optimize: str = "size") -> str:
     """The kernels this model needs, as static functions: headers first, then each kernel once, after the
-    buffer bounds of this model (the largest convolution input and full-layer input, padded)."""
-    names = ["eln_requant.h", "eln_kernels.h", "eln_dsp.h"]
+    buffer bounds of this model (the largest convolution input and full-layer input, padded) and the
+    layout choices (the folded max-pooling epilogue; int8 full-layer weights on the DSP path)."""
+    names = ["eln_target.h", "eln_requant.h", "eln_kernels.h", "eln_dsp.h", "eln_requant_mve.h"]
     convs = [step for step in steps if step.kind != "fc"]
     if convs:
-        names += ["eln_conv_patch.h", "eln_conv_dsp.h", "eln_conv_thumb.h", "eln_conv_window.h"]
-    names += sorted({KERNELS[step.kind] for step in steps})
+        names += ["eln_conv_patch.h", "eln_conv_dsp.h", "eln_conv_thumb.h", "eln_conv_window.h",
+                  "eln_conv_window_mve.h"]
+    kinds = sorted({step.kind for step in steps}, key=lambda kind: KERNELS[kind])
     bounds = [f"#define ELN_FC_MAX_IN {max(-(-s.in_shape[0] // 8) * 8 for s in steps if s.kind == 'fc')}"
               " /* largest F_in, rounded up to a multiple of 8 */"]
+    if optimize == "size":
+        bounds.append("#define ELN_FC_INT8 1 /* DSP path: int8 full-layer weights, widened at run time */")
+        if convs:
+            bounds.append("#define ELN_CONV_INT8 1 /* DSP path: int8 convolution kernels, widened per map */")
     if maxpool_folded(steps):
         bounds.insert(0, "#define ELN_CONV_MAXPOOL_FOLDED 1 /* the max-pooling epilogue words add z_out (layout.py) */")
     if convs:
-        bounds.insert(0, f"#define ELN_CONV_MAX_MAPS {max(s.in_shape[0] for s in convs)} /* input maps of the "
-                         "largest convolution */")
+        bounds[:0] = [
+            f"#define ELN_CONV_MAX_MAPS {max(s.in_shape[0] for s in convs)} /* input maps of the largest convolution */",
+            f"#define ELN_CONV_INPUT_WORDS {max(s.in_shape[0] * s.in_shape[1] ** 2 // 2 for s in convs)} /* DSP: the "
+            "largest widened convolution input */",
+            f"#define ELN_CONV_MAP_WORDS {max(s.in_shape[0] * 33 + 4 for s in convs)} /* DSP: one output map's "
+            "widened kernels and epilogue */"]
     parts = ["\n".join(bounds) + "\n\n"]
     for name in names:
-        text = "".join(line for line in kernel_text(name).splitlines(keepends=True)
-                       if not line.startswith('#include "eln_'))
-        parts.append(f"/* ---- firmware_export/kernels/{name} ---- */\n{text}\n")
+        parts.append(_pasted(name))
+        if name == "eln_target.h":
+            parts.append("ELN_INTEGER_BEGIN /* to the end of the file */\n\n")
+    for kind in kinds:  # each kernel: its Helium twin, or the other paths' file
+        parts.append(f"#if {MVE}\n{_pasted(KERNELS_MVE[kind])}#else\n{_pasted(KERNELS[kind])}#endif\n\n")
     return "".join(parts)
+
+
+def _pasted(name: str) -> str:
+    text = "".join(line for line in kernel_text(name).splitlines(keepends=True)
+                   if not line.startswith('#include "eln_'))
+    return f"/* ---- firmware_export/kernels/{name} ---- */\n{text}\n"
 
 
 def _shape(shape) -> str:
@@ -176,7 +202,8 @@ def _buffer(place: str | int) -> str:
     return place if isinstance(place, str) else f"buffer + {place}"
 
 
-def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scratch: int, api: dict) -> str:
+def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scratch: int, api: dict,
+                 optimize: str = "size") -> str:
     steps = [b.step for b in buffers]
     declarations, calls = [], []
     for index, buf in enumerate(buffers):
@@ -189,8 +216,8 @@ def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scra
     prepare_name, prepare_fields = prepare_values(model)
     prepare = template(prepare_name).substitute(prepare_fields, prefix=prefix, PREFIX=prefix.upper())
     return template("model.c").substitute(
-        api, banner=banner(f"{prefix}.c", model), prefix=prefix, PREFIX=prefix.upper(), kernels=pasted_kernels(steps),
-        class_names=class_names(prefix, model), prepare_input=prepare,
+        api, banner=banner(f"{prefix}.c", model), prefix=prefix, PREFIX=prefix.upper(),
+        kernels=pasted_kernels(steps, optimize), class_names=class_names(prefix, model), prepare_input=prepare,
         model_title=f"LeNet-5 {model.arch}", steps="".join(declarations), calls="\n".join(calls),
         scratch_layout=f"{scratch} bytes: {layout}")
 
@@ -231,19 +258,25 @@ def api_values(model: QuantizedModel, steps: list[Step]) -> dict:
             "step_names": ", ".join(f"{i}: {step.name}" for i, step in enumerate(steps))}
 
 
-def render(model: QuantizedModel, prefix: str = "lenet5") -> Rendered:
+OPTIMIZE = ("size", "speed")  # export-c --optimize: the DSP path's full-layer weights, int8 or 16-bit pairs
+
+
+def render(model: QuantizedModel, prefix: str = "lenet5", optimize: str = "size") -> Rendered:
     validate_prefix(prefix)
+    if optimize not in OPTIMIZE:
+        raise UserError(f"--optimize {optimize!r}: expected one of {', '.join(OPTIMIZE)}")
     if not model.checksum:  # a model quantized in this process, not read from a file: its artifact's sha256
         artifact_bytes(model)
     steps = plan_steps(model)
     buffers, scratch = plan_scratch(steps)
     folded = maxpool_folded(steps)
-    arrays = [a for step in steps for layer in step.layers for a in layer_arrays(prefix, layer, step, folded)]
+    arrays = [a for step in steps for layer in step.layers for a in layer_arrays(prefix, layer, step, folded, optimize)]
+    arrays += mve_arrays(prefix, steps)
     common = {"prefix": prefix, "PREFIX": prefix.upper(), **api_values(model, steps)}
     files = {
         f"{prefix}.h": template("model.h").substitute(dict(common, **header_values(model)), banner=banner(f"{prefix}.h", model),
                                                       scratch_bytes=scratch, model_title=f"LeNet-5 {model.arch}"),
-        f"{prefix}.c": model_source(prefix, model, buffers, scratch, common),
+        f"{prefix}.c": model_source(prefix, model, buffers, scratch, common, optimize),
         f"{prefix}_weights.h": template("weights.h").substitute(
             common, banner=banner(f"{prefix}_weights.h", model), arrays=c_arrays(arrays)),
     }

@@ -85,7 +85,7 @@ class QemuRuntime:
         driver = self._work / "qemu_batch.c"
         driver.write_text(template("qemu_batch.c").substitute(prefix=PREFIX, PREFIX=PREFIX.upper()))
         self._size, self._classes = tuple(model.data.input_size), model.num_classes
-        image_bytes = self._size[0] * self._size[1] + self._classes
+        image_bytes = self._size[0] * self._size[1] + self._classes  # one image in, its logits out
         chunk = max(1, min(256, build.BOARDS[self.board].data[1] // 4 // image_bytes))  # a quarter of the RAM
         try:
             self._elf = build.build_arm_example(self._out, self.board, self._work / "batch.elf", [f"-DELN_CHUNK={chunk}"],

@@ -70,3 +70,5 @@ int32_t ${prefix}_confidence(const int8_t logits[${PREFIX}_NUM_CLASSES])
     /* sum >= 32768 (the top class's own term); p = 32768^2 / sum, rounded: 0 < p <= 32768 */
     return (int32_t)(((1u << 30) + sum / 2u) / sum);
 }
+
+ELN_INTEGER_END

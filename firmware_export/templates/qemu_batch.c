@@ -1,7 +1,6 @@
 /* qemu_batch.c: target-side driver of an exported engine for edgelenet's QEMU runtimes (validate --runtimes
  * qemu-m4 ...); not part of the export. Linked with example/startup.c and a board's linker script, it
- * reads raw uint8 images (INPUT_HEIGHT x INPUT_WIDTH bytes each) from the host file `images.bin` through
- * semihosting in chunks of
+ * reads raw uint8 images (INPUT_HEIGHT x INPUT_WIDTH bytes each) from the host file `images.bin` through semihosting in chunks of
  * ELN_CHUNK images, runs the engine on each with SCB->CCR.UNALIGN_TRP set, and writes the int8 logits
  * (${PREFIX}_NUM_CLASSES bytes each) to `logits.bin`. Any failure ends QEMU with a non-zero status. */
 #include <stdint.h>

@@ -97,3 +97,50 @@ def test_example_makefile_builds_and_runs_on_host(host_cc, exported):
     stroke = np.zeros((1, 28, 28), np.uint8)
     stroke[0, 4:24, 13:16] = 255  # example/main.c's built-in digit
     assert logits == reference.predict(model, stroke)[1].tolist()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("optimize", ["size", "speed"])
+@pytest.mark.parametrize("arch", ["modern", "classic"])
+def test_qemu_m4_layouts_match_reference_on_synthetic_shapes(qemu, arch, optimize, rng, tmp_path):
+    """Both DSP layouts (export-c --optimize) on shapes that need padding (F_in 75, 8, 6; 3 maps)."""
+    model = synthetic_model(arch)
+    out = tmp_path / "out"
+    export_c(model, out, measure_flash=False, optimize=optimize)
+    pixels = rng.integers(0, 256, size=(6, 28, 28)).astype(np.uint8)
+    build.vectors_header(pixels, tmp_path / "vectors.h")
+    elf = build.build_arm_example(out, "mps2-an386", tmp_path / "app.elf", ['-DELN_VECTORS="vectors.h"'], [tmp_path])
+    _, logits, _ = build.parse_example_output(build.run_qemu(elf, "mps2-an386"))
+    assert logits == reference.predict(model, pixels)[1].tolist()
+
+
+def test_optimize_choices_reported(tmp_path):
+    """export-c reports the flash of both layouts; int8 full layers are the smaller one."""
+    report = export_c(synthetic_model("modern"), tmp_path / "out", measure_flash=False, optimize="speed")
+    sizes = report["flash_bytes_by_optimize"]
+    assert report["optimize"] == "speed" and sizes["size"] < sizes["speed"] == report["weights_bytes_dsp"]
+
+
+# (C1, C3, C5, F6) and classes: narrower and wider than LeNet-5's 6, 16, 120, 84 and 10
+WIDTHS = [((1, 1, 1, 1), 2), ((3, 5, 20, 12), 10), ((12, 20, 200, 100), 100)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("widths,classes", WIDTHS, ids=lambda w: "-".join(map(str, w)) if isinstance(w, tuple) else str(w))
+@pytest.mark.parametrize("arch", ["modern", "classic"])
+def test_other_widths_bit_exact_on_host_and_cortex_m(qemu, host_cc, arch, widths, classes, rng, tmp_path):
+    """Every buffer bound comes from the model's shapes: LeNet-5-family widths other than 6/16/120/84 and
+    2..100 classes run bit-exact on the host, the DSP path (both layouts, Cortex-M4) and the Thumb path
+    (Cortex-M3)."""
+    model = synthetic_model(arch, widths=widths, classes=classes)
+    pixels = rng.integers(0, 256, size=(4, 28, 28)).astype(np.uint8)
+    expected = reference.predict(model, pixels)[1]
+    np.testing.assert_array_equal(CRuntime(model).logits(pixels), expected)
+    build.vectors_header(pixels, tmp_path / "vectors.h")
+    runs = [("size", "mps2-an386"), ("speed", "mps2-an386"), ("size", "mps2-an385")]
+    for optimize, board in runs[::2] if widths[2] > 120 else runs:  # 16-bit pairs of a 500x200 C5: > 256 KB
+        out = tmp_path / f"out-{optimize}"
+        export_c(model, out, measure_flash=False, optimize=optimize)
+        elf = build.build_arm_example(out, board, tmp_path / "app.elf", ['-DELN_VECTORS="vectors.h"'], [tmp_path])
+        _, logits, _ = build.parse_example_output(build.run_qemu(elf, board))
+        assert logits == expected.tolist(), (optimize, board)

@@ -1,8 +1,8 @@
 ${banner}
 /* Example: classify images with the exported engine, on the host or on a Cortex-M (printf through
  * semihosting). Compile with -DELN_VECTORS='"vectors.h"' to run embedded test vectors: a header that
- * defines ELN_NUM_VECTORS and `static const uint8_t eln_vectors[ELN_NUM_VECTORS][${PREFIX}_INPUT_HEIGHT * ${PREFIX}_INPUT_WIDTH]`.
- * Without it one built-in image (a vertical stroke, MNIST's "1") runs.
+ * defines ELN_NUM_VECTORS and `static const uint8_t eln_vectors[ELN_NUM_VECTORS][${PREFIX}_INPUT_HEIGHT *
+ * ${PREFIX}_INPUT_WIDTH]`. Without it one built-in image (a vertical stroke, MNIST's "1") runs.
  *
  * -DELN_SYSTICK (Cortex-M under QEMU -icount shift=0, where time counts instructions): also prints the
  * instructions each inference and, with -D${PREFIX}_PROFILE, each step executed. SysTick runs at a
@@ -21,6 +21,8 @@ ${banner}
 #else
 #define ELN_NUM_VECTORS 1
 #endif
+
+#define ELN_PIXELS (${PREFIX}_INPUT_HEIGHT * ${PREFIX}_INPUT_WIDTH)
 
 #ifdef ELN_SYSTICK
 #define ELN_SYST_CSR (*(volatile uint32_t *)0xE000E010u)
@@ -114,8 +116,6 @@ static uint32_t eln_stack_used(void)
 #else
 #define ELN_MEASURE_STACK(n) ((void)0)
 #endif
-
-#define ELN_PIXELS (${PREFIX}_INPUT_HEIGHT * ${PREFIX}_INPUT_WIDTH)
 
 static void load_image(int32_t index, uint8_t pixels[ELN_PIXELS])
 {

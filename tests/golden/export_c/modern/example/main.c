@@ -5,8 +5,8 @@
  */
 /* Example: classify images with the exported engine, on the host or on a Cortex-M (printf through
  * semihosting). Compile with -DELN_VECTORS='"vectors.h"' to run embedded test vectors: a header that
- * defines ELN_NUM_VECTORS and `static const uint8_t eln_vectors[ELN_NUM_VECTORS][TINY_INPUT_HEIGHT * TINY_INPUT_WIDTH]`.
- * Without it one built-in image (a vertical stroke, MNIST's "1") runs.
+ * defines ELN_NUM_VECTORS and `static const uint8_t eln_vectors[ELN_NUM_VECTORS][TINY_INPUT_HEIGHT *
+ * TINY_INPUT_WIDTH]`. Without it one built-in image (a vertical stroke, MNIST's "1") runs.
  *
  * -DELN_SYSTICK (Cortex-M under QEMU -icount shift=0, where time counts instructions): also prints the
  * instructions each inference and, with -DTINY_PROFILE, each step executed. SysTick runs at a
@@ -25,6 +25,8 @@
 #else
 #define ELN_NUM_VECTORS 1
 #endif
+
+#define ELN_PIXELS (TINY_INPUT_HEIGHT * TINY_INPUT_WIDTH)
 
 #ifdef ELN_SYSTICK
 #define ELN_SYST_CSR (*(volatile uint32_t *)0xE000E010u)
@@ -118,8 +120,6 @@ static uint32_t eln_stack_used(void)
 #else
 #define ELN_MEASURE_STACK(n) ((void)0)
 #endif
-
-#define ELN_PIXELS (TINY_INPUT_HEIGHT * TINY_INPUT_WIDTH)
 
 static void load_image(int32_t index, uint8_t pixels[ELN_PIXELS])
 {
