@@ -35,7 +35,9 @@ def run_core(out: Path, work: Path, cpu: str, expected: list, extra: list[str]) 
     """(instructions of the first image's inference, painted stack bytes) of example/main.c on `cpu`."""
     board = build.CORE_BOARD[cpu]
     elf = build.build_arm_example(out, board, work / "bench.elf", ['-DELN_VECTORS="vectors.h"', "-DELN_SYSTICK",
-                                                                    "-DELN_STACK_PAINT", *extra], [work], cpu=cpu)
+                                                                    "-DELN_STACK_PAINT",
+                                                                    f"-DELN_PAINT_WORDS={build.stack_paint_words(board)}",
+                                                                    *extra], [work], cpu=cpu)
     text = build.run_qemu(elf, board)
     _, logits, counts = build.parse_example_output(text)
     if logits != expected:

@@ -133,6 +133,12 @@ def fpu_enabled(cpu: str) -> bool:
     return cpu in FPU_BUILDS
 
 
+def stack_paint_words(board: str) -> int:
+    """Words example/main.c paints below its stack pointer (-DELN_STACK_PAINT) on `board`: 3 KB where RAM
+    is 16 KB (the micro:bit), 16 KB elsewhere."""
+    return 768 if BOARDS[board].data[1] <= 64 * KIB else 4096
+
+
 def build_arm_example(out: Path, board: str, target: Path, defines: list[str] = (),
                       include: list[Path] = (), cpu: str | None = None, opt: list[str] | None = None,
                       sources: list[Path] | None = None, main: Path | None = None) -> Path:

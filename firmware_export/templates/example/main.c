@@ -99,7 +99,9 @@ static void eln_trap_unaligned(int on)
 #endif
 
 #ifdef ELN_STACK_PAINT
-#define ELN_PAINT_WORDS 768
+#ifndef ELN_PAINT_WORDS
+#define ELN_PAINT_WORDS 768 /* 3 KB: fits below the stack of the smallest board (16 KB of RAM) */
+#endif
 #define ELN_PAINT 0xA5A5A5A5u
 static volatile uint32_t *eln_sp; /* main's stack pointer; volatile: the painting stays a plain loop */
 static uint32_t eln_stack_bytes;
