@@ -59,8 +59,7 @@ int main(void)
     static uint8_t pixels[ELN_CHUNK][ELN_IMAGE_BYTES];
     static int8_t logits[ELN_CHUNK][${PREFIX}_NUM_CLASSES];
     static uint32_t scratch[(${PREFIX}_SCRATCH_BYTES + 3) / 4];
-    static uint32_t input_words[(${PREFIX}_INPUT_LEN + 3) / 4]; /* 4-byte aligned, as scratch */
-    int8_t *const input = (int8_t *)input_words;
+    static int8_t input[${PREFIX}_INPUT_LEN];
     const int32_t images = eln_open("images.bin", 10u, 1u);  /* "rb" */
     const int32_t results = eln_open("logits.bin", 10u, 5u); /* "wb" */
     uint32_t got, i;

@@ -139,8 +139,7 @@ static void load_image(int32_t index, uint8_t pixels[ELN_PIXELS])
 int main(void)
 {
     static uint32_t scratch[(${PREFIX}_SCRATCH_BYTES + 3) / 4]; /* 4-byte aligned */
-    static uint32_t input_words[(${PREFIX}_INPUT_LEN + 3) / 4];  /* the input too (docs/firmware.md) */
-    int8_t *const input = (int8_t *)input_words;
+    static int8_t input[${PREFIX}_INPUT_LEN];
     static uint8_t pixels[ELN_PIXELS];
     int8_t logits[${PREFIX}_NUM_CLASSES];
     int32_t n, c;
