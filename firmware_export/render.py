@@ -295,7 +295,7 @@ def example_files(prefix: str, model: QuantizedModel) -> dict[str, str]:
         "prefix": prefix, "PREFIX": prefix.upper(), "strict": " ".join(build.STRICT),
         "strict_cmake": " ".join(f for f in build.STRICT if f != "-std=c99"),
         "host_opt": " ".join(build.HOST_OPT), "arm_opt": " ".join(build.ARM_OPT), "arm_cc": build.ARM_CC,
-        "arm_libs": " ".join(build.ARM_LIBS), "no_unaligned": " ".join(build.NO_UNALIGNED), "cpus": " ".join(cpus),
+        "arm_libs": " ".join(build.ARM_LIBS), "cpus": " ".join(cpus),
         "cpu_flags": "\n".join(f"FLAGS_{cpu} := {' '.join(build.CPU_FLAGS[cpu])}" for cpu in cpus),
         "cpu_flags_cmake": "\n".join(f"set(FLAGS_{cpu} {' '.join(build.CPU_FLAGS[cpu])})" for cpu in cpus),
         "cpu_boards": "\n".join(f"BOARD_{cpu} := {build.CORE_BOARD[cpu]}" for cpu in cpus),
