@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -281,3 +282,14 @@ def test_export_c_needs_no_torch(artifact_path, tmp_path):
     probe = subprocess.run([sys.executable, "-c", "import sys; sys.modules['torch'] = None; import torch"],
                            capture_output=True, text=True, env=ENV)
     assert probe.returncode != 0 and "ModuleNotFoundError" in probe.stderr or "ImportError" in probe.stderr
+
+
+def test_the_export_c_command_runs_without_torch(artifact_path, tmp_path):
+    """`edgelenet export-c` as a firmware build runs it (the CLI, not only the library) with torch made
+    unimportable: the command's imports never reach torch."""
+    code = ("import runpy, sys; sys.modules['torch'] = None\n"
+            f"sys.argv = ['edgelenet', 'export-c', {str(artifact_path)!r}, '--out', {str(tmp_path / 'c')!r}, '--json']\n"
+            "runpy.run_module('edgelenet', run_name='__main__')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["scratch_bytes"] > 0 and (tmp_path / "c" / "lenet5.c").is_file()
