@@ -10,6 +10,9 @@ A safetensors file (loading it runs no code) holding
   absent for the paper's network on MNIST), and `sha256`, a checksum over all tensors and the rest of the JSON, verified on load.
 Saving the same model twice gives the same bytes (one metadata entry, because safetensors orders several
 in an unspecified way; sorted keys; no timestamps).
+Loading goes through edgelenet/schema.py: the checksum proves nothing against an attacker (anyone can
+recompute it), so every value is checked against the architecture before any consumer sees it.
+This module imports no torch: the float model is built by `edgelenet.model.float_model_of`.
 """
 
 from __future__ import annotations
@@ -20,17 +23,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from safetensors import SafetensorError, safe_open
-from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
-from edgelenet.errors import UserError
+from edgelenet import schema
 from edgelenet.fileio import write_bytes_atomic
-from edgelenet.family import DEFAULT_WIDTHS, DataInfo, ModelConfig, family_metadata, read_family_metadata
+from edgelenet.family import DEFAULT_WIDTHS, DataInfo, family_metadata, read_family_metadata
+from edgelenet.schema_model import check_layers
 
 FORMAT = "edgelenet-int8"
 VERSION = 1
-MAX_ARTIFACT_BYTES = 64 << 20  # real artifacts are ~0.5 MB; refuse anything absurd before reading it
+DTYPES = ("F32", "F64", "I8", "I32", "U8")
 
 
 @dataclass(frozen=True)
@@ -92,12 +94,6 @@ class QuantizedModel:
     def num_classes(self) -> int:
         return self.data.num_classes
 
-    def float_model(self):
-        """The float LeNet5 the artifact was made from (imports torch: only callers that need it pay)."""
-        from edgelenet.model import model_from_state
-
-        return model_from_state(self.arch, self.head, self.float_state, self.widths, self.num_classes, self.data)
-
     def layer(self, name: str) -> QLayer:
         return next(layer for layer in self.layers if layer.name == name)
 
@@ -136,45 +132,30 @@ def _qparams(info: dict | None) -> QParams | None:
 
 
 def load_artifact(path: Path) -> QuantizedModel:
-    """Read and verify an artifact; any defect is a UserError that names the file."""
+    """Read, verify and validate an artifact; any defect is a one-line UserError that names the file."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"artifact not found: {path}")
-    if path.stat().st_size > MAX_ARTIFACT_BYTES:
-        raise UserError(f"{path}: {path.stat().st_size} bytes is far too large for an edgelenet artifact")
-    try:
-        with safe_open(str(path), framework="numpy") as handle:
-            info = json.loads((handle.metadata() or {}).get("edgelenet") or "{}")
-        tensors = st_load(path.read_bytes())
-    except (SafetensorError, OSError, ValueError, MemoryError) as exc:
-        raise UserError(f"{path}: not a readable edgelenet artifact ({exc})") from None
-    try:
-        if not isinstance(info, dict) or info.get("format") != FORMAT:
-            raise UserError(f"{path}: not an edgelenet int8 artifact (format {info.get('format') if isinstance(info, dict) else None!r})")
-        if not isinstance(info.get("version"), int) or info["version"] > VERSION:
-            raise UserError(f"{path}: artifact format version {info.get('version')} is newer than this "
-                            f"edgelenet reads ({VERSION}); upgrade edgelenet")
-        if _digest(tensors, {k: v for k, v in info.items() if k != "sha256"}) != info.get("sha256"):
-            raise UserError(f"{path}: checksum mismatch, the artifact is corrupt or was modified")
-        return _from_parts(info, tensors, info["sha256"])
-    except UserError:
-        raise
-    except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path}: artifact metadata is malformed ({exc!r})") from None
+    tensors, info = schema.read_safetensors(path, "artifact", DTYPES)
+    check = schema.Checker(path)
+    schema.check_header(check, info, FORMAT, VERSION, "int8 artifact")
+    if _digest(tensors, {k: v for k, v in info.items() if k != "sha256"}) != info["sha256"]:
+        check.fail("checksum mismatch, the artifact is corrupt or was modified")
+    family = schema.model_family(check, info)
+    layers = check_layers(check, family, info, tensors)
+    state = {k[len("float."):]: v for k, v in tensors.items() if k.startswith("float.")}
+    state = schema.check_float_state(check, family, state, "float tensors")
+    for key in ("calibration", "report"):
+        if not isinstance(info.get(key, {}), dict):
+            check.fail(f"{key} must be a JSON object")
+    return _from_parts(info, layers, state)
 
 
-def _from_parts(info: dict, tensors: dict[str, np.ndarray], checksum: str) -> QuantizedModel:
+def _from_parts(info: dict, specs: list[dict], float_state: dict[str, np.ndarray]) -> QuantizedModel:
+    """The QuantizedModel of checked parts (schema_model.check_layers gives each layer's fields and tensors)."""
     layers = []
-    for spec in info["layers"]:
-        arrays = {name: tensors.get(f"{spec['name']}.{name}") for name in QLayer.TENSORS}
+    for spec in specs:
         fields = {k: v for k, v in spec.items() if k not in ("input", "output", "pre")}
-        layers.append(QLayer(**fields, **arrays, input=_qparams(spec["input"]), output=_qparams(spec["output"]),
+        layers.append(QLayer(**fields, input=_qparams(spec["input"]), output=_qparams(spec["output"]),
                              pre=_qparams(spec["pre"])))
-    float_state = {k[len("float."):]: v for k, v in tensors.items() if k.startswith("float.")}
-    widths, data = read_family_metadata(info, "artifact")
-    model = QuantizedModel(info["arch"], info["head"], _qparams(info["input"]), layers, float_state,
-                           info.get("calibration", {}), info.get("report", {}), checksum, widths, data)
-    ModelConfig(model.arch, model.head, widths, data.num_classes)
-    if layers[-1].out_shape != [data.num_classes]:
-        raise UserError(f"artifact: {len(data.classes)} class names for {layers[-1].out_shape} logits")
-    return model
+    widths, data = read_family_metadata(info, "artifact")  # already checked by schema.model_family
+    return QuantizedModel(info["arch"], info["head"], _qparams(info["input"]), layers, float_state,
+                          info.get("calibration", {}), info.get("report", {}), info["sha256"], widths, data)

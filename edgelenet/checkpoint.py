@@ -6,6 +6,8 @@ Layout: the model's state dict as float32 tensors, and ONE metadata entry `edgel
 network on MNIST) and `sha256` (over the tensors and the rest of the JSON, verified on load). One entry, because safetensors writes several
 metadata entries in an unspecified order, and the same model must give the same bytes.
 `classic` and `modern` name the checkpoints shipped inside the package.
+Loading goes through edgelenet/schema.py: float32 tensors only (bfloat16 and others are refused before
+decoding), exactly the architecture's names and shapes, finite values, a well-formed training record.
 """
 
 from __future__ import annotations
@@ -16,24 +18,26 @@ from importlib import resources
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save
+from safetensors.torch import save
 
-from edgelenet.errors import UserError
+from edgelenet import schema
 from edgelenet.fileio import write_bytes_atomic
 from edgelenet.family import family_metadata, read_family_metadata
-from edgelenet.model import LeNet5, ModelConfig
+from edgelenet.model import LeNet5, model_from_state
 
 FORMAT = "edgelenet-checkpoint"
 VERSION = 1
 PRETRAINED = ("classic", "modern")
+ALL_DTYPES = tuple(schema.DTYPES)  # read_metadata serves checkpoints and artifacts
 
 
-def _digest(tensors: dict[str, torch.Tensor], body: dict) -> str:
+def _digest(tensors: dict, body: dict) -> str:
+    """Over the JSON and every tensor's bytes (torch tensors when saving, numpy arrays when loading)."""
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode())
     for name in sorted(tensors):
         digest.update(name.encode())
-        digest.update(tensors[name].contiguous().numpy().tobytes())
+        tensor = tensors[name]
+        digest.update((tensor.contiguous().numpy() if isinstance(tensor, torch.Tensor) else tensor).tobytes())
     return digest.hexdigest()
 
 
@@ -57,54 +61,21 @@ def resolve_model_path(spec: str | Path) -> Path:
 
 
 def read_metadata(path: Path) -> dict:
-    """The `edgelenet` JSON of a checkpoint or artifact ({} when the file has none)."""
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            raw = (handle.metadata() or {}).get("edgelenet")
-        body = json.loads(raw) if raw else {}
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise UserError(f"{path}: not a readable safetensors file ({exc})") from None
-    if not isinstance(body, dict):
-        raise UserError(f"{path}: malformed edgelenet metadata")
-    return body
-
-
-def model_for_metadata(metadata: dict, path) -> LeNet5:
-    """An untrained model of the family member and data record the metadata describes."""
-    widths, data = read_family_metadata(metadata, str(path))
-    try:
-        config = ModelConfig(arch=metadata.get("arch", "?"), head=metadata.get("head", "?"), widths=widths,
-                             num_classes=data.num_classes)
-    except UserError as exc:
-        raise UserError(f"{path}: {exc}") from None
-    return LeNet5(config, data)
+    """The `edgelenet` JSON of a checkpoint or artifact ({} when the file has none), size and depth bounded."""
+    return schema.read_safetensors(path, "model file", ALL_DTYPES)[1]
 
 
 def load_checkpoint(spec: str | Path) -> tuple[LeNet5, dict]:
-    """The model and its training record; any defect in the file is a UserError naming it."""
+    """The model and its training record; any defect in the file is a one-line UserError naming it."""
     path = resolve_model_path(spec)
-    if not path.is_file():
-        raise UserError(f"checkpoint not found: {path}")
-    metadata = read_metadata(path)
-    if metadata.get("format") != FORMAT:
-        raise UserError(f"{path}: not an edgelenet checkpoint (format {metadata.get('format')!r})")
-    if not isinstance(metadata.get("version"), int) or metadata["version"] > VERSION:
-        raise UserError(f"{path}: checkpoint version {metadata.get('version')} is newer than this edgelenet reads")
-    try:
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise UserError(f"{path}: checkpoint is corrupt ({exc})") from None
-    if _digest(tensors, {k: v for k, v in metadata.items() if k != "sha256"}) != metadata.get("sha256"):
-        raise UserError(f"{path}: checksum mismatch, the checkpoint is corrupt or was modified")
-    model = model_for_metadata(metadata, path)
-    expected = model.state_dict()
-    if set(tensors) != set(expected) or any(tensors[k].shape != expected[k].shape for k in expected):
-        raise UserError(f"{path}: tensors do not match the {model.config.arch} architecture "
-                        f"with widths {','.join(map(str, model.config.widths))}")
-    if not all(torch.isfinite(t).all() for t in tensors.values()):
-        raise UserError(f"{path}: checkpoint holds NaN or infinite weights")
-    model.load_state_dict(tensors)
-    model.eval()
-    return model, metadata.get("training") or {}
+    tensors, metadata = schema.read_safetensors(path, "checkpoint", ("F32",))
+    check = schema.Checker(path)
+    schema.check_header(check, metadata, FORMAT, VERSION, "checkpoint")
+    if _digest(tensors, {k: v for k, v in metadata.items() if k != "sha256"}) != metadata["sha256"]:
+        check.fail("checksum mismatch, the checkpoint is corrupt or was modified")
+    family = schema.model_family(check, metadata)
+    state = schema.check_float_state(check, family, tensors, f"tensors of LeNet-5 {family['arch']}")
+    training = schema.check_training(check, metadata.get("training", {}))
+    widths, data = read_family_metadata(metadata, str(path))
+    model = model_from_state(family["arch"], family["head"], state, widths, data.num_classes, data)
+    return model, training

@@ -1,7 +1,9 @@
 """The `edgelenet` command: thin typer commands that each make one call into the library.
 
-Exit codes: 0 success, 1 a check failed (validate thresholds), 2 bad input or usage. Every user error is a
-`UserError`, turned into one `error: ...` line on stderr by `_guard`, the one place that does it.
+Exit codes: 0 success, 1 a check failed (validate thresholds), 2 bad input or usage, 130/143 interrupted
+(SIGINT/SIGTERM, temporary files removed). Every user error is a `UserError` (or an OSError: disk full,
+permission denied), turned into one `error: ...` line on stderr by `_guard`; usage errors end with one
+`error: ...` line too (`main`). Python warnings are not printed: what the user must know is a `warning:` line.
 With `--json` a command prints exactly one JSON object on stdout; progress and logs go to stderr.
 """
 
@@ -9,16 +11,19 @@ from __future__ import annotations
 
 import functools
 import json
+import signal
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Callable, Optional
 
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 
-from edgelenet.errors import CheckFailed, UserError
+from edgelenet.errors import CheckFailed, Terminated, UserError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="LeNet-5 from PyTorch training to an integer-only C engine, with proven int8 parity.")
@@ -42,12 +47,26 @@ def _guard(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except UserError as exc:
-            stderr.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            _error(str(exc))
+            raise typer.Exit(2) from None
+        except OSError as exc:   # an environment problem on a path the user gave (disk full, permissions)
+            from edgelenet.fileio import os_error
+
+            _error(str(os_error("access", exc.filename or "a file", exc)))
+            raise typer.Exit(2) from None
+        except MemoryError:
+            _error("out of memory (is an input far larger than expected?)")
             raise typer.Exit(2) from None
         except CheckFailed as exc:
             stderr.print(f"[red]check failed:[/red] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
     return wrapper
+
+
+def _error(message: str) -> None:
+    """The one error line: markup in the message is escaped, newlines (from a file name, say) shown as \\n."""
+    text = message.replace("\n", "\\n").replace("\r", "\\r")
+    stderr.print(f"[red]error:[/red] {escape(text)}", highlight=False, soft_wrap=True)
 
 
 def _emit(result: dict, as_json: bool, render: Callable[[dict], None]) -> None:
@@ -103,7 +122,7 @@ def train(
     arch: Annotated[str, typer.Option(help="classic or modern.")] = "modern",
     head: Annotated[str, typer.Option(help="softmax, or rbf (classic only: the paper's fixed RBF output).")] = "softmax",
     epochs: Annotated[Optional[int], typer.Option(help="Passes over the training set (default 20).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for initialisation, shuffling and augmentation.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed for initialisation, shuffling and augmentation.")] = 0,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/train"),
     limit: Annotated[Optional[int], typer.Option(help="Train on the first N training images only.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/train_state.pt (saved every epoch).")] = False,
@@ -161,7 +180,7 @@ def quantize(
         help="Calibrate on these images (a data set as for --data, an image class folder, IDX or .npy) instead of "
              "the training images.")] = None,
     per_tensor: Annotated[bool, typer.Option("--per-tensor", help="One weight scale per tensor, not per channel.")] = False,
-    seed: Annotated[int, typer.Option(help="Seed of the calibration draw.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed of the calibration draw.")] = 0,
     out: Annotated[Optional[Path], typer.Option(help="Artifact file to write.")] = None,
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
@@ -200,6 +219,44 @@ def predict(
     _emit(result, as_json, lambda r: stdout.print("\n".join(r["labels"]), highlight=False, markup=False))
 
 
+@app.command("import")
+@_guard
+def import_(
+    file: Annotated[Path, typer.Argument(help="ONNX model, or a PyTorch state dict (.pt) of a float LeNet-5.")],
+    out: Annotated[Path, typer.Option(help="Checkpoint to write.")],
+    classes: Annotated[Optional[str], typer.Option(
+        help="The model's outputs a,b,... in order, when it differs from the data set's class order.")] = None,
+    mean: Annotated[Optional[float], typer.Option(help="Normalize's mean after ToTensor (pixel/255).")] = None,
+    std: Annotated[Optional[float], typer.Option(help="Normalize's std after ToTensor; with --mean.")] = None,
+    scale: Annotated[Optional[float], typer.Option(help="The model reads scale * pixel + offset.")] = None,
+    offset: Annotated[Optional[float], typer.Option(help="See --scale.")] = None,
+    map_: Annotated[Optional[str], typer.Option("--map", help=(
+        "State dicts: name the layers, c1=PREFIX,c3=...,c5=...,f6=...,output=... (module prefixes)."))] = None,
+    input_size: Annotated[Optional[str], typer.Option(
+        help="State dicts: 28 (C1 padded by 2, the default) or 32 (unpadded).")] = None,
+    data: Annotated[Optional[Path], typer.Option(help=(
+        "The data set the model was made for (recorded; its class names are the default --classes). "
+        "Needed unless the model is a 10-class 28x28 MNIST model."))] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Read a float LeNet-5-family model trained elsewhere into a checkpoint (see docs/import.md).
+
+    Default normalization: pixel/255 (ToTensor), or raw pixels when the ONNX graph itself scales its input
+    down by 100 or more (Keras Rescaling(1/255))."""
+    from edgelenet.importer import import_model
+
+    result = import_model(file, out, classes, mean, std, scale, offset, map_, input_size, data)
+    if result["background_error"]:
+        stderr.print(f"[yellow]warning:[/yellow] C1 pads with pixel level {result['background']} "
+                     f"+ {result['background_error']:.3f}; the frame gets level {result['background']}")
+
+    def render(r: dict) -> None:
+        rows = [[l["name"], l["source"], "x".join(map(str, l["weight_shape"]))] for l in r["layers"]]
+        stdout.print(_table(f"imported {r['format']} as {r['arch']}", ["layer", "from", "weight"], rows))
+        stdout.print(f"classes {', '.join(r['classes'])}\ncheckpoint {r['checkpoint']}", highlight=False)
+    _emit(result, as_json, render)
+
+
 @app.command("export-onnx")
 @_guard
 def export_onnx(
@@ -221,21 +278,33 @@ def export_c(
     artifact: Annotated[Path, typer.Argument(help="int8 artifact written by `edgelenet quantize`.")],
     out: Annotated[Path, typer.Option(help="Output directory (the engine; example/ inside).")] = Path("runs/c"),
     prefix: Annotated[str, typer.Option(help="C name of the model: file names, symbols and macros.")] = "lenet5",
+    optimize: Annotated[str, typer.Option(help="Cortex-M4/M7/M33 layout: size (int8 weights, the smaller flash) "
+                                               "or speed (16-bit full-layer weights, fewer instructions).")] = "size",
     as_json: JsonFlag = False,
 ) -> None:
     """C99 integer-only engine + weight header + example, and a memory report (scratch, flash, stack, MACs)."""
     from edgelenet import pipeline
 
-    result = pipeline.export_c(artifact, out, prefix)
+    result = pipeline.export_c(artifact, out, prefix, optimize)
 
     def render(r: dict) -> None:
         rows = [[name, macs] for name, macs in r["macs"].items()] + [["total", r["total_macs"]]]
         stdout.print(_table(f"{r['prefix']}: MACs per layer", ["layer", "MACs"], rows))
-        code = f"{r['code_bytes']:,}" if r["code_bytes"] is not None else "not measured"
-        stdout.print(f"scratch {r['scratch_bytes']:,} B   flash {r['flash_bytes']:,} B (weights "
-                     f"{r['weights_bytes']:,} B, code {code})   stack {r['stack_bytes'] or 'not measured'} B\n"
-                     f"{r['flash_note']}\n" + "\n".join(r["files"]), highlight=False)
+        stdout.print(f"scratch {r['scratch_bytes']:,} B   {_flash_line(r)}   "
+                     f"stack {r['stack_bytes'] or 'not measured'} B\n"
+                     f"{r['flash_note']}; --optimize {r['optimize']} (flash "
+                     + ", ".join(f"{k} {v:,} B" for k, v in r["flash_bytes_by_optimize"].items()) + ")\n"
+                     + "\n".join(r["files"]), highlight=False)
     _emit(result, as_json, render)
+
+
+def _flash_line(r: dict) -> str:
+    """Flash as measured for one core: code + constants (weights and tables) of the path that core compiles,
+    so the parts add up; without the Arm compiler only the host path's weight bytes are known."""
+    if r["code_bytes"] is None:
+        return f"flash not measured (host weights {r['weights_bytes']:,} B)"
+    return (f"flash {r['flash_bytes']:,} B on {r['cpu']} = code {r['code_bytes']:,} B + weights and tables "
+            f"{r['const_bytes']:,} B")
 
 
 @app.command()
@@ -243,9 +312,10 @@ def export_c(
 def validate(
     artifact: Annotated[Path, typer.Argument(help="int8 artifact written by `edgelenet quantize`.")],
     runtimes: Annotated[Optional[str], typer.Option(
-        help="Comma-separated runtimes (default: all): torch, reference, ort-float, ort-int8, tinygrad-float, "
-             "tinygrad-int8, c. torch and reference always run (baselines). A runtime that cannot run here is "
-             "skipped; it fails validation only if named here.")] = None,
+        help="Comma-separated runtimes (default: all but the emulated cores): torch, reference, ort-float, "
+             "ort-int8, tinygrad-float, tinygrad-int8, c (host), qemu-m0, qemu-m3, qemu-m4, qemu-m7, qemu-m33, "
+             "qemu-m55 (the C engine on an emulated Cortex-M core). torch and reference always run (baselines). "
+             "A runtime that cannot run here is skipped; it fails validation only if named here.")] = None,
     junit: Annotated[Optional[Path], typer.Option(help="Also write the result as JUnit XML to this file.")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Use the first N test images only.")] = None,
     max_accuracy_drop: Annotated[float, typer.Option(
@@ -289,22 +359,54 @@ def run(
         help="Start from this checkpoint (`classic`, `modern` or a path) instead of training.")] = None,
     arch: Annotated[str, typer.Option(help="Architecture to train when no --model is given.")] = "modern",
     epochs: Annotated[Optional[int], typer.Option(help="Training epochs (default 20).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for training and the calibration draw.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed for training and the calibration draw.")] = 0,
     limit: Annotated[Optional[int], typer.Option(help="Train on the first N training images only.")] = None,
     validate_limit: Annotated[Optional[int], typer.Option(help="Validate on the first N test images only.")] = None,
     data_dir: DataDir = None,
+    target: Annotated[str, typer.Option(
+        help="Emulated core for the last stage: qemu-m0, qemu-m3, qemu-m4, qemu-m7, qemu-m33 or qemu-m55.")] = "qemu-m4",
     as_json: JsonFlag = False,
 ) -> None:
-    """The whole pipeline: train, quantize, validate, export ONNX and C, run the C on host and Cortex-M4."""
+    """The whole pipeline: train, quantize, validate, export ONNX and C, run the C on host and an emulated core."""
     from edgelenet.run import RunConfig, run_pipeline
 
     cfg = RunConfig(out=out, model=model, arch=arch, epochs=epochs, seed=seed, train_limit=limit,
-                    validate_limit=validate_limit, data=data_dir)
+                    validate_limit=validate_limit, data=data_dir, target=target)
     result = run_pipeline(cfg, stderr)
     _emit(result, as_json, lambda r: stdout.print(Markdown((out / "report.md").read_text())))
     if not result["validate"]["passed"]:
         raise CheckFailed("validation thresholds failed; see the report")
 
 
-def main() -> None:
-    app()
+def _terminate(signum, frame) -> None:
+    raise Terminated(signum)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the app; usage errors become usage lines and one `error:` line, exit 2."""
+    signal.signal(signal.SIGTERM, _terminate)   # unwinds like SIGINT, so `finally` removes temporary files
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            code = app(args=argv, standalone_mode=False)
+        except typer.TyperException as exc:   # click's usage errors (vendored by typer)
+            code = _usage_error(exc)
+        except typer.Abort:
+            _error("aborted")
+            code = 1
+        except Terminated:
+            code = 128 + signal.SIGTERM
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc) -> int:
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError":   # `edgelenet` alone: the help text
+        if exc.format_message().strip():   # rich has printed it already when the message is empty
+            sys.stdout.write(exc.format_message() + "\n")
+        return exc.exit_code
+    if ctx is not None:
+        stderr.print(ctx.get_usage(), highlight=False, markup=False)
+        stderr.print(f"Try '{ctx.command_path} --help' for help.", highlight=False, markup=False)
+    _error(exc.format_message())
+    return getattr(exc, "exit_code", 2)

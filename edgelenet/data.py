@@ -123,7 +123,7 @@ def _checksum(arrays: dict[str, np.ndarray]) -> str:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("EDGELENET_CACHE", Path.home() / ".cache" / "edgelenet"))
+    return Path(os.environ.get("EDGELENET_CACHE") or Path.home() / ".cache" / "edgelenet")  # "" means unset
 
 
 def _load_cache(path: Path) -> dict[str, np.ndarray] | None:

@@ -10,3 +10,8 @@ class UserError(Exception):
 
 class CheckFailed(Exception):
     """A validation threshold did not hold: exit code 1."""
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised by the CLI's handler so that cleanup runs as for SIGINT (not an Exception: nothing
+    may catch and ignore it)."""

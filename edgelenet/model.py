@@ -243,3 +243,9 @@ def logits_numpy(model: LeNet5, pixels: np.ndarray, batch: int = 2000) -> np.nda
         for start in range(0, len(pixels), batch):
             out.append(model.forward_pixels(torch.from_numpy(np.ascontiguousarray(pixels[start:start + batch]))))
     return torch.cat(out).numpy() if out else np.zeros((0, model.config.num_classes), np.float32)
+
+
+def float_model_of(qmodel) -> LeNet5:
+    """The float model an int8 artifact (`edgelenet.artifact.QuantizedModel`) was quantized from."""
+    return model_from_state(qmodel.arch, qmodel.head, qmodel.float_state, qmodel.widths, qmodel.num_classes,
+                            qmodel.data)

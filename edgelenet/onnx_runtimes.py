@@ -16,9 +16,10 @@ BATCH = 1000  # tinygrad's JIT replays one compiled graph per input shape: a fix
 
 
 def float_onnx_bytes(model: QuantizedModel) -> bytes:
+    from edgelenet.model import float_model_of
     from edgelenet.onnx_export import float_model_proto
 
-    return float_model_proto(model.float_model(), "artifact", model.checksum).SerializeToString()
+    return float_model_proto(float_model_of(model), "artifact", model.checksum).SerializeToString()
 
 
 def checkpoint_runtime(backend: str, model) -> "OnnxRuntimeModel | TinygradModel":

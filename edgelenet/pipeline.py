@@ -12,7 +12,7 @@ from edgelenet.datasets import check_model_fits, imbalance_note, load_dataset
 from edgelenet.errors import UserError
 from edgelenet.evaluate import accuracy_report, plot_confusion
 from edgelenet.fileio import ensure_dir
-from edgelenet.model import logits_numpy
+from edgelenet.model import float_model_of, logits_numpy
 
 
 STATE_FILE = "train_state.pt"
@@ -99,10 +99,15 @@ def quantize_checkpoint(model_spec: str, out: Path | None, method: str, size: in
     from edgelenet.qreport import layer_report
     from edgelenet.quantize import quantize_model
 
+    from edgelenet.checkpoint import resolve_model_path
+    from edgelenet.fileio import check_output_file, refuse_inputs
+
     make_observer(method)
     check_size(size)
     model, _ = load_checkpoint(model_spec)
     out = Path(out) if out is not None else Path("runs") / f"{Path(str(model_spec)).stem}-int8.safetensors"
+    check_output_file(out)   # before the computation, not after it
+    refuse_inputs(out, [resolve_model_path(model_spec), calib_data])
     data = _measured_on(model.data, data_path, str(model_spec))
     ensure_dir(out.parent)
     images, info = calibration_images(data, calib_data, size, seed)
@@ -189,28 +194,34 @@ def export_onnx(model_spec: str, out: Path) -> dict:
     model = load_any_model(model_spec)
     source = resolve_model_path(model_spec)
     if isinstance(model, QuantizedModel):
-        files = export_models(model.float_model(), model, source, model.checksum, Path(out))
+        files = export_models(float_model_of(model), model, source, model.checksum, Path(out))
     else:
         files = export_models(model, None, source, str(read_metadata(source).get("sha256", "")), Path(out))
     return {"files": [str(f) for f in files], "opset": OPSET, "source": source.name,
             "variants": ["float", "int8"] if isinstance(model, QuantizedModel) else ["float"]}
 
 
-def export_c(artifact: Path, out: Path, prefix: str) -> dict:
-    """The C engine, weight header, example and memory report for an int8 artifact (firmware_export)."""
+def export_c(artifact: Path, out: Path, prefix: str, optimize: str = "size") -> dict:
+    """The C engine, weight header, example and memory report for an int8 artifact (firmware_export).
+    optimize: "size" (int8 weights everywhere) or "speed" (16-bit full-layer weights on the DSP path)."""
     from edgelenet.artifact import load_artifact
     from firmware_export import export_c as export_engine
     from firmware_export.render import validate_prefix
 
+    from edgelenet.fileio import refuse_inputs
+
     validate_prefix(prefix)
-    return export_engine(load_artifact(artifact), Path(out), prefix)
+    refuse_inputs(Path(out), [artifact], directory=True)   # OUT is replaced as a whole
+    if optimize not in ("size", "speed"):
+        raise UserError(f"--optimize {optimize!r}: expected size or speed")
+    return export_engine(load_artifact(artifact), Path(out), prefix, optimize=optimize)
 
 
 def validate_artifact(artifact: Path, runtimes: str | None, junit: Path | None, limit: int | None, thresholds,
                       data_path: Path | None, console: Console) -> dict:
     """Parity of every runtime on the test split (edgelenet/parity.py); writes JUnit XML if asked."""
     from edgelenet.artifact import load_artifact
-    from edgelenet.fileio import write_bytes_atomic
+    from edgelenet.fileio import check_output_file, refuse_inputs, write_bytes_atomic
     from edgelenet.parity import junit_xml, run_parity, select_runtimes
 
     names = None if runtimes is None else [name.strip() for name in runtimes.split(",") if name.strip()]
@@ -219,15 +230,31 @@ def validate_artifact(artifact: Path, runtimes: str | None, junit: Path | None, 
     select_runtimes(names)
     if limit is not None and limit < 1:
         raise UserError(f"--limit must be at least 1, got {limit}")
-    if not 0 <= thresholds.min_agreement <= 100 or not 0 <= thresholds.min_float_agreement <= 100:
-        raise UserError("agreement thresholds are percentages between 0 and 100")
+    check_thresholds(thresholds)
     refuse_onnx(artifact)
+    if junit is not None:
+        check_output_file(Path(junit))
+        refuse_inputs(Path(junit), [artifact])
     model = load_artifact(artifact)
     data = _measured_on(model.data, data_path, str(artifact))
     test = data.test.subset(limit)
+    if len(test) == 0:
+        raise UserError("the test set holds no images: nothing to validate")
     report = run_parity(model, test.images, test.labels, names, thresholds, console)
     report = {"artifact": str(artifact), **report, "classes": list(data.classes), "data": data.describe()}
     if junit is not None:
         report["junit"] = str(write_bytes_atomic(Path(junit), junit_xml(report)))
     return report
 
+
+
+def check_thresholds(limits) -> None:
+    """validate's thresholds: finite, percentages within 0..100, a logit difference within 0..255."""
+    import math
+
+    for name, value in (("--max-accuracy-drop", limits.max_accuracy_drop), ("--min-agreement", limits.min_agreement),
+                        ("--min-float-agreement", limits.min_float_agreement)):
+        if not (math.isfinite(value) and 0 <= value <= 100):
+            raise UserError(f"{name} is a percentage between 0 and 100, got {value}")
+    if not 0 <= limits.c_max_logit_diff <= 255:
+        raise UserError(f"--c-max-logit-diff is an int8 logit difference between 0 and 255, got {limits.c_max_logit_diff}")

@@ -9,6 +9,7 @@ import torch
 
 from edgelenet import reference
 from edgelenet.artifact import QParams, QuantizedModel
+from edgelenet.model import float_model_of
 from edgelenet.quantize import layer_plan
 
 
@@ -24,7 +25,7 @@ def clipped_fraction(values: np.ndarray, q: QParams) -> float:
 
 
 def layer_report(qmodel: QuantizedModel, images: np.ndarray) -> list[dict]:
-    model = qmodel.float_model()
+    model = float_model_of(qmodel)
     float_record: dict[str, torch.Tensor] = {}
     with torch.no_grad():
         model.forward_pixels(torch.from_numpy(images), record=float_record)

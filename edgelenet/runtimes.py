@@ -59,6 +59,12 @@ def _onnx(factory: str) -> Callable[[QuantizedModel], Runtime]:
     return build
 
 
+def _float_model(model: QuantizedModel):
+    from edgelenet.model import float_model_of
+
+    return float_model_of(model)
+
+
 def _c_engine(model: QuantizedModel) -> Runtime:
     """The exported C engine (firmware_export.runtime), compiled with the host C compiler on use."""
     from firmware_export.runtime import CRuntime
@@ -66,14 +72,26 @@ def _c_engine(model: QuantizedModel) -> Runtime:
     return CRuntime(model)
 
 
+def _qemu(name: str) -> Callable[[QuantizedModel], Runtime]:
+    """The exported C engine cross-compiled for one Cortex-M core, run under QEMU (firmware_export.runtime)."""
+    def build(model: QuantizedModel) -> Runtime:
+        from firmware_export.runtime import QemuRuntime
+
+        return QemuRuntime(model, name)
+    return build
+
+
+QEMU_RUNTIMES = ("qemu-m0", "qemu-m3", "qemu-m4", "qemu-m7", "qemu-m33", "qemu-m55")
+
 RUNTIMES: dict[str, Callable[[QuantizedModel], Runtime]] = {
-    "torch": lambda model: TorchFloat(model.float_model()),
+    "torch": lambda model: TorchFloat(_float_model(model)),
     "reference": Reference,
     "ort-float": _onnx("ort_float"),
     "ort-int8": _onnx("ort_int8"),
     "tinygrad-float": _onnx("tinygrad_float"),
     "tinygrad-int8": _onnx("tinygrad_int8"),
     "c": _c_engine,
+    **{name: _qemu(name) for name in QEMU_RUNTIMES},
 }
 
 

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 import edgelenet
 from edgelenet.cli import app
+from edgelenet import fileio
 from edgelenet.errors import UserError
 from edgelenet.model import build_model
 from edgelenet.summary import summary_dict
@@ -184,11 +185,11 @@ def test_failed_write_leaves_nothing_half_written(monkeypatch, tmp_path):
     (out / "lenet5.h").write_text("previous")
     calls = []
 
-    def failing_replace(src, dst):
+    def failing_exchange(src, dst):
         calls.append(dst)
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(UserError, match="No space left"):
+    monkeypatch.setattr(fileio, "exchange", failing_exchange)
+    with pytest.raises(UserError, match="no space left"):
         write_files(files, out)
     assert calls and (out / "lenet5.h").read_text() == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # the staging directory is gone
@@ -245,3 +246,21 @@ def test_cli_unwritable_output_exits_2(artifact_path, tmp_path):
     assert result.exit_code == 2 and "error" in result.stderr
     result = runner.invoke(app, ["export-c", str(artifact_path), "--out", str(blocker)])
     assert result.exit_code == 2 and "not a directory" in result.stderr
+
+
+def test_second_model_in_the_same_folder_is_refused(tmp_path):
+    """Two prefixes in one --out would share OUT/example/: refused, the first export left intact."""
+    model = synthetic_model("modern")
+    export_c(model, tmp_path / "out", "first", measure_flash=False)
+    before = {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    with pytest.raises(UserError, match="already holds the export of --prefix first"):
+        export_c(model, tmp_path / "out", "second", measure_flash=False)
+    assert {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()} == before
+    export_c(model, tmp_path / "out", "first", measure_flash=False)  # the same prefix replaces its own export
+
+
+def test_foreign_example_folder_is_refused(tmp_path):
+    (tmp_path / "out" / "example").mkdir(parents=True)
+    (tmp_path / "out" / "example" / "main.c").write_text("int main(void) { return 0; }\n")
+    with pytest.raises(UserError, match="not written by export-c"):
+        export_c(synthetic_model("modern"), tmp_path / "out", measure_flash=False)

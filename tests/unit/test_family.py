@@ -7,7 +7,7 @@ from edgelenet.checkpoint import checkpoint_bytes, load_checkpoint, resolve_mode
 from edgelenet.errors import UserError
 from edgelenet.family import (MNIST_FINGERPRINT, DataInfo, ModelConfig, c3_connections, fingerprint,
                               parse_widths)
-from edgelenet.model import build_model
+from edgelenet.model import build_model, float_model_of
 from edgelenet.summary import summary_dict
 
 SMALL = DataInfo(classes=("cat", "dog", "bird"), input_size=(8, 8), background=0,
@@ -77,7 +77,7 @@ def test_artifact_round_trip_and_reference_match_float(tmp_path, widths):
     assert loaded.widths == widths and loaded.data.classes == SMALL.classes
     labels, logits = reference.predict(loaded, images)
     assert logits.shape == (64, 3)
-    float_labels = logits_numpy(loaded.float_model(), images).argmax(1)
+    float_labels = logits_numpy(float_model_of(loaded), images).argmax(1)
     assert np.mean(labels == float_labels) > 0.8
 
 

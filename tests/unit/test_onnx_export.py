@@ -9,7 +9,7 @@ import onnx
 import pytest
 
 from edgelenet import reference
-from edgelenet.model import logits_numpy
+from edgelenet.model import float_model_of, logits_numpy
 from edgelenet.onnx_export import OPSET, export_models, float_model_proto, int8_model_proto
 from edgelenet.onnx_runtimes import OnnxRuntimeModel, TinygradModel
 
@@ -22,7 +22,7 @@ def _int8(model):
 
 
 def _float(model):
-    return float_model_proto(model.float_model(), "test.safetensors", model.checksum)
+    return float_model_proto(float_model_of(model), "test.safetensors", model.checksum)
 
 
 def test_both_models_pass_the_full_checker_with_the_contract_interface(int8_model):
@@ -47,8 +47,8 @@ def test_int8_weights_are_per_channel_qdq(modern_int8):
 
 def test_export_is_byte_identical_and_holds_no_absolute_path(tmp_path, classic_int8):
     source = tmp_path / "classic-int8.safetensors"
-    first = export_models(classic_int8.float_model(), classic_int8, source, classic_int8.checksum, tmp_path / "a")
-    second = export_models(classic_int8.float_model(), classic_int8, source, classic_int8.checksum, tmp_path / "b")
+    first = export_models(float_model_of(classic_int8), classic_int8, source, classic_int8.checksum, tmp_path / "a")
+    second = export_models(float_model_of(classic_int8), classic_int8, source, classic_int8.checksum, tmp_path / "b")
     assert [p.name for p in first] == ["classic-float.onnx", "classic-int8.onnx"]
     for a, b in zip(first, second):
         assert a.read_bytes() == b.read_bytes()
@@ -74,7 +74,7 @@ def test_tinygrad_int8_matches_the_reference(int8_model, test_subset):
 @pytest.mark.parametrize("runtime", [OnnxRuntimeModel, TinygradModel])
 def test_float_onnx_matches_torch(runtime, modern_int8, test_subset):
     images = test_subset.images[:300]
-    expected = logits_numpy(modern_int8.float_model(), images)
+    expected = logits_numpy(float_model_of(modern_int8), images)
     got = runtime("float", False, _float(modern_int8).SerializeToString()).logits(images)
     np.testing.assert_allclose(got, expected, atol=1e-4)
 

@@ -10,7 +10,7 @@ from calibration.selection import load_calibration_images, select_calibration_se
 from edgelenet import reference
 from edgelenet.artifact import artifact_bytes, load_artifact, save_artifact
 from edgelenet.errors import UserError
-from edgelenet.model import SQUASH_A, SQUASH_S, build_model, logits_numpy
+from edgelenet.model import SQUASH_A, SQUASH_S, build_model, float_model_of, logits_numpy
 from edgelenet.quantize import INPUT_QPARAMS, quantize_model, tanh_table
 from edgelenet.artifact import QParams
 
@@ -36,7 +36,7 @@ def test_tanh_table_matches_the_float_function():
 
 
 def test_reference_agrees_with_float_model(int8_model, test_subset):
-    float_labels = logits_numpy(int8_model.float_model(), test_subset.images).argmax(1)
+    float_labels = logits_numpy(float_model_of(int8_model), test_subset.images).argmax(1)
     int8_labels, logits = reference.predict(int8_model, test_subset.images)
     assert logits.dtype == np.int8 and logits.shape == (len(test_subset), 10)
     assert np.mean(int8_labels == float_labels) >= 0.99
@@ -44,7 +44,7 @@ def test_reference_agrees_with_float_model(int8_model, test_subset):
 
 
 def test_logits_track_the_float_logits(modern_int8, test_subset):
-    float_logits = logits_numpy(modern_int8.float_model(), test_subset.images[:200])
+    float_logits = logits_numpy(float_model_of(modern_int8), test_subset.images[:200])
     q = modern_int8.logits
     dequantized = reference.dequantize(reference.predict(modern_int8, test_subset.images[:200])[1], q.scale, q.zero_point)
     assert np.abs(dequantized - float_logits).mean() < 3 * q.scale
@@ -82,7 +82,7 @@ def test_tampered_truncated_and_newer_artifacts_are_refused(artifact_path, tmp_p
     raw = artifact_path.read_bytes()
     truncated = tmp_path / "t.safetensors"
     truncated.write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(UserError, match="not a readable"):
+    with pytest.raises(UserError, match="truncated or corrupt"):
         load_artifact(truncated)
 
     tampered = tmp_path / "w.safetensors"
