@@ -3,9 +3,8 @@ export-onnx -> export-c -> the C engine on the host and on an emulated Cortex-M4
 
 - scikit-learn's digits: 8x8 images (not 28x28), 10 classes, as an .npz, through `edgelenet run --data`;
 - scikit-image's LFW subset: 25x25 faces versus background crops, 2 classes, as PNG class folders,
-  through the individual commands.
-Both are written by scripts/public_datasets.py (reads the packages' data files only; no pickle). The C
-part uses the paper's widths; other widths are covered in C by tests/e2e/test_geometries.py (host).
+  through the individual commands, with a narrower network (widths 4,12,64,32).
+Both are written by scripts/public_datasets.py (reads the packages' data files only; no pickle).
 """
 
 from __future__ import annotations
@@ -53,7 +52,8 @@ def test_digits_8x8_through_edgelenet_run(tmp_path, host_cc, qemu):
 
 def test_faces_25x25_two_classes_through_the_commands(tmp_path, host_cc, qemu):
     data = public_datasets.write_faces_folder(tmp_path / "faces")
-    trained = ok("train", "--data", data, "--epochs", "12", "--out", tmp_path / "train", "--json")
+    trained = ok("train", "--data", data, "--epochs", "12", "--widths", "4,12,64,32", "--out", tmp_path / "train",
+                 "--json")
     assert trained["classes"] == ["face", "background"] and trained["data"]["input_size"] == [25, 25]
     assert trained["test_accuracy"] > 0.75   # chance: 0.5
     art = tmp_path / "faces-int8.safetensors"
