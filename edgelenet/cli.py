@@ -225,7 +225,7 @@ def import_(
     file: Annotated[Path, typer.Argument(help="ONNX model, or a PyTorch state dict (.pt) of a float LeNet-5.")],
     out: Annotated[Path, typer.Option(help="Checkpoint to write.")],
     classes: Annotated[Optional[str], typer.Option(
-        help="The model's outputs a,b,... in order, when it differs from the data set's class order.")] = None,
+        help="Names of the model's outputs a,b,... in order (default: --data's classes, or 0..N-1).")] = None,
     mean: Annotated[Optional[float], typer.Option(help="Normalize's mean after ToTensor (pixel/255).")] = None,
     std: Annotated[Optional[float], typer.Option(help="Normalize's std after ToTensor; with --mean.")] = None,
     scale: Annotated[Optional[float], typer.Option(help="The model reads scale * pixel + offset.")] = None,
@@ -235,8 +235,8 @@ def import_(
     input_size: Annotated[Optional[str], typer.Option(
         help="State dicts: 28 (C1 padded by 2, the default) or 32 (unpadded).")] = None,
     data: Annotated[Optional[Path], typer.Option(help=(
-        "The data set the model was made for (recorded; its class names are the default --classes). "
-        "Needed unless the model is a 10-class 28x28 MNIST model."))] = None,
+        "The data set the model was made for (recorded; evaluate/quantize/validate then measure on it). "
+        "Without it, a 10-class 28x28 model is taken as an MNIST model."))] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Read a float LeNet-5-family model trained elsewhere into a checkpoint (see docs/import.md).
@@ -344,6 +344,10 @@ def validate(
         for name, info in r["runtimes"].items():
             if info["status"] != "ok":
                 stdout.print(f"{name} skipped: {info['reason']}", highlight=False)
+            elif info.get("core"):
+                stdout.print(f"{name}: {info['core']} on QEMU {info['board']}, {info['images']:,} images compared, "
+                             f"{info['instructions_per_inference']:,} instructions per inference (not cycles)",
+                             highlight=False)
         stdout.print("PASSED" if r["passed"] else "FAILED", highlight=False)
     _emit(result, as_json, render)
     if failed:

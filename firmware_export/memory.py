@@ -200,7 +200,7 @@ def measure_engine(files: dict[str, str], prefix: str, main_cpu: str = "cortex-m
         cores = dict(zip(build.CPU_FLAGS, pool.map(lambda cpu: measure_core(files, prefix, cpu, Path(tmp)),
                                                    build.CPU_FLAGS)))
     main = cores[main_cpu]
-    return {"cpu": main_cpu, "flags": " ".join(build.ARM_OPT + build.NO_UNALIGNED),
+    return {"cpu": main_cpu, "flags": " ".join(build.ARM_OPT),
             **{k: main[k] for k in ("code_bytes", "const_bytes", "data_bytes", "stack_bytes", "stack_chain")},
             "cores": cores,
             "stack_note": "deepest call chain: gcc -fstack-usage frames, call graph and library frames from the "

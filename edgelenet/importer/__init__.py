@@ -17,7 +17,7 @@ from edgelenet.errors import UserError
 from edgelenet.family import check_class_names
 from edgelenet.importer.build import (SELF_CHECK_TOLERANCE, classic_mask_check, convert, declared_normalization,
                                       file_sha256, self_check, to_tensors, widths_of)
-from edgelenet.importer.model_io import data_info, make_model, output_order
+from edgelenet.importer.model_io import data_info, make_model
 
 
 def parse_classes(text: str | None, count: int) -> tuple | None:
@@ -51,8 +51,7 @@ def import_model(path: Path, out: Path, classes: str | None = None, mean: float 
     result = convert(path, pixel_to_u, mapping, parse_input_size(input_size))
     state, chain = result["state"], result["chain"]
     widths, count = widths_of(state)
-    info = data_info(count, chain.input_size, result["background"], data)
-    order = output_order(parse_classes(classes, count), info.classes)
+    info, order = data_info(count, chain.input_size, result["background"], data, parse_classes(classes, count))
     state["output.weight"], state["output.bias"] = state["output.weight"][order], state["output.bias"][order]
     model = make_model(result["arch"], widths, info)
     classic_mask_check(result["arch"], model, state)

@@ -12,12 +12,18 @@ from edgelenet.family import MNIST_DATASET, MNIST_INPUT_SIZE, DataInfo, ModelCon
 from edgelenet.model import LeNet5
 
 
-def data_info(count: int, input_size: tuple, background: int, data: Path | None) -> DataInfo:
-    """What the imported model was made for: the data set of `--data`, or MNIST for a 10-class 28x28 model.
-    The classes are the data set's, in its order (`output_order` maps the model's outputs onto them).
+# Recorded when the data set is not given: no data set has this fingerprint, so commands ask for --data.
+UNSPECIFIED_DATASET = {"name": "unspecified", "fingerprint": "0" * 64}
 
-    The data set is recorded so that evaluate/validate measure the model on the data it was made for; a
-    model of other classes or geometry needs `--data` to say which that is."""
+
+def data_info(count: int, input_size: tuple, background: int, data: Path | None,
+              given: tuple | None) -> tuple[DataInfo, list]:
+    """(what the imported model was made for, the model output that scores each of its classes).
+
+    With `--data`: that data set, its classes in its order (`given`, the model's own output order, is
+    mapped onto them). Without: the classes `given` or 0..N-1; a 10-class 28x28 model with digit classes
+    is an MNIST model, any other records an unspecified data set, so that evaluate, quantize and validate
+    ask for `--data` rather than measure it on MNIST."""
     if data is not None:
         from edgelenet.datasets import load_dataset
 
@@ -27,12 +33,15 @@ def data_info(count: int, input_size: tuple, background: int, data: Path | None)
                             f"reads {input_size[0]}x{input_size[1]}")
         if len(dataset.classes) != count:
             raise UserError(f"--data {data}: {len(dataset.classes)} classes, the model has {count} outputs")
-        return DataInfo(classes=dataset.classes, input_size=tuple(input_size), background=background,
+        info = DataInfo(classes=dataset.classes, input_size=tuple(input_size), background=background,
                         dataset={"name": dataset.name, "fingerprint": dataset.fingerprint})
-    if count != 10 or tuple(input_size) != MNIST_INPUT_SIZE:
-        raise UserError(f"a model with {count} classes on {input_size[0]}x{input_size[1]} images is not an MNIST "
-                        "model: give --data PATH, the data set it was made for (its test split is enough)")
-    return DataInfo(input_size=tuple(input_size), background=background, dataset=dict(MNIST_DATASET))
+        return info, output_order(given, info.classes)
+    digits = tuple(str(i) for i in range(count))
+    names = given if given is not None else digits
+    mnist = count == 10 and tuple(input_size) == MNIST_INPUT_SIZE and tuple(names) == digits
+    info = DataInfo(classes=names, input_size=tuple(input_size), background=background,
+                    dataset=dict(MNIST_DATASET if mnist else UNSPECIFIED_DATASET))
+    return info, list(range(count))
 
 
 def make_model(arch: str, widths: tuple, info: DataInfo) -> LeNet5:

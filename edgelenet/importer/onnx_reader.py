@@ -51,8 +51,8 @@ class _Reader:
         if name not in self.consts:
             raise UserError(f"{node.op_type} {node.name!r}: input {index} must be a constant")
         value = self.consts[name]
-        if dtype is np.float64 and value.dtype.kind != "f":
-            raise UserError(f"{node.op_type} {node.name!r}: constant {name!r} is {value.dtype}, not float")
+        if value.dtype.kind not in ("f" if dtype is np.float64 else "iu"):
+            raise UserError(f"{node.op_type} {node.name!r}: constant {name!r} of type {value.dtype} is not supported")
         with np.errstate(all="ignore"):
             finite = np.all(np.isfinite(value.astype(np.float64)))
         if not finite:

@@ -48,12 +48,35 @@ def load_state_dict(path: Path) -> dict:
     for name, tensor in data.items():
         try:
             value = tensor.detach().double().numpy() if tensor.is_floating_point() else tensor.numpy()
-        except (RuntimeError, TypeError) as exc:   # quantized, sparse, complex or meta tensors
+        except (RuntimeError, TypeError) as exc:   # quantized, sparse or meta tensors
             raise UserError(f"{path}: tensor {name!r} is not a plain float tensor ({exc})") from None
         if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
             raise UserError(f"{path}: tensor {name!r} holds NaN or infinity")
         out[str(name)] = value
     return out
+
+
+def _vector(get, prefix: str, leaf: str, size: int, default: float | None) -> np.ndarray:
+    """A 1D float tensor `prefix.leaf` of `size` values (or `default` everywhere when it is absent)."""
+    value = get(leaf)
+    if value is None and default is not None:
+        return np.full(size, default)
+    if value is None or value.dtype.kind != "f" or value.shape != (size,):
+        shown = "missing" if value is None else f"{value.dtype} {tuple(value.shape)}"
+        raise UserError(f"state dict entry {prefix}.{leaf} must hold {size} float values, found {shown}")
+    return value
+
+
+def _batchnorm(get, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, offset) of a BatchNorm in eval mode: gamma / sqrt(var + eps), beta - mean * scale."""
+    mean = get("running_mean")
+    size = mean.shape[0] if mean.ndim == 1 else -1
+    mean = _vector(get, prefix, "running_mean", size, None)
+    var = _vector(get, prefix, "running_var", size, None)
+    if np.any(var + BN_EPS <= 0):
+        raise UserError(f"BatchNorm {prefix!r}: negative running_var")
+    scale = _vector(get, prefix, "weight", size, 1.0) / np.sqrt(var + BN_EPS)
+    return scale, _vector(get, prefix, "bias", size, 0.0) - mean * scale
 
 
 def _group(tensors: dict) -> tuple[list, dict]:
@@ -62,14 +85,11 @@ def _group(tensors: dict) -> tuple[list, dict]:
     layers, norms = [], {}
     for prefix in prefixes:
         get = lambda leaf: tensors.get(f"{prefix}.{leaf}" if prefix else leaf)  # noqa: E731
-        weight, bias = get("weight"), get("bias")
+        weight = get("weight")
         if get("running_mean") is not None:
-            gamma = weight if weight is not None else np.ones_like(get("running_mean"))
-            beta = bias if bias is not None else np.zeros_like(gamma)
-            scale = gamma / np.sqrt(get("running_var") + BN_EPS)
-            norms[prefix] = (scale, beta - get("running_mean") * scale)
-        elif weight is not None and weight.ndim in (2, 4):
-            layers.append((prefix, weight, bias if bias is not None else np.zeros(weight.shape[0])))
+            norms[prefix] = _batchnorm(get, prefix)
+        elif weight is not None and weight.ndim in (2, 4) and weight.dtype.kind == "f":
+            layers.append((prefix, weight, _vector(get, prefix, "bias", weight.shape[0], 0.0)))
         else:
             leaves = sorted(n.rsplit(".", 1)[-1] for n in tensors if n.startswith(prefix))
             raise UserError(f"state dict entry {prefix!r} ({', '.join(leaves)}) is not a convolution, linear "

@@ -135,15 +135,25 @@ def random_sequential_lenet() -> SequentialLeNet:
     return net.eval()
 
 
-def test_dynamo_export_with_batchnorm_and_other_widths(tmp_path, images):
+@pytest.mark.parametrize("exporter", ["dynamo", "torchscript-unfolded"])
+def test_dynamo_export_with_batchnorm_and_other_widths(tmp_path, images, exporter):
+    """dynamo folds BatchNorm itself and keeps the weights in seq.onnx.data; the TorchScript exporter without
+    constant folding leaves BatchNormalization nodes for the importer to fold."""
+    import onnx
+
     net = random_sequential_lenet()
     onnx_path = tmp_path / "seq.onnx"
-    torch.onnx.export(net, (torch.zeros(2, 1, 28, 28),), str(onnx_path), dynamo=True)  # writes seq.onnx.data too
-    # --classes: this model's outputs score the digits in reverse; the checkpoint takes MNIST's order
-    out = imported(onnx_path, "--out", tmp_path / "seq.safetensors", "--classes", "9,8,7,6,5,4,3,2,1,0")
-    assert out["widths"] == [8, 12, 48, 32] and out["classes"] == [str(d) for d in range(10)]
+    if exporter == "dynamo":
+        torch.onnx.export(net, (torch.zeros(2, 1, 28, 28),), str(onnx_path), dynamo=True)
+        assert (tmp_path / "seq.onnx.data").is_file()
+    else:
+        torch.onnx.export(net, (torch.zeros(2, 1, 28, 28),), str(onnx_path), dynamo=False, do_constant_folding=False)
+        assert "BatchNormalization" in {n.op_type for n in onnx.load(str(onnx_path)).graph.node}
+    out = imported(onnx_path, "--out", tmp_path / "seq.safetensors", "--classes", ",".join("abcdefghij"))
+    assert out["widths"] == [8, 12, 48, 32] and out["classes"] == list("abcdefghij")
+    assert out["dataset"]["name"] == "unspecified"   # not digits: not taken for an MNIST model
     got = checkpoint_logits(out["checkpoint"], images)
-    expected = torch_logits(net, images)[:, ::-1]   # log_softmax: logits up to one constant per image
+    expected = torch_logits(net, images)   # log_softmax: logits up to one constant per image
     assert_same_logits(got - got.mean(1, keepdims=True), expected - expected.mean(1, keepdims=True))
 
 

@@ -3,6 +3,8 @@ no traceback, no file written."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -126,14 +128,27 @@ def test_state_dict_errors(tmp_path):
     assert_refused(run_import(tmp_path / "sd.pt", "--out", out, "--classes", "a,b,c"), out, "3 class names")
     assert_refused(run_import(tmp_path / "sd.pt", "--out", out, "--mean", "0.1"), out, "--mean with --std")
     assert_refused(run_import(tmp_path / "sd.pt", "--out", out, "--mean", "2", "--std", "1"), out, "outside 0..255")
+    broken = [("fc2.bias", torch.zeros(5, 1, 16), "fc2.bias must hold 84 float values"),
+              ("fc2.weight", torch.zeros(84, 120, dtype=torch.complex64), "is not a convolution"),
+              ("bn.running_mean", torch.zeros(6), "bn.running_var must hold 6 float values")]
+    for name, value, fragment in broken:
+        torch.save({**state, name: value}, tmp_path / "broken.pt")
+        assert_refused(run_import(tmp_path / "broken.pt", "--out", out), out, fragment)
 
 
-def test_other_geometry_needs_data(tmp_path):
-    state = Variant().state_dict()
-    state.pop("fc4.weight"), state.pop("fc4.bias")
-    torch.save(state, tmp_path / "sd.pt")
-    out = tmp_path / "x.safetensors"
-    assert_refused(run_import(tmp_path / "sd.pt", "--out", out, "--input-size", "32"), out, "give --data PATH")
+def test_model_for_other_data_is_not_measured_on_mnist(tmp_path):
+    """Without --data, a 3-class import records an unspecified data set: evaluate asks for --data."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
+                        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84),
+                        nn.ReLU(), nn.Linear(84, 3))
+    torch.save(net.state_dict(), tmp_path / "three.pt")
+    result = run_import(tmp_path / "three.pt", "--out", tmp_path / "three.safetensors", "--classes", "a,b,c",
+                        "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["dataset"]["name"] == "unspecified"
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "three.safetensors"), "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "--data" in result.stderr and "unspecified" in result.stderr
 
 
 def test_self_check_stops_a_wrong_fold(tmp_path, monkeypatch):
