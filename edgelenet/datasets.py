@@ -300,7 +300,7 @@ def _classes_for(where: Path, parts: dict[str, Split], names: tuple[str, ...] | 
     """Named classes, or `0`..`K-1` with K one more than the largest label."""
     if names is not None:
         return names
-    top = max(int(split.labels.max()) for split in parts.values() if len(split)) if parts else 0
+    top = max((int(split.labels.max()) for split in parts.values() if len(split)), default=0)
     if top + 1 < MIN_CLASSES:
         raise UserError(f"--data {where}: labels name {top + 1} class; a classifier needs {MIN_CLASSES}..{MAX_CLASSES}")
     return tuple(str(i) for i in range(top + 1))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import resource
 import shutil
 import signal
@@ -158,19 +159,23 @@ def test_special_files_are_never_replaced(artifact_path, workdir, capsys, kind):
     assert stat.S_ISFIFO(mode) if kind == "fifo" else stat.S_ISCHR(mode)
 
 
-def _idx(path: Path, shape: tuple[int, ...]) -> None:
-    path.write_bytes(struct.pack(f">BBBB{len(shape)}I", 0, 0, 8, len(shape), *shape) + bytes(int(np.prod(shape))))
+def _idx(path: Path, shape: tuple[int, ...], body: bytes | None = None) -> None:
+    header = struct.pack(f">BBBB{len(shape)}I", 0, 0, 8, len(shape), *shape)
+    path.write_bytes(header + (body if body is not None else bytes(int(np.prod(shape)))))
 
 
-def test_validate_on_zero_images_is_an_error(artifact_path, workdir, capsys):
+@pytest.mark.parametrize("train_images", [0, 20])
+def test_validate_on_zero_images_is_an_error(artifact_path, workdir, capsys, train_images):
+    """An IDX data set with no test image (and no or some training images): exit 2, never PASSED."""
     data = workdir / "empty"
     data.mkdir()
-    for prefix in ("train", "t10k"):
-        _idx(data / f"{prefix}-images-idx3-ubyte", (0, 28, 28))
-        _idx(data / f"{prefix}-labels-idx1-ubyte", (0,))
-    code, err = invoke(capsys, ["validate", artifact_path, "--data-dir", data])
+    _idx(data / "train-images-idx3-ubyte", (train_images, 28, 28))
+    _idx(data / "train-labels-idx1-ubyte", (train_images,), bytes(i % 10 for i in range(train_images)))
+    _idx(data / "t10k-images-idx3-ubyte", (0, 28, 28))
+    _idx(data / "t10k-labels-idx1-ubyte", (0,))
+    code, err = invoke(capsys, ["validate", artifact_path, "--data", data])
     assert_one_error_line(code, err, "validate on an empty test set")
-    assert "no images" in err and "PASSED" not in err
+    assert re.search("no images|no test split|class", err.splitlines()[-1]), err
 
 
 def test_python_warnings_are_not_printed_beside_the_error(workdir, capsys, monkeypatch):
