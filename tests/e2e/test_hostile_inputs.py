@@ -286,3 +286,35 @@ def test_export_c_needs_no_torch(artifact_path, tmp_path):
     probe = subprocess.run([sys.executable, "-c", "import sys; sys.modules['torch'] = None; import torch"],
                            capture_output=True, text=True, env=ENV)
     assert probe.returncode != 0 and "ModuleNotFoundError" in probe.stderr or "ImportError" in probe.stderr
+
+
+def test_free_text_in_an_artifact_never_becomes_c_code(modern_int8, host_cc, tmp_path):
+    """Class names, the data set name, calibration and report fields full of C syntax: the artifact loads
+    (they are legal text), and the export holds none of it as code: it compiles strictly, no `#error` fires."""
+    from edgelenet.artifact import load_artifact
+    from firmware_export import build, export_c
+
+    payload = '*/ #error injected\n"); } int x = ("'
+    def edit(body, tensors):
+        body["calibration"] = {"source": payload}
+        body["report"] = {"note": payload}
+        body["classes"] = [f'{d} */ #error "\\??=' for d in range(10)]
+        body["dataset"] = {"name": "*/ #error data set", "fingerprint": "0" * 64}
+    artifact = tmp_path / "a.safetensors"
+    artifact.write_bytes(crafted.edited(artifact_bytes(modern_int8), lambda b, t: None))
+    with pytest.raises(UserError, match="printable"):   # the newline in a class name is refused
+        hostile = tmp_path / "newline.safetensors"
+        hostile.write_bytes(crafted.edited(artifact_bytes(modern_int8), lambda b, t: b.update(classes=[
+            f"{d}\n" for d in range(10)])))
+        load_artifact(hostile)
+    artifact.write_bytes(crafted.edited(artifact_bytes(modern_int8), edit))
+    model = load_artifact(artifact)
+    export_c(model, tmp_path / "c", measure_flash=False)
+    for path in (tmp_path / "c").rglob("*"):
+        if path.suffix in (".c", ".h"):
+            text = path.read_text()
+            assert "injected" not in text and "#error data set" not in text, path   # never copied
+    # the class names are string literals: an #error escaping one would stop this strict compile
+    build.compile_host([ROOT / "tests" / "e2e" / "c" / "infer_stdin.c", tmp_path / "c" / "lenet5.c"],
+                       tmp_path / "infer", ["-O1", f"-I{tmp_path / 'c'}"], host_cc)
+    assert '#error \\042' in (tmp_path / "c" / "lenet5.c").read_text()   # the names did reach the C, escaped
