@@ -100,7 +100,7 @@ def read_safetensors(path: Path, what: str, dtypes: tuple[str, ...]) -> tuple[di
         raise UserError(f"{path}: safetensors metadata must map names to strings")
     data = memoryview(raw)[8 + size:]
     tensors, end = {}, 0
-    for name, entry in sorted(header.items(), key=lambda item: _offsets(path, item)[0]):
+    for name, entry in sorted(header.items(), key=lambda item: _offsets(path, item)):
         begin, stop = _offsets(path, (name, entry))
         dtype, shape = entry.get("dtype"), entry.get("shape")
         if dtype not in dtypes:
