@@ -31,6 +31,7 @@ KNOWN = {   # name -> (section title, the command that writes it)
     "mcu": ("C engine on emulated Cortex-M", ".venv/bin/python -m benchmarks.mcu"),
     "host_speed": ("C engine on the host", ".venv/bin/python -m benchmarks.host_speed"),
     "export_speed": ("export-c as a firmware build step", ".venv/bin/python -m benchmarks.export_speed"),
+    "accumulator_bounds": ("int32 accumulator headroom", ".venv/bin/python -m benchmarks.accumulator_bounds"),
 }
 
 

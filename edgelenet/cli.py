@@ -219,6 +219,44 @@ def predict(
     _emit(result, as_json, lambda r: stdout.print("\n".join(r["labels"]), highlight=False, markup=False))
 
 
+@app.command("import")
+@_guard
+def import_(
+    file: Annotated[Path, typer.Argument(help="ONNX model, or a PyTorch state dict (.pt) of a float LeNet-5.")],
+    out: Annotated[Path, typer.Option(help="Checkpoint to write.")],
+    classes: Annotated[Optional[str], typer.Option(
+        help="Names of the model's outputs a,b,... in order (default: --data's classes, or 0..N-1).")] = None,
+    mean: Annotated[Optional[float], typer.Option(help="Normalize's mean after ToTensor (pixel/255).")] = None,
+    std: Annotated[Optional[float], typer.Option(help="Normalize's std after ToTensor; with --mean.")] = None,
+    scale: Annotated[Optional[float], typer.Option(help="The model reads scale * pixel + offset.")] = None,
+    offset: Annotated[Optional[float], typer.Option(help="See --scale.")] = None,
+    map_: Annotated[Optional[str], typer.Option("--map", help=(
+        "State dicts: name the layers, c1=PREFIX,c3=...,c5=...,f6=...,output=... (module prefixes)."))] = None,
+    input_size: Annotated[Optional[str], typer.Option(
+        help="State dicts: 28 (C1 padded by 2, the default) or 32 (unpadded).")] = None,
+    data: Annotated[Optional[Path], typer.Option(help=(
+        "The data set the model was made for (recorded; evaluate/quantize/validate then measure on it). "
+        "Without it, a 10-class 28x28 model is taken as an MNIST model."))] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Read a float LeNet-5-family model trained elsewhere into a checkpoint (see docs/import.md).
+
+    Default normalization: pixel/255 (ToTensor), or raw pixels when the ONNX graph itself scales its input
+    down by 100 or more (Keras Rescaling(1/255))."""
+    from edgelenet.importer import import_model
+
+    result = import_model(file, out, classes, mean, std, scale, offset, map_, input_size, data)
+    if result["background_error"]:
+        stderr.print(f"[yellow]warning:[/yellow] C1 pads with pixel level {result['background']} "
+                     f"+ {result['background_error']:.3f}; the frame gets level {result['background']}")
+
+    def render(r: dict) -> None:
+        rows = [[l["name"], l["source"], "x".join(map(str, l["weight_shape"]))] for l in r["layers"]]
+        stdout.print(_table(f"imported {r['format']} as {r['arch']}", ["layer", "from", "weight"], rows))
+        stdout.print(f"classes {', '.join(r['classes'])}\ncheckpoint {r['checkpoint']}", highlight=False)
+    _emit(result, as_json, render)
+
+
 @app.command("export-onnx")
 @_guard
 def export_onnx(
@@ -240,21 +278,33 @@ def export_c(
     artifact: Annotated[Path, typer.Argument(help="int8 artifact written by `edgelenet quantize`.")],
     out: Annotated[Path, typer.Option(help="Output directory (the engine; example/ inside).")] = Path("runs/c"),
     prefix: Annotated[str, typer.Option(help="C name of the model: file names, symbols and macros.")] = "lenet5",
+    optimize: Annotated[str, typer.Option(help="Cortex-M4/M7/M33 layout: size (int8 weights, the smaller flash) "
+                                               "or speed (16-bit full-layer weights, fewer instructions).")] = "size",
     as_json: JsonFlag = False,
 ) -> None:
     """C99 integer-only engine + weight header + example, and a memory report (scratch, flash, stack, MACs)."""
     from edgelenet import pipeline
 
-    result = pipeline.export_c(artifact, out, prefix)
+    result = pipeline.export_c(artifact, out, prefix, optimize)
 
     def render(r: dict) -> None:
         rows = [[name, macs] for name, macs in r["macs"].items()] + [["total", r["total_macs"]]]
         stdout.print(_table(f"{r['prefix']}: MACs per layer", ["layer", "MACs"], rows))
-        code = f"{r['code_bytes']:,}" if r["code_bytes"] is not None else "not measured"
-        stdout.print(f"scratch {r['scratch_bytes']:,} B   flash {r['flash_bytes']:,} B (weights "
-                     f"{r['weights_bytes']:,} B, code {code})   stack {r['stack_bytes'] or 'not measured'} B\n"
-                     f"{r['flash_note']}\n" + "\n".join(r["files"]), highlight=False)
+        stdout.print(f"scratch {r['scratch_bytes']:,} B   {_flash_line(r)}   "
+                     f"stack {r['stack_bytes'] or 'not measured'} B\n"
+                     f"{r['flash_note']}; --optimize {r['optimize']} (flash "
+                     + ", ".join(f"{k} {v:,} B" for k, v in r["flash_bytes_by_optimize"].items()) + ")\n"
+                     + "\n".join(r["files"]), highlight=False)
     _emit(result, as_json, render)
+
+
+def _flash_line(r: dict) -> str:
+    """Flash as measured for one core: code + constants (weights and tables) of the path that core compiles,
+    so the parts add up; without the Arm compiler only the host path's weight bytes are known."""
+    if r["code_bytes"] is None:
+        return f"flash not measured (host weights {r['weights_bytes']:,} B)"
+    return (f"flash {r['flash_bytes']:,} B on {r['cpu']} = code {r['code_bytes']:,} B + weights and tables "
+            f"{r['const_bytes']:,} B")
 
 
 @app.command()
@@ -262,9 +312,10 @@ def export_c(
 def validate(
     artifact: Annotated[Path, typer.Argument(help="int8 artifact written by `edgelenet quantize`.")],
     runtimes: Annotated[Optional[str], typer.Option(
-        help="Comma-separated runtimes (default: all): torch, reference, ort-float, ort-int8, tinygrad-float, "
-             "tinygrad-int8, c. torch and reference always run (baselines). A runtime that cannot run here is "
-             "skipped; it fails validation only if named here.")] = None,
+        help="Comma-separated runtimes (default: all but the emulated cores): torch, reference, ort-float, "
+             "ort-int8, tinygrad-float, tinygrad-int8, c (host), qemu-m0, qemu-m3, qemu-m4, qemu-m7, qemu-m33, "
+             "qemu-m55 (the C engine on an emulated Cortex-M core). torch and reference always run (baselines). "
+             "A runtime that cannot run here is skipped; it fails validation only if named here.")] = None,
     junit: Annotated[Optional[Path], typer.Option(help="Also write the result as JUnit XML to this file.")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Use the first N test images only.")] = None,
     max_accuracy_drop: Annotated[float, typer.Option(
@@ -312,13 +363,15 @@ def run(
     limit: Annotated[Optional[int], typer.Option(help="Train on the first N training images only.")] = None,
     validate_limit: Annotated[Optional[int], typer.Option(help="Validate on the first N test images only.")] = None,
     data_dir: DataDir = None,
+    target: Annotated[str, typer.Option(
+        help="Emulated core for the last stage: qemu-m0, qemu-m3, qemu-m4, qemu-m7, qemu-m33 or qemu-m55.")] = "qemu-m4",
     as_json: JsonFlag = False,
 ) -> None:
-    """The whole pipeline: train, quantize, validate, export ONNX and C, run the C on host and Cortex-M4."""
+    """The whole pipeline: train, quantize, validate, export ONNX and C, run the C on host and an emulated core."""
     from edgelenet.run import RunConfig, run_pipeline
 
     cfg = RunConfig(out=out, model=model, arch=arch, epochs=epochs, seed=seed, train_limit=limit,
-                    validate_limit=validate_limit, data=data_dir)
+                    validate_limit=validate_limit, data=data_dir, target=target)
     result = run_pipeline(cfg, stderr)
     _emit(result, as_json, lambda r: stdout.print(Markdown((out / "report.md").read_text())))
     if not result["validate"]["passed"]:

@@ -257,9 +257,27 @@ def _png_to_array(path: Path) -> np.ndarray:
     return read_gray(path)
 
 
+def npy_header(handle, where: str) -> tuple[tuple, np.dtype]:
+    """(shape, dtype) of a .npy stream, refused before any data is read when it holds Python objects or
+    more than MAX_SPLIT_BYTES."""
+    version = np.lib.format.read_magic(handle)
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _, dtype = read(handle)
+    if dtype.hasobject:
+        raise UserError(f"{where} holds Python objects; edgelenet reads plain arrays only")
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if len(shape) > 4 or count * dtype.itemsize > MAX_SPLIT_BYTES or (shape and shape[0] > MAX_IMAGES):
+        raise UserError(f"{where}: an array of shape {shape} is larger than edgelenet reads")
+    return shape, dtype
+
+
 def _npy_to_array(path: Path) -> np.ndarray:
     try:
+        with open(path, "rb") as handle:
+            npy_header(handle, str(path))
         array = np.load(path, allow_pickle=False)
+    except UserError:
+        raise
     except Exception as exc:  # numpy's header parser raises ValueError, SyntaxError, TokenError, ... on junk
         raise UserError(f"{path}: not a readable .npy array ({type(exc).__name__})") from None
     if not isinstance(array, np.ndarray):

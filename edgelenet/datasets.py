@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgelenet.data import (MAX_IMAGES, MAX_SPLIT_BYTES, VALIDATION_SEED, Split, load_mnist, read_idx)
+from edgelenet.data import MAX_IMAGES, MAX_SPLIT_BYTES, VALIDATION_SEED, Split, load_mnist, npy_header, read_idx
 from edgelenet.errors import UserError
 from edgelenet.family import (MAX_CLASSES, MAX_SIDE, MIN_CLASSES, DataInfo, check_class_names, fingerprint)
 from edgelenet.images import IMAGE_SUFFIXES, image_size, read_gray
@@ -274,14 +274,7 @@ def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
 
 def _check_npy_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, key: str) -> None:
     with archive.open(info) as handle:
-        version = np.lib.format.read_magic(handle)
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, _, dtype = read_header(handle)
-    if dtype.hasobject:
-        raise UserError(f"{path}: {key} holds Python objects; edgelenet reads plain arrays only")
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
-    if len(shape) > 3 or count * dtype.itemsize > MAX_SPLIT_BYTES or (shape and shape[0] > MAX_IMAGES):
-        raise UserError(f"{path}: {key} of shape {shape} is larger than edgelenet reads")
+        npy_header(handle, f"{path}: {key}")
 
 
 def _split(images: np.ndarray, labels: np.ndarray, where: str) -> Split:
@@ -300,7 +293,10 @@ def _classes_for(where: Path, parts: dict[str, Split], names: tuple[str, ...] | 
     """Named classes, or `0`..`K-1` with K one more than the largest label."""
     if names is not None:
         return names
-    top = max((int(split.labels.max()) for split in parts.values() if len(split)), default=0)
+    labelled = [int(split.labels.max()) for split in parts.values() if len(split)]
+    if not labelled:
+        raise UserError(f"--data {where}: the data set holds no images")
+    top = max(labelled)
     if top + 1 < MIN_CLASSES:
         raise UserError(f"--data {where}: labels name {top + 1} class; a classifier needs {MIN_CLASSES}..{MAX_CLASSES}")
     return tuple(str(i) for i in range(top + 1))

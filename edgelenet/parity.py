@@ -6,7 +6,10 @@ integer reference engine, for label agreement and int8 logit differences. Checks
     int8 runtime      accuracy drop vs torch          <= max_accuracy_drop (percentage points)
     ort-int8, tinygrad-int8   agreement vs reference  >= min_agreement (percent)
     ort-float, tinygrad-float agreement vs torch      >= min_float_agreement (percent)
-    c                 agreement 100 %, max |logit - reference logit| <= c_max_logit_diff (int8 steps)
+    c, qemu-*         agreement 100 %, max |logit - reference logit| <= c_max_logit_diff (int8 steps)
+
+The qemu-* runtimes run the C engine on an emulated Cortex-M core (qemu-m0 ... qemu-m55); they are slow, so
+they run only when named in --runtimes, and report the core and the instructions per inference.
 
 A runtime that cannot run here (RuntimeUnavailable, or not installed) is reported as skipped with the
 reason. Rule: a skipped runtime fails validation only when the user named it in --runtimes.
@@ -50,6 +53,10 @@ class RuntimeResult:
     agreement: float | None = None         # labels equal to the reference, fraction
     float_agreement: float | None = None   # labels equal to torch, fraction
     max_logit_diff: int | None = None      # int8 runtimes: max |logit - reference logit| in int8 steps
+    images: int = 0                        # images whose logits were compared
+    core: str | None = None                # qemu-*: the emulated Cortex-M core and its QEMU board
+    board: str | None = None
+    instructions_per_inference: int | None = None  # qemu-*: QEMU -icount instructions (not cycles)
     logits: np.ndarray | None = field(default=None, repr=False)
 
 
@@ -76,7 +83,9 @@ def _execute(name: str, model: QuantizedModel, images: np.ndarray, advance) -> R
     except (RuntimeUnavailable, ImportError) as exc:  # ImportError: an optional part is not installed
         return RuntimeResult(name, "skipped", str(exc) or "unavailable", seconds=time.perf_counter() - start)
     logits = np.concatenate(parts) if parts else np.zeros((0, 10), np.float32)
-    return RuntimeResult(name, int8=bool(runtime.int8), seconds=time.perf_counter() - start, logits=logits)
+    details = runtime.details() if hasattr(runtime, "details") else {}
+    return RuntimeResult(name, int8=bool(runtime.int8), seconds=time.perf_counter() - start, logits=logits,
+                         images=len(logits), **details)
 
 
 def _compare(result: RuntimeResult, labels: np.ndarray, torch: RuntimeResult, ref: RuntimeResult) -> None:
@@ -108,7 +117,7 @@ def _checks(result: RuntimeResult, torch: RuntimeResult, limits: Thresholds, exp
         pct = round(result.float_agreement * 100, 6)
         checks.append(_check(name, "float_agreement", pct, limits.min_float_agreement,
                              pct >= limits.min_float_agreement))
-    if name == "c":
+    if name == "c" or name.startswith("qemu-"):
         checks.append(_check(name, "agreement", result.agreement * 100, 100.0, result.agreement == 1.0))
         checks.append(_check(name, "max_logit_diff", result.max_logit_diff, limits.c_max_logit_diff,
                              result.max_logit_diff <= limits.c_max_logit_diff))
@@ -158,6 +167,12 @@ def junit_xml(report: dict) -> bytes:
     failed_available = {c["runtime"] for c in report["checks"] if c["check"] == "available"}
     for name, info in report["runtimes"].items():
         case = ET.SubElement(suite, "testcase", classname="validate.runtime", name=name, time=f"{info['seconds']:.3f}")
+        facts = {k: info.get(k) for k in ("images", "core", "board", "instructions_per_inference")}
+        if info["status"] == "ok":
+            properties = ET.SubElement(case, "properties")
+            for key, value in facts.items():
+                if value is not None:
+                    ET.SubElement(properties, "property", name=key, value=str(value))
         if info["status"] != "ok" and name in failed_available:
             ET.SubElement(case, "failure", message=f"requested but unavailable: {info['reason']}")
             failures += 1

@@ -201,8 +201,9 @@ def export_onnx(model_spec: str, out: Path) -> dict:
             "variants": ["float", "int8"] if isinstance(model, QuantizedModel) else ["float"]}
 
 
-def export_c(artifact: Path, out: Path, prefix: str) -> dict:
-    """The C engine, weight header, example and memory report for an int8 artifact (firmware_export)."""
+def export_c(artifact: Path, out: Path, prefix: str, optimize: str = "size") -> dict:
+    """The C engine, weight header, example and memory report for an int8 artifact (firmware_export).
+    optimize: "size" (int8 weights everywhere) or "speed" (16-bit full-layer weights on the DSP path)."""
     from edgelenet.artifact import load_artifact
     from firmware_export import export_c as export_engine
     from firmware_export.render import validate_prefix
@@ -211,7 +212,9 @@ def export_c(artifact: Path, out: Path, prefix: str) -> dict:
 
     validate_prefix(prefix)
     refuse_inputs(Path(out), [artifact], directory=True)   # OUT is replaced as a whole
-    return export_engine(load_artifact(artifact), Path(out), prefix)
+    if optimize not in ("size", "speed"):
+        raise UserError(f"--optimize {optimize!r}: expected size or speed")
+    return export_engine(load_artifact(artifact), Path(out), prefix, optimize=optimize)
 
 
 def validate_artifact(artifact: Path, runtimes: str | None, junit: Path | None, limit: int | None, thresholds,

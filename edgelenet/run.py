@@ -2,7 +2,7 @@
 
 train (or a given checkpoint) -> evaluate -> quantize -> validate -> export-onnx -> export-c
 -> build and run the C example on the host -> and, when the Arm toolchain and QEMU are present, on an
-emulated Cortex-M4 with deterministic instruction counts. Writes DIR/report.md and DIR/report.json with the
+emulated Cortex-M core (`--target`, qemu-m4 by default) with deterministic instruction counts. Writes DIR/report.md and DIR/report.json with the
 plots beside them; every figure in the report is measured in this run.
 """
 
@@ -27,7 +27,7 @@ from edgelenet.progress import progress_bar
 from edgelenet.run_report import plot_quantization_error, render_markdown
 
 VECTORS_DEFINE = '-DELN_VECTORS="vectors.h"'
-STAGES = ("train", "evaluate", "quantize", "validate", "export-onnx", "export-c", "C on host", "C on Cortex-M4")
+STAGES = ("train", "evaluate", "quantize", "validate", "export-onnx", "export-c", "C on host", "C on Cortex-M")
 
 
 @dataclass
@@ -43,9 +43,14 @@ class RunConfig:
     validate_limit: int | None = None  # None: the whole official test set
     vectors: int = 20                  # test images embedded in the C example runs
     data: Path | None = None           # --data: the user's data set (None: MNIST)
+    target: str = "qemu-m4"            # the emulated core of the last stage (validate's qemu-* names)
 
 
 def run_pipeline(cfg: RunConfig, console: Console) -> dict:
+    from firmware_export import build
+
+    if cfg.target not in build.QEMU_RUNTIMES:
+        raise UserError(f"unknown --target {cfg.target!r}: choose from {', '.join(build.QEMU_RUNTIMES)}")
     if cfg.model is not None:
         load_checkpoint(cfg.model)   # a bad checkpoint is refused before anything is written
     out = ensure_dir(Path(cfg.out))
@@ -83,8 +88,8 @@ def run_pipeline(cfg: RunConfig, console: Console) -> dict:
         model, images = load_artifact(artifact), load_dataset(cfg.data).test.images[:cfg.vectors]
         results["c_host"] = run_c_host(model, images, out / "c")
         progress.advance(stage)
-        step("C on Cortex-M4")
-        results["c_cortex_m4"] = run_c_cortex_m4(model, images, out / "c")
+        step(f"C on {cfg.target}")
+        results["c_target"] = run_c_target(model, images, out / "c", cfg.target)
         progress.advance(stage)
     results["files"] = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     results["files"] += ["report.md", "report.json"]
@@ -121,17 +126,21 @@ def run_c_host(model, images: np.ndarray, c_dir: Path) -> dict:
         return _compare(build.run([str(exe)]), reference.predict(model, images)[1])
 
 
-def run_c_cortex_m4(model, images: np.ndarray, c_dir: Path) -> dict:
-    """The example for an emulated Cortex-M4 (QEMU mps2-an386) with SysTick instruction counts."""
+def run_c_target(model, images: np.ndarray, c_dir: Path, target: str = "qemu-m4") -> dict:
+    """The example for an emulated core (`target`: qemu-m4 is a Cortex-M4 on QEMU mps2-an386) with SysTick
+    instruction counts; unaligned-access traps on, the FPU off for integer builds (firmware_export.build)."""
     from firmware_export import build
 
+    cpu = build.QEMU_RUNTIMES[target]
+    board = build.CORE_BOARD[cpu]
+    where = {"target": target, "core": cpu, "board": board}
     if not (build.have_arm() and build.have_qemu()):
-        return {"status": "skipped", "reason": "arm-none-eabi-gcc or qemu-system-arm not installed"}
+        return {**where, "status": "skipped", "reason": "arm-none-eabi-gcc or qemu-system-arm not installed"}
     with tempfile.TemporaryDirectory() as tmp:
         header = build.vectors_header(images, Path(tmp) / "vectors.h")
-        elf = build.build_arm_example(c_dir, "mps2-an386", Path(tmp) / "m4.elf", [VECTORS_DEFINE, "-DELN_SYSTICK"],
-                                      [header.parent])
-        return _compare(build.run_qemu(elf, "mps2-an386"), reference.predict(model, images)[1])
+        elf = build.build_arm_example(c_dir, board, Path(tmp) / "target.elf", [VECTORS_DEFINE, "-DELN_SYSTICK"],
+                                      [header.parent], cpu=cpu)
+        return {**where, **_compare(build.run_qemu(elf, board), reference.predict(model, images)[1])}
 
 
 def _compare(output: str, expected: np.ndarray) -> dict:

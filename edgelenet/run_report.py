@@ -81,7 +81,7 @@ def render_markdown(results: dict) -> str:
         f"| flash (code + weights, {c.get('flash_note', '')}) | {c['flash_bytes']:,} bytes |",
         f"| scratch RAM | {c['scratch_bytes']:,} bytes |",
         _c_row("C engine on the host", results["c_host"]),
-        _c_row("C engine on Cortex-M4 (QEMU mps2-an386)", results["c_cortex_m4"]),
+        _c_row(f"C engine on {results['c_target']['core']} (QEMU {results['c_target']['board']})", results["c_target"]),
         "", "## Runtimes", "",
         "| runtime | accuracy | agreement with reference | max int8 logit difference | time |",
         "|---|---|---|---|---|", *_runtime_rows(v),

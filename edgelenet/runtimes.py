@@ -72,6 +72,17 @@ def _c_engine(model: QuantizedModel) -> Runtime:
     return CRuntime(model)
 
 
+def _qemu(name: str) -> Callable[[QuantizedModel], Runtime]:
+    """The exported C engine cross-compiled for one Cortex-M core, run under QEMU (firmware_export.runtime)."""
+    def build(model: QuantizedModel) -> Runtime:
+        from firmware_export.runtime import QemuRuntime
+
+        return QemuRuntime(model, name)
+    return build
+
+
+QEMU_RUNTIMES = ("qemu-m0", "qemu-m3", "qemu-m4", "qemu-m7", "qemu-m33", "qemu-m55")
+
 RUNTIMES: dict[str, Callable[[QuantizedModel], Runtime]] = {
     "torch": lambda model: TorchFloat(_float_model(model)),
     "reference": Reference,
@@ -80,6 +91,7 @@ RUNTIMES: dict[str, Callable[[QuantizedModel], Runtime]] = {
     "tinygrad-float": _onnx("tinygrad_float"),
     "tinygrad-int8": _onnx("tinygrad_int8"),
     "c": _c_engine,
+    **{name: _qemu(name) for name in QEMU_RUNTIMES},
 }
 
 

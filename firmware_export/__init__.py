@@ -1,6 +1,6 @@
 """export-c: an int8 artifact -> a C99 integer-only LeNet-5 engine, weight header and memory report.
 
-    export_c(model, out, prefix)  writes OUT/<prefix>.h, OUT/<prefix>.c, OUT/<prefix>_weights.h and OUT/example/,
+    export_c(model, out, prefix, optimize)  writes OUT/<prefix>.h, OUT/<prefix>.c, OUT/<prefix>_weights.h and OUT/example/,
                                   all or nothing (swapped in with one atomic rename), and returns the report (files, flash, scratch, stack, MACs).
 
 Modules: layout (weights to C arrays, fused steps), memory (scratch plan, report), render (templates ->
@@ -10,14 +10,13 @@ texts), build (compilers, QEMU), runtime (CRuntime: the engine as an edgelenet r
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
 import edgelenet
 from edgelenet.artifact import QuantizedModel
+from edgelenet.errors import UserError
 from edgelenet.fileio import replace_tree
-from firmware_export import build
-from firmware_export.memory import report
+from firmware_export.memory import measure_engine, report
 from firmware_export.render import Rendered, render
 
 __all__ = ["export_c", "render", "write_files"]
@@ -29,38 +28,39 @@ def write_files(files: dict[str, str], out: Path) -> list[Path]:
     return replace_tree({name: text.encode("utf-8") for name, text in files.items()}, Path(out))
 
 
-def measure(files: dict[str, str], prefix: str, cpu: str = "cortex-m4") -> dict | None:
-    """Code, const data and stack of <prefix>.c compiled for `cpu`; None without arm-none-eabi-gcc."""
-    if not build.have_arm():
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in (f"{prefix}.c", f"{prefix}.h", f"{prefix}_weights.h"):
-            Path(tmp, name).write_text(files[name])
-        obj = build.compile_arm_object(Path(tmp) / f"{prefix}.c", cpu, Path(tmp) / f"{prefix}.o",
-                                       build.ARM_OPT + ["-fstack-usage"])
-        sizes = build.section_sizes(obj)
-        frames = {}
-        for line in (Path(tmp) / f"{prefix}.su").read_text().splitlines():
-            where, size, _ = line.split("\t")
-            frames[where.rsplit(":", 1)[-1]] = int(size)
-    infer = frames.pop(f"{prefix}_infer", 0)
-    return {
-        "cpu": cpu, "flags": " ".join(build.ARM_OPT),
-        "code_bytes": sum(v for k, v in sizes.items() if k.startswith(".text")),
-        "const_bytes": sum(v for k, v in sizes.items() if k.startswith(".rodata")),
-        "data_bytes": sum(v for k, v in sizes.items() if k.startswith((".data", ".bss"))),
-        # infer's frame plus every other function's, as if all were nested: an upper bound.
-        "stack_bytes": infer + sum(frames.values()),
-        "stack_frames": dict(sorted(frames.items()), **{f"{prefix}_infer": infer}),
-    }
+def check_example_owner(out: Path, prefix: str) -> None:
+    """OUT/example/ belongs to one model: a second model (another --prefix) exported into the same folder
+    would silently replace the first one's example and report, so it is refused."""
+    report_path = Path(out) / REPORT
+    if not (Path(out) / "example").exists():
+        return
+    try:
+        owner = json.loads(report_path.read_text(encoding="utf-8")).get("prefix")
+    except (OSError, ValueError, AttributeError):
+        owner = None
+    if owner != prefix:
+        held = f"the export of --prefix {owner}" if isinstance(owner, str) else "an example/ not written by export-c"
+        raise UserError(f"{out} already holds {held}; export each model into its own --out folder "
+                        f"(or re-export with the same --prefix to replace it)")
 
 
-def export_c(model: QuantizedModel, out: Path, prefix: str = "lenet5", measure_flash: bool = True) -> dict:
-    """Render, measure, write everything (with OUT/example/report.json) at once; the report as a dict."""
-    rendered: Rendered = render(model, prefix)
-    measured = measure(rendered.files, prefix) if measure_flash else None
+def export_c(model: QuantizedModel, out: Path, prefix: str = "lenet5", measure_flash: bool = True,
+             optimize: str = "size") -> dict:
+    """Render, measure, write everything (with OUT/example/report.json) at once; the report as a dict.
+    optimize: the DSP path's layout, "size" (int8 full-layer weights) or "speed" (16-bit pairs); the
+    report gives the flash of both (`flash_bytes_by_optimize`), measured or, without a compiler, weights."""
+    rendered: Rendered = render(model, prefix, optimize)
+    check_example_owner(Path(out), prefix)
+    measured = measure_engine(rendered.files, prefix) if measure_flash else None
     names = sorted(rendered.files) + [REPORT]
     result = report(rendered.steps, rendered.arrays, rendered.scratch_bytes, names, measured)
+    other = "speed" if optimize == "size" else "size"
+    twin = render(model, prefix, other)
+    twin_measured = measure_engine(twin.files, prefix) if measured else None
+    twin_flash = report(twin.steps, twin.arrays, twin.scratch_bytes, names, twin_measured)
+    result["optimize"] = optimize
+    key = "flash_bytes" if measured else "weights_bytes_dsp"  # Cortex-M4: code + const, or the weights alone
+    result["flash_bytes_by_optimize"] = {optimize: result[key], other: twin_flash[key]}
     result = {"generator": f"edgelenet {edgelenet.__version__}", "prefix": prefix, "checksum": model.checksum,
               **result}
     files = dict(rendered.files, **{REPORT: json.dumps(result, indent=2, sort_keys=True) + "\n"})

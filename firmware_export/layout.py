@@ -6,9 +6,10 @@ they read, named `<prefix>_<layer>_<tensor>`. All arithmetic set-up happens here
 - C3's connection table: a list of input maps per output map (`maps`); the Thumb path stores and runs only
   the connected kernels, the host and DSP paths store it as zero weights (MACs count connected ones);
 - the int32 accumulator bound is proved per layer from the actual weights (and refused if it fails).
-- the weights are laid out for each compile-time path's inner loops (kernels/eln_kernels.h): the host's
-  convolutions as int16 6-wide kernels (kernels/eln_conv_window.h), the DSP path's as 16-bit pairs in
-  SMLAD order (and its full layers' too), the Thumb path's as the plain int8 kernels.
+- the weights are laid out for each compile-time path's inner loops (kernels/eln_target.h): the host's
+  convolutions as int16 6-wide kernels (kernels/eln_conv_window.h), the DSP path's in SMLAD order, as int8
+  words widened at run time (export-c --optimize size) or as 16-bit pairs (speed), the Thumb path's as
+  the plain int8 kernels.
 """
 
 from __future__ import annotations
@@ -68,29 +69,45 @@ class Step:
         return int(np.prod(self.out_shape))
 
 
-def conv_pack(kernels: np.ndarray, epilogue: np.ndarray, plane: int) -> tuple[np.ndarray, np.ndarray]:
-    """int8 (Cout, Cin, 5, 5) -> the two layouts of kernels/eln_conv_window.h, both of the 6-wide kernels
-    E[ky] = {w0..w4, 0} (dx = 0) and O[ky] = {0, w0..w4} (dx = 1) over the patch's 6 columns:
-    portable int16 (Cout, 2, Cin*36) indexed [E/O][i][g][ky][l] (row ky = 5 zero; column pair g of
-    kernels/eln_conv_patch.h), and
-    DSP int32 per output map c: per input map i, its (3, 5, 2) words (per column pair g and row ky, E then O
-    as 16-bit pairs, low first) and then Cin - 1 - i, the input maps left (the window loop's test: 0 ends
-    it); then the map's `epilogue` row (Cout, 4): its eln_channel words, and (c - Cout + 1) * plane, the
-    offset of its output map from the last one's (the map loop's store and test: 0 ends it); each map's
-    epilogue is fetched with one LDM (kernels/eln_conv_dsp.h)."""
+def conv_pack(kernels: np.ndarray) -> np.ndarray:
+    """int8 (Cout, Cin, 5, 5) -> the host path's int16 (Cout, 2, Cin*36) of kernels/eln_conv_window.h: the
+    6-wide kernels E[ky] = {w0..w4, 0} (dx = 0) and O[ky] = {0, w0..w4} (dx = 1) over the patch's 6
+    columns, indexed [E/O][i][g][ky][l] (row ky = 5 zero; column pairs {0, 2}, {1, 3}, {4, 5} of
+    kernels/eln_conv_patch.h)."""
     cout, cin = kernels.shape[:2]
     six = np.zeros((cout, cin, 2, 6, 6), np.int64)                     # (Cout, Cin, E/O, ky, column)
     six[:, :, 0, :5, :5] = kernels
     six[:, :, 1, :5, 1:] = kernels
-    six = six[..., [0, 2, 1, 3, 4, 5]]  # the patch's column pairs {0, 2}, {1, 3}, {4, 5} (eln_conv_patch.h)
-    pairs = six.reshape(cout, cin, 2, 6, 3, 2).transpose(0, 2, 1, 4, 3, 5)  # (Cout, E/O, Cin, g, ky, l)
-    portable = pairs.reshape(cout, -1)
-    words = (pairs[..., 0] & 0xFFFF) | ((pairs[..., 1] & 0xFFFF) << 16)     # (Cout, E/O, Cin, g, ky)
-    dsp = words[:, :, :, :, :5].transpose(0, 2, 3, 4, 1).reshape(cout, cin, -1)  # (Cout, Cin, g*ky*E/O)
-    left = np.broadcast_to(np.arange(cin - 1, -1, -1, dtype=np.int64)[None, :, None], (cout, cin, 1))
-    offset = (np.arange(cout, dtype=np.int64) - (cout - 1))[:, None] * plane
-    dsp = np.concatenate([_int32(dsp), left], axis=2).reshape(cout, -1)
-    return portable, np.concatenate([dsp, epilogue.astype(np.int64), offset], axis=1).reshape(-1)
+    six = six[..., [0, 2, 1, 3, 4, 5]]
+    return six.reshape(cout, cin, 2, 6, 3, 2).transpose(0, 2, 1, 4, 3, 5).reshape(cout, -1)
+
+
+def conv_pack_dsp(kernels: np.ndarray, epilogue: np.ndarray, in_side: int, optimize: str) -> np.ndarray:
+    """int8 (Cout, Cin, 5, 5) -> the DSP path's words (kernels/eln_conv_dsp.h), per output map its kernels
+    and then its `epilogue` row (Cout, 4): bias', m, n - 32, rounding. The kernels, per input map i and
+    patch column pair g = 0..2 (columns {2g, 2g + 1}), kernel rows ky = 0..4, as the 16-bit pairs
+    E[ky][g] = {w[2g], w[2g+1]} (dx = 0) and O[ky][g] = {w[2g-1], w[2g]} (dx = 1), w[-1] = w[5] = 0:
+    - speed: the words E, O per ky, then the patch words to skip to the next column pair (in_side - 6),
+      or after g = 2 to the next input map ((in_side/2 - 2) * in_side - 6; 0 after the last one): 33 words;
+    - size: one word per ky with bytes {E.lo, O.lo, E.hi, O.hi}, of which SXTB16 makes E and, rotated
+      by 8, O (the kernel widens a map's 15 words per input map at run time and adds the skips)."""
+    cout, cin = kernels.shape[:2]
+    padded = np.zeros((cout, cin, 5, 7), np.int64)                           # columns -1..5
+    padded[..., 1:6] = kernels
+    e = np.stack([padded[..., 1 + 2 * g:3 + 2 * g] for g in range(3)], 2)    # (Cout, Cin, g, ky, lo/hi)
+    o = np.stack([padded[..., 2 * g:2 + 2 * g] for g in range(3)], 2)
+    if optimize == "size":
+        b = [v & 0xFF for v in (e[..., 0], o[..., 0], e[..., 1], o[..., 1])]
+        words = b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24                    # (Cout, Cin, g, ky)
+    else:
+        pair = lambda v: (v[..., 0] & 0xFFFF) | (v[..., 1] & 0xFFFF) << 16  # noqa: E731
+        words = np.stack([pair(e), pair(o)], -1).reshape(cout, cin, 3, 10)    # (Cout, Cin, g, ky * E/O)
+        skip = np.full((cout, cin, 3, 1), in_side - 6, np.int64)
+        skip[:, :, 2] = (in_side // 2 - 2) * in_side - 6
+        skip[:, -1, 2] = 0
+        words = np.concatenate([words, skip], axis=3)
+    per_map = _int32(words.reshape(cout, -1))
+    return np.concatenate([per_map, epilogue.astype(np.int64)], axis=1).reshape(-1)
 
 
 def fc_pack(weights: np.ndarray) -> np.ndarray:
@@ -103,6 +120,19 @@ def fc_pack(weights: np.ndarray) -> np.ndarray:
     w = padded.reshape(len(padded), -1, 2, 2) & 0xFFFF                    # (F_out', k // 4, k % 4 // 2, k % 2)
     words = (w[:, :, 0, :] | (w[:, :, 1, :] << 16)).reshape(len(padded), -1)  # pairs {k+p, k+2+p}
     return _int32(words.reshape(-1, 4, words.shape[1]).transpose(0, 2, 1).reshape(-1))
+
+
+def fc_pack_int8(weights: np.ndarray) -> np.ndarray:
+    """int8 (F_out, F_in) -> the DSP path's int8 layout (--optimize size): int32 words (ceil(F_out/4),
+    F_in/4 rounded up to even, 4), word (b, j, r) holding w[4b + r][4j .. 4j + 3] (little-endian bytes,
+    zero-padded), so one LDM loads the same 4 inputs' weights of 4 rows, every word aligned
+    (kernels/eln_fc_s8.c)."""
+    fout, fin = weights.shape
+    padded = np.zeros((-(-fout // 4) * 4, -(-fin // 8) * 8), np.int64)
+    padded[:fout, :fin] = weights
+    b = padded.reshape(len(padded) // 4, 4, -1, 4) & 0xFF                  # (row block, r, j, byte)
+    words = b[..., 0] | b[..., 1] << 8 | b[..., 2] << 16 | b[..., 3] << 24  # (row block, r, j)
+    return _int32(words.transpose(0, 2, 1).reshape(-1))
 
 
 def _int32(words: np.ndarray) -> np.ndarray:
@@ -172,6 +202,8 @@ def _conv_step(kind: str, layers: list[QLayer], out_shape: list[int]) -> Step:
     if k != 5:
         raise UserError(f"{conv.name}: {k}x{k} convolution; export-c's kernels run LeNet-5's 5x5 convolutions")
     side = conv.in_shape[1] - k + 1  # convolution output side, before pooling
+    if side < 4:  # the DSP path's patch skips (conv_pack_dsp) are positive from an 8x8 input on
+        raise UserError(f"{conv.name}: a {conv.in_shape[1]}x{conv.in_shape[1]} input is too small for export-c")
     if side % 2 or (2 * out_shape[1], cout) != (side, out_shape[0]):
         raise UserError(f"{conv.name}: output {out_shape} is not the 2x2 pooling of a {side}x{side} convolution")
     conn = connections(conv)
@@ -221,9 +253,10 @@ def maxpool_folded(steps: list[Step]) -> bool:
     return bool(pools) and all(_folded_rounding(step) is not None for step in pools)
 
 
-def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False) -> list[CArray]:
+def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False, optimize: str = "size") -> list[CArray]:
     """bias', multiplier, shift, tanh table and (compacted) weights of one layer, with their comments.
-    folded: the max-pooling steps use the folded DSP epilogue (maxpool_folded)."""
+    folded: the max-pooling steps use the folded DSP epilogue (maxpool_folded); optimize: the DSP path's
+    full layers keep int8 weights ("size") or 16-bit pairs ("speed")."""
     name, cout = layer.name, len(layer.weights)
     arrays = []
     if step.kind != "fc" and layer is step.layers[0]:
@@ -233,17 +266,18 @@ def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False) -
         if folded and step.kind == "conv_maxpool":  # the DSP words only: the other paths add z_out themselves
             rounding = _folded_rounding(step)
         epilogue = np.stack([fold_bias(layer), layer.multiplier.astype(np.int64), shift - 32, rounding], 1)
-        portable, dsp = conv_pack(layer.weights.astype(np.int64), epilogue, step.out_shape[1] * step.out_shape[2])
+        portable = conv_pack(layer.weights.astype(np.int64))
+        dsp = conv_pack_dsp(layer.weights.astype(np.int64), epilogue, layer.in_shape[1], optimize)
         conn = connections(layer)
         maps = [v for c in range(cout) for v in [len(conn[c]), *conn[c]]]
         thumb = np.concatenate([layer.weights[c, conn[c]].reshape(-1) for c in range(cout)])
         arrays += [
             CArray(symbol(prefix, name, "weights"), "int32_t", dsp,
-                   f"{name} weights for the DSP path, per output map ({cout}): per input map ({cin}), (3, 5, 2) words (per "
-                   f"column pair and kernel row, the dx = 0 and dx = 1 kernels' 16-bit pairs) and the input maps "
-                   f"left; then bias', m, n - 32, rounding"
-                   + (" + z_out * 2^(n - 32)" if folded and step.kind == "conv_maxpool" else "")
-                   + ", the output offset from the last map",
+                   f"{name} weights for the DSP path, per output map ({cout}): per input map ({cin}), (3, 5) "
+                   + ("words of int8 {E.lo, O.lo, E.hi, O.hi}" if optimize == "size" else
+                      "{E, O} 16-bit pair words and a patch skip after each column pair")
+                   + " (per column pair and kernel row, dx = 0 and dx = 1); then bias', m, n - 32, rounding"
+                   + (" + z_out * 2^(n - 32)" if folded and step.kind == "conv_maxpool" else ""),
                    path="dsp"),
             CArray(symbol(prefix, name, "weights"), "int8_t", thumb.astype(np.int64),
                    f"{name} weights for the Thumb path: per output map, its connected maps' {k}x{k} kernels, "
@@ -259,9 +293,13 @@ def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False) -
                              f"{name} weights ({'x'.join(map(str, layer.weights.shape))}) int8"))
     else:
         shape = "x".join(map(str, layer.weights.shape))
+        dsp = (CArray(symbol(prefix, name, "weights"), "int32_t", fc_pack(layer.weights.astype(np.int64)),
+                      f"{name} weights for the DSP path: ({shape}) as 16-bit pairs, 4 rows interleaved", path="dsp")
+               if optimize == "speed" else
+               CArray(symbol(prefix, name, "weights"), "int32_t", fc_pack_int8(layer.weights.astype(np.int64)),
+                      f"{name} weights for the DSP path: ({shape}) int8, 4 per word, 4 rows interleaved", path="dsp"))
         arrays += [
-            CArray(symbol(prefix, name, "weights"), "int32_t", fc_pack(layer.weights.astype(np.int64)),
-                   f"{name} weights for the DSP path: ({shape}) as 16-bit pairs, 4 rows interleaved", path="dsp"),
+            dsp,
             CArray(symbol(prefix, name, "weights"), "int8_t", layer.weights.reshape(-1), f"{name} weights ({shape}) int8",
                    path="portable"),
         ]

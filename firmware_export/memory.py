@@ -6,15 +6,21 @@ for LeNet-5, region 0 holds the 6x14x14 S2 maps (then C5's 120), region 1 the 16
 F6's 84): 1,176 + 400 = 1,576 bytes, the floor for an engine that keeps only pooled maps. The input and
 the logits are the caller's buffers.
 
-Flash: the weights are counted from the arrays; code is measured by compiling the engine for Cortex-M4
-with arm-none-eabi-gcc (-O2) and reading the section sizes, when that toolchain exists.
+Flash and stack: the weights are counted from the arrays; code, constants and the deepest call chain's
+stack are measured by compiling the engine for every supported core with arm-none-eabi-gcc (-O2), when
+that toolchain exists (the top-level figures are Cortex-M4's, `cores` has every core's).
 """
 
 from __future__ import annotations
 
+import os
+import re
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from firmware_export import build
 from firmware_export.layout import CArray, Step
 
 ALIGN = 4  # every region starts 4-byte aligned (the caller's scratch is 4-byte aligned)
@@ -51,20 +57,22 @@ def macs_per_layer(steps: list[Step]) -> dict[str, int]:
 
 
 def weights_bytes(arrays: list[CArray], path: str) -> int:
-    """const data compiled for one path of kernels/eln_kernels.h: "dsp", "thumb" or "host"."""
-    return sum(a.nbytes for a in arrays if a.path in ("", path) or (a.path == "portable" and path != "dsp"))
+    """const data compiled for one path of kernels/eln_kernels.h: "mve" (Helium), "dsp", "thumb" or "host"."""
+    return sum(a.nbytes for a in arrays
+               if a.path in ("", path) or (a.path == "portable" and path not in ("dsp", "mve")))
 
 
 def report(steps: list[Step], arrays: list[CArray], scratch: int, files: list[Path], measured: dict | None) -> dict:
     """The export-c result: files, flash, scratch, stack, MACs per layer, weights vs code."""
     macs = macs_per_layer(steps)
-    portable, dsp, thumb = (weights_bytes(arrays, path) for path in ("host", "dsp", "thumb"))
+    portable, dsp, thumb, mve = (weights_bytes(arrays, path) for path in ("host", "dsp", "thumb", "mve"))
     result = {
         "files": [str(f) for f in files],
         "scratch_bytes": scratch,
         "weights_bytes": portable,
         "weights_bytes_dsp": dsp,
         "weights_bytes_thumb": thumb,
+        "weights_bytes_mve": mve,
         "macs": macs,
         "total_macs": sum(macs.values()),
         "accumulator_bounds": {step.name: step.acc_bound for step in steps},
@@ -77,3 +85,123 @@ def report(steps: list[Step], arrays: list[CArray], scratch: int, files: list[Pa
         result.update({"flash_bytes": portable, "code_bytes": None, "stack_bytes": None,
                        "flash_note": "weights only: arm-none-eabi-gcc not found, code size not measured"})
     return result
+
+
+# ---- flash and stack, measured by compiling the engine for each core -------------------------------------
+#
+# Stack: the deepest call chain from <prefix>_infer (and <prefix>_prepare_input, <prefix>_confidence). Frames
+# of the engine's functions come from gcc -fstack-usage; the call graph and the frames of library functions
+# the compiler calls (memcpy, memset, __aeabi_lmul, ...) from the disassembly of the engine linked alone
+# with libc and libgcc (entry <prefix>_infer, unused code collected): every BL/B.W to a function's start is
+# an edge, a library frame is the sum of its PUSH/VPUSH/SUB SP. QEMU stack painting checks the result.
+
+_FUNCTION = re.compile(r"^[0-9a-f]+ <([^>]+)>:$")
+_CALL = re.compile(r"\s(bl|b|b\.w|b\.n)\s+[0-9a-f]+ <([^>+]+)>$")  # to a function's start: call, tail call
+_PUSH = re.compile(r"\s(v?push|stmdb)\s+(?:sp!,\s*)?\{([^}]*)\}")
+_SUB_SP = re.compile(r"\ssub(?:\.w|w)?\s+sp,\s*(?:sp,\s*)?#(\d+)")
+
+
+@dataclass
+class Function:
+    frame: int
+    calls: set[str]
+    indirect: bool = False
+
+
+def _registers(text: str) -> int:
+    count = 0
+    for part in text.split(","):
+        bounds = [int(re.sub(r"\D", "", r)) for r in part.split("-")] if "-" in part else None
+        count += bounds[1] - bounds[0] + 1 if bounds else 1
+    return count
+
+
+def parse_disassembly(text: str) -> dict[str, Function]:
+    """objdump -d output -> {function: frame from its prologue, direct callees, indirect calls?}."""
+    functions: dict[str, Function] = {}
+    current = None
+    for line in text.splitlines():
+        head = _FUNCTION.match(line)
+        if head:
+            current = functions.setdefault(head.group(1), Function(0, set()))
+            continue
+        if current is None or not line.startswith(" "):
+            continue
+        push, sub, call = _PUSH.search(line), _SUB_SP.search(line), _CALL.search(line)
+        if push:
+            current.frame += _registers(push.group(2)) * (8 if push.group(2).strip().startswith("d") else 4)
+        elif sub:
+            current.frame += int(sub.group(1))
+        elif call and (call.group(1) == "bl" or functions.get(call.group(2)) is not current):
+            current.calls.add(call.group(2))  # a B to the function's own start is a loop, a BL recursion
+        elif re.search(r"\sblx\s+r\d", line):
+            current.indirect = True
+    return functions
+
+
+def stack_usage(text: str) -> dict[str, int]:
+    """gcc -fstack-usage (.su) -> {function: bytes}; a dynamic frame is an error (the engine has none)."""
+    frames = {}
+    for line in text.splitlines():
+        where, size, kind = line.split("\t")
+        if kind.strip() != "static":
+            raise RuntimeError(f"{where}: {kind.strip()} stack frame")
+        frames[where.rsplit(":", 1)[-1]] = int(size)
+    return frames
+
+
+def deepest_chain(root: str, functions: dict[str, Function], su: dict[str, int]) -> tuple[int, list[str]]:
+    """(bytes, [root, callee, ...]) of the deepest call chain from `root`; a cycle or an indirect call
+    has no static bound (RuntimeError)."""
+    def frame(name: str) -> int:
+        return su.get(re.sub(r"\.\d+$", "", name), functions[name].frame)
+
+    def walk(name: str, path: tuple[str, ...]) -> tuple[int, list[str]]:
+        if name in path:
+            raise RuntimeError(f"recursion: {' -> '.join(path + (name,))}")
+        if functions[name].indirect:
+            raise RuntimeError(f"{name} makes an indirect call: no static stack bound")
+        best = max((walk(c, path + (name,)) for c in functions[name].calls if c in functions), default=(0, []))
+        return frame(name) + best[0], [name] + best[1]
+    return walk(root, ())
+
+
+def measure_core(files: dict[str, str], prefix: str, cpu: str, tmp: Path) -> dict:
+    """Code, constants and deepest stack of OUT/<prefix>.c compiled for `cpu` (build.ARM_OPT)."""
+    work = Path(tmp) / cpu
+    work.mkdir()
+    for name in (f"{prefix}.c", f"{prefix}.h", f"{prefix}_weights.h"):
+        (work / name).write_text(files[name])
+    obj = build.compile_arm_object(work / f"{prefix}.c", cpu, work / f"{prefix}.o", build.ARM_OPT + ["-fstack-usage"])
+    sizes = build.section_sizes(obj)
+    elf = work / "engine.elf"  # the engine and the library code it calls, nothing else
+    build.run([build.ARM_CC, *build.CPU_FLAGS[cpu], "--specs=nano.specs", "-nostartfiles", f"-Wl,-e,{prefix}_infer",
+               "-Wl,--gc-sections", str(obj), "-o", str(elf)])
+    functions = parse_disassembly(build.run([build.ARM_OBJDUMP, "-d", "--no-show-raw-insn", str(elf)]))
+    su = stack_usage((work / f"{prefix}.su").read_text())
+    chains = [deepest_chain(f"{prefix}_{root}", functions, su) for root in ("infer", "prepare_input", "confidence")
+              if f"{prefix}_{root}" in functions]
+    stack, chain = max(chains)
+    code = sum(v for k, v in sizes.items() if k.startswith(".text"))
+    const = sum(v for k, v in sizes.items() if k.startswith(".rodata"))
+    return {
+        "code_bytes": code, "const_bytes": const, "flash_bytes": code + const,
+        "data_bytes": sum(v for k, v in sizes.items() if k.startswith((".data", ".bss"))),
+        "stack_bytes": stack, "stack_chain": chain,
+    }
+
+
+def measure_engine(files: dict[str, str], prefix: str, main_cpu: str = "cortex-m4") -> dict | None:
+    """Per core (build.CPU_FLAGS) code, constants and stack; the top-level figures are `main_cpu`'s. None
+    without arm-none-eabi-gcc."""
+    if not build.have_arm():
+        return None
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        cores = dict(zip(build.CPU_FLAGS, pool.map(lambda cpu: measure_core(files, prefix, cpu, Path(tmp)),
+                                                   build.CPU_FLAGS)))
+    main = cores[main_cpu]
+    return {"cpu": main_cpu, "flags": " ".join(build.ARM_OPT + build.NO_UNALIGNED),
+            **{k: main[k] for k in ("code_bytes", "const_bytes", "data_bytes", "stack_bytes", "stack_chain")},
+            "cores": cores,
+            "stack_note": "deepest call chain: gcc -fstack-usage frames, call graph and library frames from the "
+                          "disassembly of the engine linked alone"}

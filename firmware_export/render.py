@@ -7,18 +7,21 @@ calls, the kernels pasted from `kernels/`, and a banner at the top of every file
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from string import Template
 
 import numpy as np
 
 import edgelenet
-from edgelenet.artifact import QuantizedModel
+from edgelenet.artifact import QuantizedModel, artifact_bytes
 from edgelenet.errors import UserError
 from firmware_export import build
 from firmware_export.layout import CArray, Step, layer_arrays, maxpool_folded, output_stage, plan_steps, symbol
+from firmware_export.layout_mve import mve_arrays
 from firmware_export.memory import Buffer, plan_scratch
 from firmware_export.prepare import class_names, header_values, prepare_values
 
@@ -31,6 +34,9 @@ C_KEYWORDS = frozenset("""
     _BitInt _Decimal32 _Decimal64 _Decimal128
 """.split())
 KERNELS = {"conv_maxpool": "eln_conv_maxpool_s8.c", "conv_subsample": "eln_conv_subsample_s8.c", "fc": "eln_fc_s8.c"}
+MVE = "defined(__ARM_FEATURE_MVE)"  # the Helium path's twin of each kernel and weight array (kernels/eln_*_mve.h)
+KERNELS_MVE = {"conv_maxpool": "eln_conv_maxpool_mve.h", "conv_subsample": "eln_conv_subsample_mve.h",
+               "fc": "eln_fc_mve.h"}
 CALLS = {
     "conv_maxpool": "eln_conv_maxpool_s8(&{p}_shape, &{p}_quant, {src}, {p}_weights, {p}_bias, {dst});",
     "conv_subsample": "eln_conv_subsample_s8(&{p}_shape, &{p}_quant, &{s}_sub, {src}, {p}_weights, {p}_bias, {dst});",
@@ -99,7 +105,8 @@ def c_array(array: CArray) -> str:
 
 def c_arrays(arrays: list[CArray]) -> str:
     """All arrays; twins (same name, one per compile-time path) become one #if chain over the paths of
-    kernels/eln_kernels.h: __ARM_FEATURE_DSP, then another ARM core (Thumb), then the host."""
+    kernels/eln_kernels.h: __ARM_FEATURE_MVE (Helium), __ARM_FEATURE_DSP, then another ARM core (Thumb),
+    then the host."""
     parts, done = [], set()
     for array in arrays:
         if array.name in done:
@@ -108,13 +115,16 @@ def c_arrays(arrays: list[CArray]) -> str:
         twins = {a.path: a for a in arrays if a.name == array.name}
         if "" in twins:
             parts.append(c_array(array))
-        elif "portable" in twins:
-            parts.append(f"#if defined(__ARM_FEATURE_DSP)\n{c_array(twins['dsp'])}#else\n"
-                         f"{c_array(twins['portable'])}#endif\n")
+            continue
+        chain = [(MVE, "mve"), ("defined(__ARM_FEATURE_DSP)", "dsp")]
+        if "portable" in twins:
+            chain += [(None, "portable")]
         else:
-            parts.append(f"#if defined(__ARM_FEATURE_DSP)\n{c_array(twins['dsp'])}"
-                         f"#elif defined(__arm__) || defined(__thumb__)\n{c_array(twins['thumb'])}#else\n"
-                         f"{c_array(twins['host'])}#endif\n")
+            chain += [("defined(__arm__) || defined(__thumb__)", "thumb"), (None, "host")]
+        chain = [(test, twins[path]) for test, path in chain if path in twins]
+        text = "".join(f"#{'if' if i == 0 else 'elif'} {test}\n{c_array(a)}" if test else f"#else\n{c_array(a)}"
+                       for i, (test, a) in enumerate(chain))
+        parts.append(text + "#endif\n")
     return "\n".join(parts)
 
 
@@ -122,27 +132,45 @@ def _literal(value: int) -> str:
     return "(-2147483647 - 1)" if value == -(1 << 31) else str(value)
 
 
-def pasted_kernels(steps: list[Step]) -> str:
+def pasted_kernels(steps: list[Step], optimize: str = "size") -> str:
     """The kernels this model needs, as static functions: headers first, then each kernel once, after the
-    buffer bounds of this model (the largest convolution input and full-layer input, padded)."""
-    names = ["eln_requant.h", "eln_kernels.h", "eln_dsp.h"]
+    buffer bounds of this model (the largest convolution input and full-layer input, padded) and the
+    layout choices (the folded max-pooling epilogue; int8 full-layer weights on the DSP path)."""
+    names = ["eln_target.h", "eln_requant.h", "eln_kernels.h", "eln_dsp.h", "eln_requant_mve.h"]
     convs = [step for step in steps if step.kind != "fc"]
     if convs:
-        names += ["eln_conv_patch.h", "eln_conv_dsp.h", "eln_conv_thumb.h", "eln_conv_window.h"]
-    names += sorted({KERNELS[step.kind] for step in steps})
+        names += ["eln_conv_patch.h", "eln_conv_dsp.h", "eln_conv_thumb.h", "eln_conv_window.h",
+                  "eln_conv_window_mve.h"]
+    kinds = sorted({step.kind for step in steps}, key=lambda kind: KERNELS[kind])
     bounds = [f"#define ELN_FC_MAX_IN {max(-(-s.in_shape[0] // 8) * 8 for s in steps if s.kind == 'fc')}"
               " /* largest F_in, rounded up to a multiple of 8 */"]
+    if optimize == "size":
+        bounds.append("#define ELN_FC_INT8 1 /* DSP path: int8 full-layer weights, widened at run time */")
+        if convs:
+            bounds.append("#define ELN_CONV_INT8 1 /* DSP path: int8 convolution kernels, widened per map */")
     if maxpool_folded(steps):
         bounds.insert(0, "#define ELN_CONV_MAXPOOL_FOLDED 1 /* the max-pooling epilogue words add z_out (layout.py) */")
     if convs:
-        bounds.insert(0, f"#define ELN_CONV_MAX_MAPS {max(s.in_shape[0] for s in convs)} /* input maps of the "
-                         "largest convolution */")
+        bounds[:0] = [
+            f"#define ELN_CONV_MAX_MAPS {max(s.in_shape[0] for s in convs)} /* input maps of the largest convolution */",
+            f"#define ELN_CONV_INPUT_WORDS {max(s.in_shape[0] * s.in_shape[1] ** 2 // 2 for s in convs)} /* DSP: the "
+            "largest widened convolution input */",
+            f"#define ELN_CONV_MAP_WORDS {max(s.in_shape[0] * 33 + 4 for s in convs)} /* DSP: one output map's "
+            "widened kernels and epilogue */"]
     parts = ["\n".join(bounds) + "\n\n"]
     for name in names:
-        text = "".join(line for line in kernel_text(name).splitlines(keepends=True)
-                       if not line.startswith('#include "eln_'))
-        parts.append(f"/* ---- firmware_export/kernels/{name} ---- */\n{text}\n")
+        parts.append(_pasted(name))
+        if name == "eln_target.h":
+            parts.append("ELN_INTEGER_BEGIN /* to the end of the file */\n\n")
+    for kind in kinds:  # each kernel: its Helium twin, or the other paths' file
+        parts.append(f"#if {MVE}\n{_pasted(KERNELS_MVE[kind])}#else\n{_pasted(KERNELS[kind])}#endif\n\n")
     return "".join(parts)
+
+
+def _pasted(name: str) -> str:
+    text = "".join(line for line in kernel_text(name).splitlines(keepends=True)
+                   if not line.startswith('#include "eln_'))
+    return f"/* ---- firmware_export/kernels/{name} ---- */\n{text}\n"
 
 
 def _shape(shape) -> str:
@@ -174,7 +202,8 @@ def _buffer(place: str | int) -> str:
     return place if isinstance(place, str) else f"buffer + {place}"
 
 
-def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scratch: int) -> str:
+def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scratch: int, api: dict,
+                 optimize: str = "size") -> str:
     steps = [b.step for b in buffers]
     declarations, calls = [], []
     for index, buf in enumerate(buffers):
@@ -187,23 +216,67 @@ def model_source(prefix: str, model: QuantizedModel, buffers: list[Buffer], scra
     prepare_name, prepare_fields = prepare_values(model)
     prepare = template(prepare_name).substitute(prepare_fields, prefix=prefix, PREFIX=prefix.upper())
     return template("model.c").substitute(
-        banner=banner(f"{prefix}.c", model), prefix=prefix, PREFIX=prefix.upper(), kernels=pasted_kernels(steps),
-        class_names=class_names(prefix, model), prepare_input=prepare,
+        api, banner=banner(f"{prefix}.c", model), prefix=prefix, PREFIX=prefix.upper(),
+        kernels=pasted_kernels(steps, optimize), class_names=class_names(prefix, model), prepare_input=prepare,
         model_title=f"LeNet-5 {model.arch}", steps="".join(declarations), calls="\n".join(calls),
         scratch_layout=f"{scratch} bytes: {layout}")
 
 
-def render(model: QuantizedModel, prefix: str = "lenet5") -> Rendered:
+def scale_fixed_point(scale: float) -> tuple[int, int]:
+    """(mult, shift) with scale ~= mult / 2^shift and mult in [2^30, 2^31): 31 significant bits."""
+    if not (math.isfinite(scale) and scale > 0):
+        raise UserError(f"the artifact's output scale {scale!r} is not a positive number")
+    shift = 30 - math.frexp(scale)[1] + 1  # frexp: scale = f * 2^e, f in [0.5, 1)
+    mult = round(scale * 2.0 ** shift)
+    if mult == 1 << 31:
+        mult, shift = 1 << 30, shift - 1
+    return mult, shift
+
+
+def softmax_exp_table(scale: float) -> list[int]:
+    """round(32768 * exp(-scale * d)) for d = 0, 1, ...: up to 256 entries, cut before the first 0."""
+    table = []
+    for d in range(256):
+        value = round(32768 * math.exp(-scale * d))
+        if value == 0:
+            break
+        table.append(value)
+    return table
+
+
+def api_values(model: QuantizedModel, steps: list[Step]) -> dict:
+    """The application API's fields of <prefix>.h and <prefix>.c (output scale, confidence, ids, profiling)."""
+    scale, zero_point = model.logits.scale, model.logits.zero_point
+    mult, shift = scale_fixed_point(scale)
+    table = softmax_exp_table(scale)
+    rows = [", ".join(map(str, table[i:i + VALUES_PER_LINE])) for i in range(0, len(table), VALUES_PER_LINE)]
+    model_id = (model.checksum or "0" * 64)[:16]
+    return {"output_scale": f"{scale!r}", "output_scale_mult": mult, "output_scale_shift": shift,
+            "output_zero_point": zero_point, "confidence_table_len": len(table),
+            "confidence_table": ",\n    ".join(rows), "model_id": model_id, "model_id_u32": model_id[:8],
+            "generator_version": edgelenet.__version__, "num_steps": len(steps),
+            "step_names": ", ".join(f"{i}: {step.name}" for i, step in enumerate(steps))}
+
+
+OPTIMIZE = ("size", "speed")  # export-c --optimize: the DSP path's full-layer weights, int8 or 16-bit pairs
+
+
+def render(model: QuantizedModel, prefix: str = "lenet5", optimize: str = "size") -> Rendered:
     validate_prefix(prefix)
+    if optimize not in OPTIMIZE:
+        raise UserError(f"--optimize {optimize!r}: expected one of {', '.join(OPTIMIZE)}")
+    if not model.checksum:  # a model quantized in this process, not read from a file: its artifact's sha256
+        artifact_bytes(model)
     steps = plan_steps(model)
     buffers, scratch = plan_scratch(steps)
     folded = maxpool_folded(steps)
-    arrays = [a for step in steps for layer in step.layers for a in layer_arrays(prefix, layer, step, folded)]
-    common = {"prefix": prefix, "PREFIX": prefix.upper()}
+    arrays = [a for step in steps for layer in step.layers for a in layer_arrays(prefix, layer, step, folded, optimize)]
+    arrays += mve_arrays(prefix, steps)
+    common = {"prefix": prefix, "PREFIX": prefix.upper(), **api_values(model, steps)}
     files = {
         f"{prefix}.h": template("model.h").substitute(dict(common, **header_values(model)), banner=banner(f"{prefix}.h", model),
                                                       scratch_bytes=scratch, model_title=f"LeNet-5 {model.arch}"),
-        f"{prefix}.c": model_source(prefix, model, buffers, scratch),
+        f"{prefix}.c": model_source(prefix, model, buffers, scratch, common, optimize),
         f"{prefix}_weights.h": template("weights.h").substitute(
             common, banner=banner(f"{prefix}_weights.h", model), arrays=c_arrays(arrays)),
     }
@@ -212,17 +285,34 @@ def render(model: QuantizedModel, prefix: str = "lenet5") -> Rendered:
 
 
 def example_files(prefix: str, model: QuantizedModel) -> dict[str, str]:
-    cpus = sorted(build.CPU_FLAGS)
+    """OUT/example/: main.c, startup.c, a linker script per QEMU board, Makefile and CMakeLists.txt; the
+    core list, flags and memory maps come from build.py."""
+    cpus = list(build.CPU_FLAGS)
     values = {
         "prefix": prefix, "PREFIX": prefix.upper(), "strict": " ".join(build.STRICT),
         "strict_cmake": " ".join(f for f in build.STRICT if f != "-std=c99"),
         "host_opt": " ".join(build.HOST_OPT), "arm_opt": " ".join(build.ARM_OPT), "arm_cc": build.ARM_CC,
-        "arm_libs": " ".join(build.ARM_LIBS),
+        "arm_libs": " ".join(build.ARM_LIBS), "no_unaligned": " ".join(build.NO_UNALIGNED), "cpus": " ".join(cpus),
         "cpu_flags": "\n".join(f"FLAGS_{cpu} := {' '.join(build.CPU_FLAGS[cpu])}" for cpu in cpus),
         "cpu_flags_cmake": "\n".join(f"set(FLAGS_{cpu} {' '.join(build.CPU_FLAGS[cpu])})" for cpu in cpus),
+        "cpu_boards": "\n".join(f"BOARD_{cpu} := {build.CORE_BOARD[cpu]}" for cpu in cpus),
+        "cpu_boards_cmake": "\n".join(f"set(BOARD_{cpu} {build.CORE_BOARD[cpu]})" for cpu in cpus),
+        "qemu_run": " ".join(build.qemu_command(Path("ELF"), "BOARD")[:-1]).replace("-M BOARD", "-M $(BOARD)"),
     }
     out = {}
-    for name in ("main.c", "startup.c", "link.ld", "Makefile", "CMakeLists.txt"):
+    for name in ("main.c", "startup.c", "Makefile", "CMakeLists.txt"):
         text = banner(f"example/{name}", model, hash_comment=name in ("Makefile", "CMakeLists.txt"))
         out[f"example/{name}"] = template(f"example/{name}").substitute(values, banner=text)
+    for board, info in sorted(build.BOARDS.items()):
+        name = f"example/link-{board}.ld"
+        out[name] = template("example/link.ld").substitute(values, banner=banner(name, model), **_memory(board, info))
     return out
+
+
+def _memory(board: str, info: build.Board) -> dict[str, str]:
+    names = {"mps2-an505": ("SSRAM1 (secure alias)", "SSRAM2/3 (secure alias)"), "mps3-an547": ("ITCM", "DTCM")}
+    code_name, data_name = names.get(board, ("flash", "RAM"))
+    return {"board": board, "cpu": info.cpu, "code_name": code_name, "data_name": data_name,
+            "code_origin": f"0x{info.code[0]:08X}", "code_length": f"{info.code[1] // 1024}K",
+            "data_origin": f"0x{info.data[0]:08X}", "data_length": f"{info.data[1] // 1024}K",
+            "stack_reserve": str(min(8192, info.data[1] // 4))}

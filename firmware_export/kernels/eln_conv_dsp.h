@@ -1,26 +1,37 @@
-/* eln_conv_dsp.h: the Cortex-M4/M7 (__ARM_FEATURE_DSP) inner loop of eln_conv_window.h.
+/* eln_conv_dsp.h: the convolution on the Cortex-M4/M7/M33 DSP extension (ELN_DSP), output maps outside.
  *
- * Per input map, its 3 patch column pairs g unrolled: the 6 patch words P[g][0..5] (rows 0..5 of the
- * pair, eln_conv_patch.h) and the 10 weight words {E[ky][g], O[ky][g]}, ky = 0..4, are loaded with LDM (one instruction for 2-4
- * words) into fixed registers, and 20 SMLADs (two 16-bit MACs each) update the four accumulators:
+ * The layer's input is widened once (eln_dsp_widen_input) into int16 pairs of adjacent columns, stored
+ * column pair major: word (i, j, r) = {x[i][r][2j], x[i][r][2j+1]} at (i * side/2 + j) * side + r, so the
+ * 6 rows 2py..2py+5 of a window's column pair are 6 consecutive words. Then, per output map, its kernels
+ * are widened once (eln_dsp_map_weights) into 16-bit pairs over the window's three column pairs g:
+ *   E[ky][g] = {w[2g], w[2g+1]} (dx = 0)   O[ky][g] = {w[2g-1], w[2g]} (dx = 1)   (w[-1] = w[5] = 0)
+ * and eln_dsp_window runs the 2x2 pooling window of every position over them: per input map and column
+ * pair, the 6 patch words and the 10 weight words are loaded with LDM (one instruction for 2-4 words) into
+ * fixed registers, and 20 SMLADs (two 16-bit MACs each) update the four accumulators:
  *   a00 += P[ky].E[ky]   a01 += P[ky].O[ky]   a10 += P[ky+1].E[ky]   a11 += P[ky+1].O[ky]
- * 26 instructions per column pair for 40 MAC slots (33 used: E and O have one zero each), 80 per input
- * map with the loop test (the loop is unrolled per map: 3 passes per map cost C3 4,800 more tests).
- * Layout (layout.py, conv_pack) per output map: per input map its (3, 5, 2) weight words and then the
- * number of input maps left after it, which the pass's last LDM loads as a third word (the loop test is
- * CMP #0: all 14 registers are busy, so an end pointer would be reloaded from the stack each pass); then
- * the map's five epilogue words {bias', m, n - 32, round, offset} (eln_channel), read with one LDM by
- * eln_conv_channel: indexing per-channel arrays costs the register-starved map loop several spills per map.
- * offset, the map's output offset from the last map's, lets the max-pooling map loop store and end
- * without an output pointer (eln_conv_maxpool_s8.c).
+ * 27 instructions per column pair for 40 MAC slots (33 used), 83 per input map with the loop test.
+ * After each column pair's weights comes the number of patch words to skip to the next column pair, or
+ * after the last one to the next input map, and 0 after the last input map: all 14 registers are busy, so
+ * the loop keeps no end pointer and no stride.
+ * Memory: the widened input (ELN_CONV_INPUT_WORDS words) and one map's widened kernels (ELN_CONV_MAP_WORDS)
+ * on the stack; with ELN_CONV_INT8 (export-c --optimize size) flash holds one int8 word per kernel row and
+ * column pair (layout.py, conv_pack_dsp), widened here, and with 16-bit pairs (speed) the words themselves.
+ * Alignment: the input is read bytewise; every word access is to an int32 array.
  */
 #ifndef ELN_CONV_DSP_H
 #define ELN_CONV_DSP_H
 
-#include "eln_conv_patch.h"
 #include "eln_dsp.h"
+#include "eln_kernels.h"
 
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
+#ifndef ELN_CONV_INPUT_WORDS
+#define ELN_CONV_INPUT_WORDS (16 * 14 * 7) /* largest Cin * side * side / 2 (the engine defines the exact one) */
+#endif
+#ifndef ELN_CONV_MAP_WORDS
+#define ELN_CONV_MAP_WORDS (16 * 33 + 4) /* largest Cin * 33 + 4: one map's widened kernels, skips, epilogue */
+#endif
+
 /* acc += the two 16-bit products of x and y, in place (a statement): with ACLE's __smlad, GCC 12 renames
  * the accumulators through the LDM registers and copies the weight pointer around the loop (2 MOVs/map) */
 #define ELN_SMLAD(acc, x, y) __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(x), "r"(y))
@@ -30,8 +41,8 @@
         ELN_SMLAD(a00, top, e); ELN_SMLAD(a01, top, o);                                             \
         ELN_SMLAD(a10, bottom, e); ELN_SMLAD(a11, bottom, o);                                       \
     } while (0)
-/* one column pair g: patch rows 0..5, kernel rows 0..4; LAST loads the input map's last weight words */
-#define ELN_PAIR(LAST)                                                                              \
+/* one column pair: patch rows 0..5, kernel rows 0..4, then the skip to the next column pair (into e1) */
+#define ELN_PAIR()                                                                                  \
     do {                                                                                            \
         ELN_LDM3(p, p0, p1, p2); /* rows 0..2 */                                                    \
         ELN_LDM4(w, e0, o0, e1, o1); /* ky = 0, 1 */                                                \
@@ -40,44 +51,87 @@
         ELN_LDM4(w, e0, o0, e1, o1); /* ky = 2, 3 */                                                \
         ELN_ROW(p2, p0, e0, o0); ELN_ROW(p0, p1, e1, o1);                                           \
         ELN_LDR1(p, p2); /* row 5 */                                                                \
-        LAST; /* ky = 4 */                                                                          \
+        ELN_LDM3(w, e0, o0, e1); /* ky = 4, and the skip */                                         \
         ELN_ROW(p1, p2, e0, o0);                                                                    \
+        p += e1;                                                                                    \
     } while (0)
 
-/* weights: this output map's (Cin, 3, 5 * 2 + 1) words; acc: (2, 2) out; returns its epilogue words.
- * Every input map is read (a partial table is zero weights): a per-map loop for the C3 table cost the
- * dense layers more (register pressure) than it saved classic's C3. */
-static inline const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
-                                          const void *weights, int32_t acc[4])
+/* patch: the window's first word (input map 0, its column pair px, row 2py) of the widened input;
+ * weights: one output map's widened kernels; acc: (2, 2) out. Returns the map's epilogue words, which
+ * follow its kernels (layout.py, conv_pack_dsp). */
+ELN_INLINE const int32_t *eln_dsp_window(const int32_t *patch, const int32_t *weights, int32_t acc[4])
 {
-    const int32_t *p = patch->words, *w = (const int32_t *)weights;
+    const int32_t *p = patch, *w = weights;
     register int32_t e0 __asm__("r0"), o0 __asm__("r1"), e1 __asm__("r2"), o1 __asm__("r3");
     register int32_t p0 __asm__("r4"), p1 __asm__("r5"), p2 __asm__("r6");
     int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-    do { /* one input map per pass; its last LDM also loads the input maps left (layout.py) into e1 */
-        ELN_PAIR(ELN_LDM2(w, e0, o0));
-        ELN_PAIR(ELN_LDM2(w, e0, o0));
-        ELN_PAIR(ELN_LDM3(w, e0, o0, e1));
-    } while (e1 != 0); /* input maps left: no end pointer (it would live on the stack) */
+    do { /* one input map per pass */
+        ELN_PAIR();
+        ELN_PAIR();
+        ELN_PAIR();
+    } while (e1 != 0); /* the skip after the last input map is 0 */
     acc[0] = a00;
     acc[1] = a01;
     acc[2] = a10;
     acc[3] = a11;
-    (void)shape, (void)maps;
     return w;
 }
+#undef ELN_PAIR
+#undef ELN_ROW
+#undef ELN_SMLAD
 
-/* weights: past output map c's kernels, at its five eln_channel words; returns the next map's weights. */
-static inline const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant,
-                                           int32_t c, eln_channel *channel)
+/* input: (Cin, side, side) int8 -> xw: (Cin, side/2, side) words of adjacent column pairs (above). */
+ELN_INLINE void eln_dsp_widen_input(const eln_conv_shape *shape, const int8_t *input, int32_t *xw)
 {
-    const int32_t *w = (const int32_t *)weights;
-    register int32_t b __asm__("r0"), m __asm__("r1"), k __asm__("r2"), round __asm__("r3"), offset __asm__("r4");
-    ELN_LDM5(w, b, m, k, round, offset);
+    const int32_t side = shape->in_side, half = side / 2, rows = shape->in_channels * side;
+    int32_t row, j;
+    for (row = 0; row < rows; ++row) { /* row r of map i: row = i * side + r */
+        const int8_t *x = input + row * side;
+        int32_t *pair = xw + (row / side) * half * side + row % side; /* word (i, 0, r) */
+        for (j = 0; j < half; ++j, x += 2, pair += side) {
+            *pair = (int32_t)(((uint32_t)(int32_t)x[0] & 0xFFFFu) | (uint32_t)(int32_t)x[1] << 16);
+        }
+    }
+}
+
+/* weights: output map c's words in flash (layout.py, conv_pack_dsp); map: its widened kernels and
+ * epilogue words for eln_dsp_window, either ww (filled here) or the flash words themselves. Returns the
+ * next map's flash words. */
+ELN_INLINE const int32_t *eln_dsp_map_weights(const eln_conv_shape *shape, const int32_t *weights, int32_t *ww,
+                                               const int32_t **map)
+{
+#if defined(ELN_CONV_INT8)
+    const int32_t side = shape->in_side, next_pair = side - 6, next_map = (side / 2 - 2) * side - 6;
+    const int32_t *z = weights;
+    int32_t i, g;
+    *map = ww;
+    for (i = 0; i < shape->in_channels; ++i) {
+        for (g = 0; g < 3; ++g, ww += 11) { /* kernel rows 0..4: {E.lo, O.lo, E.hi, O.hi} -> E, O */
+            register int32_t z0 __asm__("r0"), z1 __asm__("r1"), z2 __asm__("r2"), z3 __asm__("r3"), z4 __asm__("r4");
+            ELN_LDM5(z, z0, z1, z2, z3, z4);
+            ww[0] = __sxtb16(z0), ww[1] = eln_sxtb16_ror8(z0), ww[2] = __sxtb16(z1), ww[3] = eln_sxtb16_ror8(z1);
+            ww[4] = __sxtb16(z2), ww[5] = eln_sxtb16_ror8(z2), ww[6] = __sxtb16(z3), ww[7] = eln_sxtb16_ror8(z3);
+            ww[8] = __sxtb16(z4), ww[9] = eln_sxtb16_ror8(z4);
+            ww[10] = g < 2 ? next_pair : i + 1 < shape->in_channels ? next_map : 0;
+        }
+    }
+    for (i = 0; i < 4; ++i) { /* the epilogue words */
+        ww[i] = z[i];
+    }
+    return z + 4;
+#else
+    (void)ww;
+    *map = weights;
+    return weights + shape->in_channels * 33 + 4;
+#endif
+}
+
+/* epilogue: output map c's four words {bias', m, n - 32, rounding} -> channel, with one LDM. */
+ELN_INLINE void eln_dsp_channel(const int32_t *epilogue, eln_channel *channel)
+{
+    register int32_t b __asm__("r0"), m __asm__("r1"), k __asm__("r2"), round __asm__("r3");
+    ELN_LDM4(epilogue, b, m, k, round);
     channel->bias = b, channel->multiplier = m, channel->high_shift = k, channel->round = round;
-    channel->offset = offset;
-    (void)bias, (void)quant, (void)c;
-    return w;
 }
 #endif
 

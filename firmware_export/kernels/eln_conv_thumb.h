@@ -22,7 +22,7 @@
 
 /* maps: n, then this output map's n input maps; weights: their (n, 5, 5) int8 kernels; acc: (2, 2) out.
  * Returns the next output map's weights. */
-static inline const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
+ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
                                           const void *weights, int32_t acc[4])
 {
     const int32_t side = shape->in_side, plane = side * side;

@@ -6,17 +6,20 @@
  * F_in * 128 * 127 <= 6,502,400 (F_in = 400) before the bias, whose exact bound is checked at export time.
  * - portable: int8 weights (F_out, F_in); the k loop is a plain dot product that compilers vectorise.
  * - DSP: the input is widened once into int16 pairs on the stack (ELN_FC_MAX_IN * 2 bytes), each 4 values
- *   {x0..x3} by two SXTB16 into the pairs {x0, x2}, {x1, x3}; the weights are int16 pairs in the same
- *   order, (ceil(F_out/4), F_in/2 rounded up to a multiple of 4, 4) words, zero-padded: per input pair,
- *   one LDM of four weight words feeds 4 SMLADs (8 MACs); 4 pairs per pass: 2 LDRD, 4 LDM, 16 SMLAD and
- *   the loop test, 26 instructions for 32 MACs (2 pairs per pass: 15 for 16).
+ *   {x0..x3} by two SXTB16 into the pairs {x0, x2}, {x1, x3}. Two weight layouts (export-c --optimize):
+ *   - speed: int16 pairs in the same order, (ceil(F_out/4), F_in/2 rounded up to a multiple of 4, 4)
+ *     words, zero-padded: per input pair, one LDM of four weight words feeds 4 SMLADs (8 MACs); 4 pairs per
+ *     pass: 2 LDRD, 4 LDM, 16 SMLAD and the loop test, 26 instructions for 32 MACs; twice the int8 flash.
+ *   - size (ELN_FC_INT8): int8, (ceil(F_out/4), F_in/4 rounded up to even, 4) words of 4 weights, widened
+ *     at run time as CMSIS-NN does: SXTB16 of a word gives {w0, w2}, of it rotated by 8 {w1, w3}, the
+ *     input's pairs; per 8 inputs: 2 LDRD, 2 LDM, 16 SXTB16, 16 SMLAD and the loop test, 38 for 32 MACs.
+ *   The input is a scratch region (4-byte aligned) and every weight word is an int32: aligned loads only.
  */
 #include "eln_kernels.h"
 
 #include "eln_dsp.h"
 
-#if defined(__ARM_FEATURE_DSP)
-#include <string.h>
+#if defined(ELN_DSP)
 #ifndef ELN_FC_MAX_IN
 #define ELN_FC_MAX_IN 400 /* largest F_in rounded up to a multiple of 8 (the engine defines the exact one) */
 #endif
@@ -27,14 +30,14 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 {
     const int32_t n_in = shape->in_features, n_out = shape->out_features;
     int32_t o, k, q;
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
     union { int32_t words[ELN_FC_MAX_IN / 2]; int16_t values[ELN_FC_MAX_IN]; } x; /* (F_in padded,) int16 */
-    const int32_t n_pairs = (n_in + 7) / 8 * 4;
+    const int32_t n_pairs = (n_in + 7) / 8 * 4; /* words of input pairs: F_in rounded up to 8, halved */
     const int32_t *w = (const int32_t *)weights;
+    const eln_word *in = (const eln_word *)(const void *)input; /* a scratch region: 4-byte aligned */
     for (k = 0; k + 4 <= n_in; k += 4) { /* 4 values {x0..x3} -> pairs {x0, x2}, {x1, x3} (fc_pack's order) */
-        uint32_t four; /* x0 in the low byte (little-endian: eln_dsp.h) */
-        memcpy(&four, input + k, 4);
-        x.words[k / 2] = __sxtb16((int32_t)four), x.words[k / 2 + 1] = eln_sxtb16_ror8((int32_t)four);
+        const int32_t four = in[k / 4]; /* x0 in the low byte (little-endian: eln_dsp.h) */
+        x.words[k / 2] = __sxtb16(four), x.words[k / 2 + 1] = eln_sxtb16_ror8(four);
     }
     for (; k < 2 * n_pairs; ++k) { /* the tail, and zeros up to the padded length: value k is half k%4/2 of
                                       * word k/4*2 + k%2 */
@@ -43,6 +46,23 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     for (o = 0; o < n_out; o += 4) { /* rows o..o+3 (rows past F_out are zero weights, not stored) */
         int32_t acc[4], a0 = 0, a1 = 0, a2 = 0, a3 = 0;
         const int32_t *xp = x.words, *const end = x.words + n_pairs;
+#if defined(ELN_FC_INT8)
+        for (; xp < end; xp += 4) { /* 8 inputs: per 4, one LDM of the 4 rows' int8 words, 8 SXTB16, 8 SMLAD */
+            register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
+            int32_t x02 = xp[0], x13 = xp[1]; /* {x0, x2}, {x1, x3}: the pairs SXTB16 makes of a weight word */
+            ELN_LDM4(w, w0, w1, w2, w3);
+            a0 = __smlad(x02, __sxtb16(w0), a0), a0 = __smlad(x13, eln_sxtb16_ror8(w0), a0);
+            a1 = __smlad(x02, __sxtb16(w1), a1), a1 = __smlad(x13, eln_sxtb16_ror8(w1), a1);
+            a2 = __smlad(x02, __sxtb16(w2), a2), a2 = __smlad(x13, eln_sxtb16_ror8(w2), a2);
+            a3 = __smlad(x02, __sxtb16(w3), a3), a3 = __smlad(x13, eln_sxtb16_ror8(w3), a3);
+            x02 = xp[2], x13 = xp[3];
+            ELN_LDM4(w, w0, w1, w2, w3);
+            a0 = __smlad(x02, __sxtb16(w0), a0), a0 = __smlad(x13, eln_sxtb16_ror8(w0), a0);
+            a1 = __smlad(x02, __sxtb16(w1), a1), a1 = __smlad(x13, eln_sxtb16_ror8(w1), a1);
+            a2 = __smlad(x02, __sxtb16(w2), a2), a2 = __smlad(x13, eln_sxtb16_ror8(w2), a2);
+            a3 = __smlad(x02, __sxtb16(w3), a3), a3 = __smlad(x13, eln_sxtb16_ror8(w3), a3);
+        }
+#else
         for (; xp < end; xp += 4) { /* 4 input pairs, 8 LDM-loaded weight words per two: 32 MACs */
             register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
             int32_t x0 = xp[0], x1 = xp[1];
@@ -56,6 +76,7 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
             ELN_LDM4(w, w0, w1, w2, w3);
             a0 = __smlad(x1, w0, a0), a1 = __smlad(x1, w1, a1), a2 = __smlad(x1, w2, a2), a3 = __smlad(x1, w3, a3);
         }
+#endif
         acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
         for (q = 0; q < 4 && o + q < n_out; ++q) {
             output[o + q] = eln_output_s8(acc[q] + bias[o + q], quant, o + q);

@@ -13,15 +13,6 @@
 
 #include "eln_requant.h"
 
-/* Three compile-time paths, chosen by the compiler's feature macros, all bit-identical:
- * - DSP (__ARM_FEATURE_DSP: Cortex-M4/M7): SMLAD on 16-bit pairs (eln_conv_dsp.h, eln_fc_s8.c);
- * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
- *   padding, unconnected input maps skipped (eln_conv_thumb.h);
- * - host (everything else): the portable C loops, shaped for compilers that vectorise. */
-#if !defined(__ARM_FEATURE_DSP) && (defined(__arm__) || defined(__thumb__))
-#define ELN_THUMB 1
-#endif
-
 /* A 2x2-pooled 5x5 convolution, stride 1, no padding; a partial connection table is zero weights. */
 typedef struct {
     int32_t in_channels;          /* Cin */

@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#include "eln_target.h"
+
 /* Per-layer output stage, prepared by Python at export time (const: it lives in flash). */
 typedef struct {
     const int32_t *multiplier;  /* (Cout,) m in [2^30, 2^31), or smaller for tiny factors */
@@ -26,10 +28,9 @@ typedef struct {
  * n = high_shift + 32, and when high_shift > 0 (the fast path below) round = 2^(high_shift - 1). */
 typedef struct {
     int32_t bias, multiplier, high_shift, round;
-    int32_t offset; /* DSP path only (eln_conv_dsp.h): the map's output offset from the last map's, <= 0 */
 } eln_channel;
 
-static inline int64_t eln_floor_shift(int64_t value, int32_t n)
+ELN_INLINE int64_t eln_floor_shift(int64_t value, int32_t n)
 {
     return value >= 0 ? value >> n : ~(~value >> n);
 }
@@ -40,13 +41,13 @@ static inline int64_t eln_floor_shift(int64_t value, int32_t n)
  * 2^(n-1) is a multiple of 2^32, so floor((p + 2^(n-1)) / 2^n) = floor((floor(p / 2^32) + 2^(n-33)) / 2^(n-32))
  * with p = acc * m. floor(p / 2^32) is the high word of one SMULL on Cortex-M3/M4 (|.| < 2^30, so adding
  * 2^(n-33) <= 2^29 stays in int32), and no saturation is needed: |p| < 2^62 gives |result| < 2^29. */
-static inline int32_t eln_requantize_high(int32_t acc, int32_t multiplier, int32_t high_shift, int32_t round)
+ELN_INLINE int32_t eln_requantize_high(int32_t acc, int32_t multiplier, int32_t high_shift, int32_t round)
 {
     const int32_t high = (int32_t)eln_floor_shift((int64_t)acc * multiplier, 32) + round;
     return high >= 0 ? high >> high_shift : ~(~high >> high_shift); /* floor shift of int32 */
 }
 
-static inline int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t shift)
+ELN_INLINE int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t shift)
 {
     if (shift > 32) {
         const int32_t high = (int32_t)eln_floor_shift((int64_t)acc * multiplier, 32) + ((int32_t)1 << (shift - 33));
@@ -65,7 +66,7 @@ static inline int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t sh
 }
 
 /* eln_requantize with the channel's prepared values: the fast path without recomputing its constants. */
-static inline int32_t eln_requantize_channel(int32_t acc, const eln_channel *channel)
+ELN_INLINE int32_t eln_requantize_channel(int32_t acc, const eln_channel *channel)
 {
     if (channel->high_shift > 0) {
         return eln_requantize_high(acc, channel->multiplier, channel->high_shift, channel->round);
@@ -74,7 +75,7 @@ static inline int32_t eln_requantize_channel(int32_t acc, const eln_channel *cha
 }
 
 /* After requantization: add the zero point, clamp to [act_min, 127] (ReLU or none). */
-static inline int8_t eln_clamp_s8(int32_t requantized, const eln_quant *quant)
+ELN_INLINE int8_t eln_clamp_s8(int32_t requantized, const eln_quant *quant)
 {
     int32_t value = requantized + quant->zero_point;
     value = value < quant->act_min ? quant->act_min : value;
@@ -82,14 +83,14 @@ static inline int8_t eln_clamp_s8(int32_t requantized, const eln_quant *quant)
 }
 
 /* eln_clamp_s8, then the tanh table if the layer has one. */
-static inline int8_t eln_saturate_s8(int32_t requantized, const eln_quant *quant)
+ELN_INLINE int8_t eln_saturate_s8(int32_t requantized, const eln_quant *quant)
 {
     const int8_t value = eln_clamp_s8(requantized, quant);
     return quant->lut != 0 ? quant->lut[value + 128] : value;
 }
 
 /* The epilogue every kernel shares: requantize channel c, then eln_saturate_s8. */
-static inline int8_t eln_output_s8(int32_t acc, const eln_quant *quant, int32_t c)
+ELN_INLINE int8_t eln_output_s8(int32_t acc, const eln_quant *quant, int32_t c)
 {
     return eln_saturate_s8(eln_requantize(acc, quant->multiplier[c], quant->shift[c]), quant);
 }

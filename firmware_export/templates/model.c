@@ -43,3 +43,32 @@ ${calls}
     }
     return best;
 }
+
+/* ===================================================================================================
+ * Application API: confidence (${prefix}.h)
+ * =================================================================================================== */
+
+/* round(32768 * exp(-scale * d)) for a logit d steps below the top one; 0 beyond the table. */
+static const uint16_t ${prefix}_softmax_exp[${confidence_table_len}] = {
+    ${confidence_table}
+};
+
+int32_t ${prefix}_confidence(const int8_t logits[${PREFIX}_NUM_CLASSES])
+{
+    uint32_t sum = 0u;
+    int top = 0, c;
+    if (logits == NULL) {
+        return -1;
+    }
+    for (c = 1; c < ${PREFIX}_NUM_CLASSES; ++c) {
+        top = logits[c] > logits[top] ? c : top;
+    }
+    for (c = 0; c < ${PREFIX}_NUM_CLASSES; ++c) {
+        const int32_t d = (int32_t)logits[top] - (int32_t)logits[c]; /* 0..255 */
+        sum += d < ${confidence_table_len} ? ${prefix}_softmax_exp[d] : 0u;
+    }
+    /* sum >= 32768 (the top class's own term); p = 32768^2 / sum, rounded: 0 < p <= 32768 */
+    return (int32_t)(((1u << 30) + sum / 2u) / sum);
+}
+
+ELN_INTEGER_END

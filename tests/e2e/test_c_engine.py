@@ -1,6 +1,6 @@
 """The exported C engine, compiled: bit-exact with the integer reference on the host (also under the
-sanitizers, on all 10,000 test images), warning-free for every compiler and CPU, and identical on three
-emulated Cortex-M boards."""
+sanitizers, on all 10,000 test images) and warning-free for every compiler and CPU. (On emulated Cortex-M
+cores: test_firmware_cores.py.)"""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "golden"))
 from synthetic import synthetic_model  # noqa: E402
 
 KERNELS = Path(str(resources.files("firmware_export") / "kernels"))
-QEMU_VECTORS = 24
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +70,7 @@ def test_engine_builds_warning_free_everywhere(host_cc, arm_toolchain, exported,
             for source in build.engine_sources(out):
                 for opt in (build.HOST_OPT, build.HOST_FAST):  # -O3 runs more analyses (and warnings)
                     build.run([cc, *build.STRICT, *opt, "-c", str(source), "-o", str(tmp_path / "h.o")])
-    for cpu in ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7"):
+    for cpu in build.CPU_FLAGS:
         for source in build.engine_sources(out):
             build.compile_arm_object(source, cpu, tmp_path / f"{cpu}.o")
 
@@ -101,13 +100,47 @@ def test_example_makefile_builds_and_runs_on_host(host_cc, exported):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("board", sorted(build.BOARDS))
-def test_qemu_boards_match_reference(qemu, exported, mnist, board, tmp_path):
-    model, out = exported
-    images = mnist.test.images[:QEMU_VECTORS]
-    build.vectors_header(images, tmp_path / "vectors.h")
-    elf = build.build_arm_example(out, board, tmp_path / "app.elf", ['-DELN_VECTORS="vectors.h"'], [tmp_path])
-    classes, logits, _ = build.parse_example_output(build.run_qemu(elf, board))
-    expected_labels, expected = reference.predict(model, images)
-    assert logits == expected.tolist()
-    assert classes == expected_labels.tolist()
+@pytest.mark.parametrize("optimize", ["size", "speed"])
+@pytest.mark.parametrize("arch", ["modern", "classic"])
+def test_qemu_m4_layouts_match_reference_on_synthetic_shapes(qemu, arch, optimize, rng, tmp_path):
+    """Both DSP layouts (export-c --optimize) on shapes that need padding (F_in 75, 8, 6; 3 maps)."""
+    model = synthetic_model(arch)
+    out = tmp_path / "out"
+    export_c(model, out, measure_flash=False, optimize=optimize)
+    pixels = rng.integers(0, 256, size=(6, 28, 28)).astype(np.uint8)
+    build.vectors_header(pixels, tmp_path / "vectors.h")
+    elf = build.build_arm_example(out, "mps2-an386", tmp_path / "app.elf", ['-DELN_VECTORS="vectors.h"'], [tmp_path])
+    _, logits, _ = build.parse_example_output(build.run_qemu(elf, "mps2-an386"))
+    assert logits == reference.predict(model, pixels)[1].tolist()
+
+
+def test_optimize_choices_reported(tmp_path):
+    """export-c reports the flash of both layouts; int8 full layers are the smaller one."""
+    report = export_c(synthetic_model("modern"), tmp_path / "out", measure_flash=False, optimize="speed")
+    sizes = report["flash_bytes_by_optimize"]
+    assert report["optimize"] == "speed" and sizes["size"] < sizes["speed"] == report["weights_bytes_dsp"]
+
+
+# (C1, C3, C5, F6) and classes: narrower and wider than LeNet-5's 6, 16, 120, 84 and 10
+WIDTHS = [((1, 1, 1, 1), 2), ((3, 5, 20, 12), 10), ((12, 20, 200, 100), 100)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("widths,classes", WIDTHS, ids=lambda w: "-".join(map(str, w)) if isinstance(w, tuple) else str(w))
+@pytest.mark.parametrize("arch", ["modern", "classic"])
+def test_other_widths_bit_exact_on_host_and_cortex_m(qemu, host_cc, arch, widths, classes, rng, tmp_path):
+    """Every buffer bound comes from the model's shapes: LeNet-5-family widths other than 6/16/120/84 and
+    2..100 classes run bit-exact on the host, the DSP path (both layouts, Cortex-M4) and the Thumb path
+    (Cortex-M3)."""
+    model = synthetic_model(arch, widths=widths, classes=classes)
+    pixels = rng.integers(0, 256, size=(4, 28, 28)).astype(np.uint8)
+    expected = reference.predict(model, pixels)[1]
+    np.testing.assert_array_equal(CRuntime(model).logits(pixels), expected)
+    build.vectors_header(pixels, tmp_path / "vectors.h")
+    runs = [("size", "mps2-an386"), ("speed", "mps2-an386"), ("size", "mps2-an385")]
+    for optimize, board in runs[::2] if widths[2] > 120 else runs:  # 16-bit pairs of a 500x200 C5: > 256 KB
+        out = tmp_path / f"out-{optimize}"
+        export_c(model, out, measure_flash=False, optimize=optimize)
+        elf = build.build_arm_example(out, board, tmp_path / "app.elf", ['-DELN_VECTORS="vectors.h"'], [tmp_path])
+        _, logits, _ = build.parse_example_output(build.run_qemu(elf, board))
+        assert logits == expected.tolist(), (optimize, board)

@@ -35,7 +35,8 @@ def test_run_tiny_pipeline_writes_every_promised_file(tmp_path):
     assert load_artifact(out / "modern-int8.safetensors").arch == "modern"
     onnx.checker.check_model(onnx.load(out / "onnx" / "modern-int8.onnx"), full_check=True)
     assert report["c_host"]["identical_to_reference"] is True
-    m4 = report["c_cortex_m4"]
+    m4 = report["c_target"]
+    assert (m4["target"], m4["core"], m4["board"]) == ("qemu-m4", "cortex-m4", "mps2-an386")
     assert m4["status"] == "ok", m4
     assert m4["identical_to_reference"] and m4["instructions_per_inference"] > 0
     markdown = (out / "report.md").read_text()

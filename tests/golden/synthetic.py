@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgelenet.artifact import QLayer, QParams, QuantizedModel, artifact_bytes
+from edgelenet.family import DataInfo
 from edgelenet.intmath import quantize_multiplier
 from edgelenet.quantize import INPUT_QPARAMS, tanh_table
 
@@ -49,23 +50,31 @@ def _subsampling(rng, name, maps, side, in_q) -> QLayer:
     return layer
 
 
-def synthetic_model(arch: str, seed: int = SEED) -> QuantizedModel:
+def synthetic_model(arch: str, seed: int = SEED, widths: tuple[int, int, int, int] = (2, 3, 8, 6),
+                    classes: int = 10) -> QuantizedModel:
+    """widths: (C1, C3, C5, F6) maps/units (LeNet-5's are 6, 16, 120, 84); the classic C3 table is
+    C3_TABLE at the default widths, else every third map pair unconnected; classes: logits (2..100)."""
     rng = np.random.default_rng([seed, ("modern", "classic").index(arch)])
     act = "relu" if arch == "modern" else "tanh"
+    c1, c3, c5, f6 = widths
     layers = []
     if arch == "modern":
-        layers.append(_layer(rng, "C1", "conv", (2, 1, 5, 5), [1, 32, 32], [2, 14, 14], INPUT_QPARAMS, act,
+        layers.append(_layer(rng, "C1", "conv", (c1, 1, 5, 5), [1, 32, 32], [c1, 14, 14], INPUT_QPARAMS, act,
                              kernel=5, pool="max"))
-        layers.append(_layer(rng, "C3", "conv", (3, 2, 5, 5), [2, 14, 14], [3, 5, 5], layers[-1].output, act,
+        layers.append(_layer(rng, "C3", "conv", (c3, c1, 5, 5), [c1, 14, 14], [c3, 5, 5], layers[-1].output, act,
                              kernel=5, pool="max"))
     else:
-        layers.append(_layer(rng, "C1", "conv", (2, 1, 5, 5), [1, 32, 32], [2, 28, 28], INPUT_QPARAMS, act, kernel=5))
-        layers.append(_subsampling(rng, "S2", 2, 28, layers[-1].output))
-        layers.append(_layer(rng, "C3", "conv", (3, 2, 5, 5), [2, 14, 14], [3, 10, 10], layers[-1].output, act,
-                             kernel=5, connections=C3_TABLE))
-        layers.append(_subsampling(rng, "S4", 3, 10, layers[-1].output))
-    for name, fin, fout, activation in (("C5", 75, 8, act), ("F6", 8, 6, act), ("OUTPUT", 6, 10, "none")):
+        table = C3_TABLE if (c1, c3) == (2, 3) else (np.arange(c3 * c1).reshape(c3, c1) % 3 != 2).astype(np.uint8)
+        layers.append(_layer(rng, "C1", "conv", (c1, 1, 5, 5), [1, 32, 32], [c1, 28, 28], INPUT_QPARAMS, act,
+                             kernel=5))
+        layers.append(_subsampling(rng, "S2", c1, 28, layers[-1].output))
+        layers.append(_layer(rng, "C3", "conv", (c3, c1, 5, 5), [c1, 14, 14], [c3, 10, 10], layers[-1].output, act,
+                             kernel=5, connections=table))
+        layers.append(_subsampling(rng, "S4", c3, 10, layers[-1].output))
+    for name, fin, fout, activation in (("C5", 25 * c3, c5, act), ("F6", c5, f6, act), ("OUTPUT", f6, classes, "none")):
         layers.append(_layer(rng, name, "linear", (fout, fin), [fin], [fout], layers[-1].output, activation))
     model = QuantizedModel(arch, "softmax", INPUT_QPARAMS, layers, {}, {"source": "synthetic", "seed": seed})
+    if classes != 10:
+        model.data = DataInfo(classes=tuple(f"class {i}" for i in range(classes)))
     artifact_bytes(model)  # sets the checksum
     return model

@@ -246,3 +246,21 @@ def test_cli_unwritable_output_exits_2(artifact_path, tmp_path):
     assert result.exit_code == 2 and "error" in result.stderr
     result = runner.invoke(app, ["export-c", str(artifact_path), "--out", str(blocker)])
     assert result.exit_code == 2 and "not a directory" in result.stderr
+
+
+def test_second_model_in_the_same_folder_is_refused(tmp_path):
+    """Two prefixes in one --out would share OUT/example/: refused, the first export left intact."""
+    model = synthetic_model("modern")
+    export_c(model, tmp_path / "out", "first", measure_flash=False)
+    before = {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    with pytest.raises(UserError, match="already holds the export of --prefix first"):
+        export_c(model, tmp_path / "out", "second", measure_flash=False)
+    assert {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()} == before
+    export_c(model, tmp_path / "out", "first", measure_flash=False)  # the same prefix replaces its own export
+
+
+def test_foreign_example_folder_is_refused(tmp_path):
+    (tmp_path / "out" / "example").mkdir(parents=True)
+    (tmp_path / "out" / "example" / "main.c").write_text("int main(void) { return 0; }\n")
+    with pytest.raises(UserError, match="not written by export-c"):
+        export_c(synthetic_model("modern"), tmp_path / "out", measure_flash=False)

@@ -79,3 +79,26 @@ def test_artifact_round_trip_and_reference_match_float(tmp_path, widths):
     assert logits.shape == (64, 3)
     float_labels = logits_numpy(float_model_of(loaded), images).argmax(1)
     assert np.mean(labels == float_labels) > 0.8
+
+
+@pytest.mark.parametrize("arch,widths,classes", [("modern", (64, 64, 1024, 1024), 100), ("classic", (3, 5, 16, 12), 4)])
+def test_widest_and_narrow_members_in_reference_and_onnx(arch, widths, classes):
+    """The limits of the family (fan-in 1,600 and 1,024: float64 sums in the reference) on a 20x36 geometry:
+    int8 ONNX within one logit step of the reference, float ONNX equal to torch."""
+    import numpy as np
+
+    from edgelenet import reference
+    from edgelenet.model import logits_numpy
+    from edgelenet.onnx_runtimes import ort_float, ort_int8
+    from edgelenet.quantize import quantize_model
+
+    torch.manual_seed(0)
+    info = DataInfo(classes=tuple(f"c{i}" for i in range(classes)), input_size=(20, 36), background=9,
+                    dataset={"name": "x", "fingerprint": "0" * 64})
+    images = np.random.default_rng(0).integers(0, 256, (120, 20, 36), dtype=np.uint8)
+    qmodel, _ = quantize_model(build_model(arch, "softmax", widths, classes, info), images[:80])
+    ref = reference.predict(qmodel, images)[1]
+    assert ref.shape == (120, classes)
+    assert np.abs(ort_int8(qmodel).logits(images).astype(int) - ref).max() <= 1
+    np.testing.assert_allclose(ort_float(qmodel).logits(images), logits_numpy(qmodel.float_model(), images),
+                               atol=1e-5)

@@ -13,7 +13,7 @@ int main(void)
         const int32_t multiplier[1] = {(int32_t)m};
         const int8_t shift[1] = {(int8_t)n};
         const eln_quant quant = {multiplier, shift, (int32_t)zero_point, (int32_t)act_min, NULL};
-        const eln_channel channel = {0, (int32_t)m, (int32_t)n - 32, n > 32 ? (int32_t)1 << (n - 33) : 0, 0};
+        const eln_channel channel = {0, (int32_t)m, (int32_t)n - 32, n > 32 ? (int32_t)1 << (n - 33) : 0};
         printf("%" PRId32 " %d %" PRId32 "\n", eln_requantize((int32_t)acc, (int32_t)m, (int32_t)n),
                eln_output_s8((int32_t)acc, &quant, 0), eln_requantize_channel((int32_t)acc, &channel));
     }

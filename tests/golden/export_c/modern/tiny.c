@@ -16,8 +16,65 @@
 #define ELN_KERNEL static
 
 #define ELN_CONV_MAX_MAPS 2 /* input maps of the largest convolution */
+#define ELN_CONV_INPUT_WORDS 512 /* DSP: the largest widened convolution input */
+#define ELN_CONV_MAP_WORDS 70 /* DSP: one output map's widened kernels and epilogue */
 #define ELN_CONV_MAXPOOL_FOLDED 1 /* the max-pooling epilogue words add z_out (layout.py) */
 #define ELN_FC_MAX_IN 80 /* largest F_in, rounded up to a multiple of 8 */
+#define ELN_FC_INT8 1 /* DSP path: int8 full-layer weights, widened at run time */
+#define ELN_CONV_INT8 1 /* DSP path: int8 convolution kernels, widened per map */
+
+/* ---- firmware_export/kernels/eln_target.h ---- */
+/* eln_target.h: the compile-time path of this build, the integer-only contract of the engine's binaries,
+ * and how its helpers are declared. */
+#ifndef ELN_TARGET_H
+#define ELN_TARGET_H
+
+/* Four compile-time paths, chosen by the compiler's feature macros, all bit-identical:
+ * - Helium (__ARM_FEATURE_MVE: Cortex-M55/M85 with MVE): VMLADAVA on int8 vectors, im2col columns, exact
+ *   vector requantization (eln_*_mve.h: the engine pastes each kernel's _mve.h twin in place of its .c
+ *   under this macro; docs/helium.md). Feature maps between Helium kernels are channel-last (H, W, C), and
+ *   the weights have their own layout (layout_mve.py). MVE instructions need coprocessors CP10/CP11
+ *   enabled (CPACR bits 20-23, as for the FPU; example/startup.c sets them); no FP instruction is used;
+ * - DSP (ELN_DSP, from __ARM_FEATURE_DSP: Cortex-M4/M7/M33, M55 without MVE): SMLAD on 16-bit pairs, int8
+ *   weights widened at run time (ELN_CONV_INT8, ELN_FC_INT8: export-c --optimize size) or stored as pairs (speed)
+ *   (eln_conv_dsp.h, eln_fc_s8.c);
+ * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
+ *   padding, unconnected input maps skipped (eln_conv_thumb.h);
+ * - host (everything else): the portable C loops, shaped for compilers that vectorise.
+ * Chosen here, once, ahead of the integer-only region below: GCC's target pragma defines the feature
+ * macros again, which would undo a -U__ARM_FEATURE_DSP (the Thumb path on a DSP core, for comparisons). */
+#if defined(__ARM_FEATURE_DSP)
+#define ELN_DSP 1
+#elif defined(__arm__) || defined(__thumb__)
+#define ELN_THUMB 1
+#endif
+
+/* Integer-only binaries: the engine's functions use the core registers only, so an engine built for a
+ * core with an FPU (Cortex-M4F, M7, M33, M55 without MVE) runs with the FPU off and needs no FP context
+ * in an RTOS task. GCC otherwise keeps 64-bit constants in D registers or spills to S registers, and
+ * vectorises with MVE: GCC compiles the engine with general-regs-only (clang uses core registers for
+ * integer code by itself; tests/e2e/test_c_targets.py disassembles both). The Helium path is the
+ * exception: builds with __ARM_FEATURE_MVE use the vector registers on purpose.
+ * The engine wraps everything it defines in ELN_INTEGER_BEGIN ... ELN_INTEGER_END. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__arm__) && !defined(__ARM_FEATURE_MVE)
+#define ELN_INTEGER_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"general-regs-only\")")
+#define ELN_INTEGER_END _Pragma("GCC pop_options")
+#else
+#define ELN_INTEGER_BEGIN
+#define ELN_INTEGER_END
+#endif
+
+/* The helpers pasted into the engine: not every model uses every one, and clang warns about an unused
+ * static function of the main file. */
+#if defined(__GNUC__)
+#define ELN_INLINE static inline __attribute__((__unused__))
+#else
+#define ELN_INLINE static inline
+#endif
+
+#endif /* ELN_TARGET_H */
+
+ELN_INTEGER_BEGIN /* to the end of the file */
 
 /* ---- firmware_export/kernels/eln_requant.h ---- */
 /* eln_requant.h: the one requantization of the edgelenet C engine (docs/quantization.md).
@@ -35,6 +92,7 @@
 
 #include <stdint.h>
 
+
 /* Per-layer output stage, prepared by Python at export time (const: it lives in flash). */
 typedef struct {
     const int32_t *multiplier;  /* (Cout,) m in [2^30, 2^31), or smaller for tiny factors */
@@ -48,10 +106,9 @@ typedef struct {
  * n = high_shift + 32, and when high_shift > 0 (the fast path below) round = 2^(high_shift - 1). */
 typedef struct {
     int32_t bias, multiplier, high_shift, round;
-    int32_t offset; /* DSP path only (eln_conv_dsp.h): the map's output offset from the last map's, <= 0 */
 } eln_channel;
 
-static inline int64_t eln_floor_shift(int64_t value, int32_t n)
+ELN_INLINE int64_t eln_floor_shift(int64_t value, int32_t n)
 {
     return value >= 0 ? value >> n : ~(~value >> n);
 }
@@ -62,13 +119,13 @@ static inline int64_t eln_floor_shift(int64_t value, int32_t n)
  * 2^(n-1) is a multiple of 2^32, so floor((p + 2^(n-1)) / 2^n) = floor((floor(p / 2^32) + 2^(n-33)) / 2^(n-32))
  * with p = acc * m. floor(p / 2^32) is the high word of one SMULL on Cortex-M3/M4 (|.| < 2^30, so adding
  * 2^(n-33) <= 2^29 stays in int32), and no saturation is needed: |p| < 2^62 gives |result| < 2^29. */
-static inline int32_t eln_requantize_high(int32_t acc, int32_t multiplier, int32_t high_shift, int32_t round)
+ELN_INLINE int32_t eln_requantize_high(int32_t acc, int32_t multiplier, int32_t high_shift, int32_t round)
 {
     const int32_t high = (int32_t)eln_floor_shift((int64_t)acc * multiplier, 32) + round;
     return high >= 0 ? high >> high_shift : ~(~high >> high_shift); /* floor shift of int32 */
 }
 
-static inline int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t shift)
+ELN_INLINE int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t shift)
 {
     if (shift > 32) {
         const int32_t high = (int32_t)eln_floor_shift((int64_t)acc * multiplier, 32) + ((int32_t)1 << (shift - 33));
@@ -87,7 +144,7 @@ static inline int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t sh
 }
 
 /* eln_requantize with the channel's prepared values: the fast path without recomputing its constants. */
-static inline int32_t eln_requantize_channel(int32_t acc, const eln_channel *channel)
+ELN_INLINE int32_t eln_requantize_channel(int32_t acc, const eln_channel *channel)
 {
     if (channel->high_shift > 0) {
         return eln_requantize_high(acc, channel->multiplier, channel->high_shift, channel->round);
@@ -96,7 +153,7 @@ static inline int32_t eln_requantize_channel(int32_t acc, const eln_channel *cha
 }
 
 /* After requantization: add the zero point, clamp to [act_min, 127] (ReLU or none). */
-static inline int8_t eln_clamp_s8(int32_t requantized, const eln_quant *quant)
+ELN_INLINE int8_t eln_clamp_s8(int32_t requantized, const eln_quant *quant)
 {
     int32_t value = requantized + quant->zero_point;
     value = value < quant->act_min ? quant->act_min : value;
@@ -104,14 +161,14 @@ static inline int8_t eln_clamp_s8(int32_t requantized, const eln_quant *quant)
 }
 
 /* eln_clamp_s8, then the tanh table if the layer has one. */
-static inline int8_t eln_saturate_s8(int32_t requantized, const eln_quant *quant)
+ELN_INLINE int8_t eln_saturate_s8(int32_t requantized, const eln_quant *quant)
 {
     const int8_t value = eln_clamp_s8(requantized, quant);
     return quant->lut != 0 ? quant->lut[value + 128] : value;
 }
 
 /* The epilogue every kernel shares: requantize channel c, then eln_saturate_s8. */
-static inline int8_t eln_output_s8(int32_t acc, const eln_quant *quant, int32_t c)
+ELN_INLINE int8_t eln_output_s8(int32_t acc, const eln_quant *quant, int32_t c)
 {
     return eln_saturate_s8(eln_requantize(acc, quant->multiplier[c], quant->shift[c]), quant);
 }
@@ -132,15 +189,6 @@ static inline int8_t eln_output_s8(int32_t acc, const eln_quant *quant, int32_t 
 
 #include <stdint.h>
 
-
-/* Three compile-time paths, chosen by the compiler's feature macros, all bit-identical:
- * - DSP (__ARM_FEATURE_DSP: Cortex-M4/M7): SMLAD on 16-bit pairs (eln_conv_dsp.h, eln_fc_s8.c);
- * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
- *   padding, unconnected input maps skipped (eln_conv_thumb.h);
- * - host (everything else): the portable C loops, shaped for compilers that vectorise. */
-#if !defined(__ARM_FEATURE_DSP) && (defined(__arm__) || defined(__thumb__))
-#define ELN_THUMB 1
-#endif
 
 /* A 2x2-pooled 5x5 convolution, stride 1, no padding; a partial connection table is zero weights. */
 typedef struct {
@@ -180,7 +228,7 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 #endif /* ELN_KERNELS_H */
 
 /* ---- firmware_export/kernels/eln_dsp.h ---- */
-/* eln_dsp.h: Cortex-M4/M7 (__ARM_FEATURE_DSP) helpers of the DSP kernel paths.
+/* eln_dsp.h: Cortex-M4/M7 (ELN_DSP) helpers of the DSP kernel paths.
  *
  * LDM loads 2-5 consecutive words in one instruction. GCC 12 merges at most two loads (LDRD) and, in
  * long SMLAD sequences, hoists loads until it spills, so the DSP loops load through these small asm
@@ -190,7 +238,10 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 #ifndef ELN_DSP_H
 #define ELN_DSP_H
 
-#if defined(__ARM_FEATURE_DSP)
+#include <stdint.h>
+
+
+#if defined(ELN_DSP)
 #include <arm_acle.h>
 
 #if defined(__ARM_BIG_ENDIAN)
@@ -208,29 +259,156 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 #define ELN_LDM2(p, a, b) __asm__ volatile("ldmia %0!, {%1, %2}" : "+r"(p), "=r"(a), "=r"(b) : : "memory")
 /* SXTB16 of the value rotated right by 8: bytes 1 and 3 sign-extended into the two halves, one instruction
  * (GCC 12 emits a separate ROR for the C expression) */
-static inline int32_t eln_sxtb16_ror8(int32_t value)
+ELN_INLINE int32_t eln_sxtb16_ror8(int32_t value)
 {
     int32_t result;
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(result) : "r"(value));
     return result;
 }
 #define ELN_LDR1(p, a) __asm__ volatile("ldr %1, [%0], #4" : "+r"(p), "=r"(a) : : "memory")
+
+/* Aligned by construction: with the compiler's default flags ARMv7-M GCC may merge byte or halfword loads
+ * into one unaligned LDR, which faults when SCB->CCR.UNALIGN_TRP is set. The halfword load is an asm
+ * statement, so it stays a halfword; the caller guarantees an even address. */
+ELN_INLINE uint32_t eln_load_u16(const int8_t *p)
+{
+    uint32_t value;
+    __asm__("ldrh %0, [%1]" : "=r"(value) : "r"(p), "m"(*(const int8_t(*)[2])p));
+    return value;
+}
+/* A word of int8 values at a 4-byte-aligned address (may_alias: the memory was written as int8). */
+typedef int32_t eln_word __attribute__((__may_alias__));
 #endif
 
 #endif /* ELN_DSP_H */
+
+/* ---- firmware_export/kernels/eln_requant_mve.h ---- */
+/* eln_requant_mve.h: the requantization of eln_requant.h on four int32 lanes (Helium, MVE).
+ * The scalar loops it matches: eln_requantize_high, then eln_saturate_s8 (eln_requant.h).
+ *
+ * For n > 32 (every LeNet-5 layer), eln_requant.h computes floor((floor(acc * m / 2^32) + 2^(n-33)) / 2^(n-32))
+ * and proves it equal to the one rounding of docs/quantization.md, floor((acc * m + 2^(n-1)) / 2^n).
+ * Per lane, Helium has each step exactly, with no doubling and no rounding of its own:
+ * - VMULH.S32 is the high word of the exact signed 64-bit product: floor(acc * m / 2^32) (not VQRDMULH,
+ *   which doubles, rounds and saturates, a different function);
+ * - adding 2^(n-33) cannot overflow: |acc| < 2^31 and m < 2^31 give |high word| <= 2^30, and 2^(n-33) <= 2^29;
+ * - VSHL.S32 by the negative amount 32 - n (in [-30, -1]) is an arithmetic right shift: floor division.
+ * A layer with some n <= 32 takes the scalar eln_requantize per lane (eln_high_shifts_mve says which).
+ * Then the zero point, the clamp to [act_min, 127] (VMAX, VMIN) and the tanh table (a byte gather).
+ */
+#ifndef ELN_REQUANT_MVE_H
+#define ELN_REQUANT_MVE_H
+
+
+#if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+
+/* 1 if channels 0..count-1 all have n > 32 (the vector form below is exact), else 0. */
+ELN_INLINE int32_t eln_high_shifts_mve(const eln_quant *quant, int32_t count)
+{
+    int32_t c;
+    for (c = 0; c < count; ++c) {
+        if (quant->shift[c] <= 32) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* acc: four sums (bias' added); m, n: their channels' multipliers and shifts; high: every n > 32. */
+ELN_INLINE int32x4_t eln_requantize_mve(int32x4_t acc, int32x4_t m, int32x4_t n, int32_t high)
+{
+    if (high) {
+        const int32x4_t round = vshlq_s32(vdupq_n_s32(1), vsubq_s32(n, vdupq_n_s32(33))); /* 2^(n-33) */
+        return vshlq_s32(vaddq_s32(vmulhq_s32(acc, m), round), vsubq_s32(vdupq_n_s32(32), n));
+    } else { /* some n <= 32: the scalar form, lane by lane */
+        int32_t a[4] __attribute__((aligned(16))), mm[4] __attribute__((aligned(16)));
+        int32_t nn[4] __attribute__((aligned(16)));
+        int32_t q;
+        vstrwq_s32(a, acc), vstrwq_s32(mm, m), vstrwq_s32(nn, n);
+        for (q = 0; q < 4; ++q) {
+            a[q] = nn[q] > 0 ? eln_requantize(a[q], mm[q], nn[q]) : 0; /* n = 0: a lane past the last channel */
+        }
+        return vldrwq_s32(a);
+    }
+}
+
+/* eln_saturate_s8 per lane: zero point, clamp to [act_min, 127], then the tanh table if any; lanes: the
+ * active lanes (the table is only read for them). Results are int8 values in int32 lanes. */
+ELN_INLINE int32x4_t eln_saturate_mve(int32x4_t requantized, const eln_quant *quant, mve_pred16_t lanes)
+{
+    int32x4_t y = vaddq_s32(requantized, vdupq_n_s32(quant->zero_point));
+    y = vminq_s32(vmaxq_s32(y, vdupq_n_s32(quant->act_min)), vdupq_n_s32(127));
+    if (quant->lut != 0) {
+        y = vldrbq_gather_offset_z_s32(quant->lut, vreinterpretq_u32_s32(vaddq_s32(y, vdupq_n_s32(128))), lanes);
+    }
+    return y;
+}
+
+/* eln_output_s8 of channels c..c+3 (only those below count; the others are zero): acc + bias',
+ * requantized and saturated, as int8 values in int32 lanes. */
+ELN_INLINE int32x4_t eln_stage_mve(int32x4_t acc, const int32_t *bias, const eln_quant *quant, int32_t c,
+                                      int32_t count, int32_t high)
+{
+    const mve_pred16_t lanes = vctp32q((uint32_t)(count - c));
+    const int32x4_t m = vldrwq_z_s32(quant->multiplier + c, lanes), n = vldrbq_z_s32(quant->shift + c, lanes);
+    acc = vaddq_s32(acc, vldrwq_z_s32(bias + c, lanes));
+    return eln_saturate_mve(eln_requantize_mve(acc, m, n, high), quant, lanes);
+}
+
+/* eln_stage_mve, stored as int8 at out[0..3] (only the channels below count). */
+ELN_INLINE void eln_output_mve(int32x4_t acc, const int32_t *bias, const eln_quant *quant, int32_t c,
+                                  int32_t count, int32_t high, int8_t *out)
+{
+    vstrbq_p_s32(out, eln_stage_mve(acc, bias, quant, c, count, high), vctp32q((uint32_t)(count - c)));
+}
+
+/* The convolutions' form: after each 4 maps' weights the exporter stores their words (layout_mve.py)
+ *   {bias'[4], m[4], 2^(n-33)[4], 32 - n[4]}   (n > 32; zeros otherwise, and past the last map)
+ * so the epilogue is four unpredicated loads and no arithmetic on n: acc + bias', then as above. */
+ELN_INLINE int32x4_t eln_requantize_words_mve(int32x4_t acc, const int32_t *words)
+{
+    acc = vaddq_s32(acc, vldrwq_s32(words));
+    return vshlq_s32(vaddq_s32(vmulhq_s32(acc, vldrwq_s32(words + 4)), vldrwq_s32(words + 8)), vldrwq_s32(words + 12));
+}
+
+/* eln_saturate_s8 after eln_requantize_words_mve: lanes past the last channel have m = 0 in their words,
+ * so they hold the zero point, clamped: a valid table index, and the gather needs no predicate. */
+ELN_INLINE int32x4_t eln_saturate_words_mve(int32x4_t requantized, const eln_quant *quant)
+{
+    int32x4_t y = vaddq_s32(requantized, vdupq_n_s32(quant->zero_point));
+    y = vminq_s32(vmaxq_s32(y, vdupq_n_s32(quant->act_min)), vdupq_n_s32(127));
+    if (quant->lut != 0) {
+        y = vldrbq_gather_offset_s32(quant->lut, vreinterpretq_u32_s32(vaddq_s32(y, vdupq_n_s32(128))));
+    }
+    return y;
+}
+
+/* Maps c..c+3's pooled or subsampled sums -> their int8 outputs (int32 lanes): the words above when every n
+ * of the layer is > 32 (high), else eln_stage_mve on the layer's arrays. */
+ELN_INLINE int32x4_t eln_conv_stage_mve(int32x4_t acc, const int32_t *words, const int32_t *bias,
+                                        const eln_quant *quant, int32_t c, int32_t count, int32_t high)
+{
+    if (high) {
+        return eln_saturate_words_mve(eln_requantize_words_mve(acc, words), quant);
+    }
+    return eln_stage_mve(acc, bias, quant, c, count, high);
+}
+
+#endif
+
+#endif /* ELN_REQUANT_MVE_H */
 
 /* ---- firmware_export/kernels/eln_conv_patch.h ---- */
 /* eln_conv_patch.h: a convolution window's input, widened to int16 once and shared by every output map.
  *
  * Patch layout (Cin, 3, 6, 2): the 6 columns of each row of the 6x6 input window are grouped in three
- * 16-bit pairs, g = 0: {x[r][0], x[r][2]}, g = 1: {x[r][1], x[r][3]}, g = 2: {x[r][4], x[r][5]} (the order
- * in which SXTB16 widens a word and a halfword), pair (i, g, r) at word (i*3 + g)*6 + r, so the words of
+ * 16-bit pairs, g = 0: {x[r][0], x[r][2]}, g = 1: {x[r][1], x[r][3]}, g = 2: {x[r][4], x[r][5]}, pair (i, g, r) at word (i*3 + g)*6 + r, so the words of
  * rows r and r+1 are adjacent (eln_conv_window.h explains why; the weights use the same pairs).
+ * Host path only: the Thumb path reads the input in place, the DSP path widens the whole layer input.
  */
 #ifndef ELN_CONV_PATCH_H
 #define ELN_CONV_PATCH_H
-
-#include <string.h>
 
 
 #if defined(ELN_THUMB)
@@ -239,45 +417,35 @@ typedef struct {
     const int8_t *origin;
 } eln_patch;
 
-static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input, int32_t py, int32_t px,
+ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input, int32_t py, int32_t px,
                                   eln_patch *patch)
 {
     patch->origin = input + (2 * py * shape->in_side + 2 * px);
 }
-#else
+#elif !defined(ELN_DSP) /* the DSP path widens the whole input instead (eln_conv_dsp.h) */
 #ifndef ELN_CONV_MAX_MAPS
 #define ELN_CONV_MAX_MAPS 16 /* input maps of the largest convolution (the engine defines the exact one) */
 #endif
 #define ELN_PATCH_WORDS (ELN_CONV_MAX_MAPS * 18 + 1) /* + 1: the portable dy = 1 products read 2 values past */
 
-typedef union { /* int32 member: 4-byte alignment for the DSP path's word loads */
+typedef union { /* values, and words to clear the pad */
     int32_t words[ELN_PATCH_WORDS];
     int16_t values[2 * ELN_PATCH_WORDS];
 } eln_patch;
 
 /* input: (Cin, in_side, in_side) int8 -> patch: the 6x6 input window of every map, int16, layout above. */
-static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input, int32_t py, int32_t px,
+ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input, int32_t py, int32_t px,
                                   eln_patch *patch)
 {
     const int32_t side = shape->in_side;
     int32_t i, r;
     for (i = 0; i < shape->in_channels; ++i) {
         const int8_t *row = input + (i * side + 2 * py) * side + 2 * px;
-        int32_t at = i * 18; /* word of pair (i, g = 0, r) */
-        for (r = 0; r < 6; ++r, row += side, ++at) {
-#if defined(__ARM_FEATURE_DSP) /* one word and one halfword load, three SXTB16 (little-endian: eln_dsp.h) */
-            uint32_t four;
-            uint16_t two;
-            memcpy(&four, row, 4), memcpy(&two, row + 4, 2);
-            patch->words[at] = __sxtb16((int32_t)four);                         /* {x0, x2} */
-            patch->words[at + 6] = eln_sxtb16_ror8((int32_t)four);              /* {x1, x3} */
-            patch->words[at + 12] = __sxtb16((int32_t)(two | (uint32_t)two << 8)); /* {x4, x5} */
-#else
-            int16_t *const pair = patch->values + 2 * at;
+        int16_t *pair = patch->values + i * 36; /* pair (i, g = 0, r), as two int16 values */
+        for (r = 0; r < 6; ++r, row += side, pair += 2) {
             pair[0] = row[0], pair[1] = row[2];
             pair[12] = row[1], pair[13] = row[3];
             pair[24] = row[4], pair[25] = row[5];
-#endif
         }
     }
     patch->words[shape->in_channels * 18] = 0;
@@ -287,27 +455,38 @@ static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *inp
 #endif /* ELN_CONV_PATCH_H */
 
 /* ---- firmware_export/kernels/eln_conv_dsp.h ---- */
-/* eln_conv_dsp.h: the Cortex-M4/M7 (__ARM_FEATURE_DSP) inner loop of eln_conv_window.h.
+/* eln_conv_dsp.h: the convolution on the Cortex-M4/M7/M33 DSP extension (ELN_DSP), output maps outside.
  *
- * Per input map, its 3 patch column pairs g unrolled: the 6 patch words P[g][0..5] (rows 0..5 of the
- * pair, eln_conv_patch.h) and the 10 weight words {E[ky][g], O[ky][g]}, ky = 0..4, are loaded with LDM (one instruction for 2-4
- * words) into fixed registers, and 20 SMLADs (two 16-bit MACs each) update the four accumulators:
+ * The layer's input is widened once (eln_dsp_widen_input) into int16 pairs of adjacent columns, stored
+ * column pair major: word (i, j, r) = {x[i][r][2j], x[i][r][2j+1]} at (i * side/2 + j) * side + r, so the
+ * 6 rows 2py..2py+5 of a window's column pair are 6 consecutive words. Then, per output map, its kernels
+ * are widened once (eln_dsp_map_weights) into 16-bit pairs over the window's three column pairs g:
+ *   E[ky][g] = {w[2g], w[2g+1]} (dx = 0)   O[ky][g] = {w[2g-1], w[2g]} (dx = 1)   (w[-1] = w[5] = 0)
+ * and eln_dsp_window runs the 2x2 pooling window of every position over them: per input map and column
+ * pair, the 6 patch words and the 10 weight words are loaded with LDM (one instruction for 2-4 words) into
+ * fixed registers, and 20 SMLADs (two 16-bit MACs each) update the four accumulators:
  *   a00 += P[ky].E[ky]   a01 += P[ky].O[ky]   a10 += P[ky+1].E[ky]   a11 += P[ky+1].O[ky]
- * 26 instructions per column pair for 40 MAC slots (33 used: E and O have one zero each), 80 per input
- * map with the loop test (the loop is unrolled per map: 3 passes per map cost C3 4,800 more tests).
- * Layout (layout.py, conv_pack) per output map: per input map its (3, 5, 2) weight words and then the
- * number of input maps left after it, which the pass's last LDM loads as a third word (the loop test is
- * CMP #0: all 14 registers are busy, so an end pointer would be reloaded from the stack each pass); then
- * the map's five epilogue words {bias', m, n - 32, round, offset} (eln_channel), read with one LDM by
- * eln_conv_channel: indexing per-channel arrays costs the register-starved map loop several spills per map.
- * offset, the map's output offset from the last map's, lets the max-pooling map loop store and end
- * without an output pointer (eln_conv_maxpool_s8.c).
+ * 27 instructions per column pair for 40 MAC slots (33 used), 83 per input map with the loop test.
+ * After each column pair's weights comes the number of patch words to skip to the next column pair, or
+ * after the last one to the next input map, and 0 after the last input map: all 14 registers are busy, so
+ * the loop keeps no end pointer and no stride.
+ * Memory: the widened input (ELN_CONV_INPUT_WORDS words) and one map's widened kernels (ELN_CONV_MAP_WORDS)
+ * on the stack; with ELN_CONV_INT8 (export-c --optimize size) flash holds one int8 word per kernel row and
+ * column pair (layout.py, conv_pack_dsp), widened here, and with 16-bit pairs (speed) the words themselves.
+ * Alignment: the input is read bytewise; every word access is to an int32 array.
  */
 #ifndef ELN_CONV_DSP_H
 #define ELN_CONV_DSP_H
 
 
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
+#ifndef ELN_CONV_INPUT_WORDS
+#define ELN_CONV_INPUT_WORDS (16 * 14 * 7) /* largest Cin * side * side / 2 (the engine defines the exact one) */
+#endif
+#ifndef ELN_CONV_MAP_WORDS
+#define ELN_CONV_MAP_WORDS (16 * 33 + 4) /* largest Cin * 33 + 4: one map's widened kernels, skips, epilogue */
+#endif
+
 /* acc += the two 16-bit products of x and y, in place (a statement): with ACLE's __smlad, GCC 12 renames
  * the accumulators through the LDM registers and copies the weight pointer around the loop (2 MOVs/map) */
 #define ELN_SMLAD(acc, x, y) __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(x), "r"(y))
@@ -317,8 +496,8 @@ static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *inp
         ELN_SMLAD(a00, top, e); ELN_SMLAD(a01, top, o);                                             \
         ELN_SMLAD(a10, bottom, e); ELN_SMLAD(a11, bottom, o);                                       \
     } while (0)
-/* one column pair g: patch rows 0..5, kernel rows 0..4; LAST loads the input map's last weight words */
-#define ELN_PAIR(LAST)                                                                              \
+/* one column pair: patch rows 0..5, kernel rows 0..4, then the skip to the next column pair (into e1) */
+#define ELN_PAIR()                                                                                  \
     do {                                                                                            \
         ELN_LDM3(p, p0, p1, p2); /* rows 0..2 */                                                    \
         ELN_LDM4(w, e0, o0, e1, o1); /* ky = 0, 1 */                                                \
@@ -327,44 +506,87 @@ static inline void eln_conv_patch(const eln_conv_shape *shape, const int8_t *inp
         ELN_LDM4(w, e0, o0, e1, o1); /* ky = 2, 3 */                                                \
         ELN_ROW(p2, p0, e0, o0); ELN_ROW(p0, p1, e1, o1);                                           \
         ELN_LDR1(p, p2); /* row 5 */                                                                \
-        LAST; /* ky = 4 */                                                                          \
+        ELN_LDM3(w, e0, o0, e1); /* ky = 4, and the skip */                                         \
         ELN_ROW(p1, p2, e0, o0);                                                                    \
+        p += e1;                                                                                    \
     } while (0)
 
-/* weights: this output map's (Cin, 3, 5 * 2 + 1) words; acc: (2, 2) out; returns its epilogue words.
- * Every input map is read (a partial table is zero weights): a per-map loop for the C3 table cost the
- * dense layers more (register pressure) than it saved classic's C3. */
-static inline const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
-                                          const void *weights, int32_t acc[4])
+/* patch: the window's first word (input map 0, its column pair px, row 2py) of the widened input;
+ * weights: one output map's widened kernels; acc: (2, 2) out. Returns the map's epilogue words, which
+ * follow its kernels (layout.py, conv_pack_dsp). */
+ELN_INLINE const int32_t *eln_dsp_window(const int32_t *patch, const int32_t *weights, int32_t acc[4])
 {
-    const int32_t *p = patch->words, *w = (const int32_t *)weights;
+    const int32_t *p = patch, *w = weights;
     register int32_t e0 __asm__("r0"), o0 __asm__("r1"), e1 __asm__("r2"), o1 __asm__("r3");
     register int32_t p0 __asm__("r4"), p1 __asm__("r5"), p2 __asm__("r6");
     int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-    do { /* one input map per pass; its last LDM also loads the input maps left (layout.py) into e1 */
-        ELN_PAIR(ELN_LDM2(w, e0, o0));
-        ELN_PAIR(ELN_LDM2(w, e0, o0));
-        ELN_PAIR(ELN_LDM3(w, e0, o0, e1));
-    } while (e1 != 0); /* input maps left: no end pointer (it would live on the stack) */
+    do { /* one input map per pass */
+        ELN_PAIR();
+        ELN_PAIR();
+        ELN_PAIR();
+    } while (e1 != 0); /* the skip after the last input map is 0 */
     acc[0] = a00;
     acc[1] = a01;
     acc[2] = a10;
     acc[3] = a11;
-    (void)shape, (void)maps;
     return w;
 }
+#undef ELN_PAIR
+#undef ELN_ROW
+#undef ELN_SMLAD
 
-/* weights: past output map c's kernels, at its five eln_channel words; returns the next map's weights. */
-static inline const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant,
-                                           int32_t c, eln_channel *channel)
+/* input: (Cin, side, side) int8 -> xw: (Cin, side/2, side) words of adjacent column pairs (above). */
+ELN_INLINE void eln_dsp_widen_input(const eln_conv_shape *shape, const int8_t *input, int32_t *xw)
 {
-    const int32_t *w = (const int32_t *)weights;
-    register int32_t b __asm__("r0"), m __asm__("r1"), k __asm__("r2"), round __asm__("r3"), offset __asm__("r4");
-    ELN_LDM5(w, b, m, k, round, offset);
+    const int32_t side = shape->in_side, half = side / 2, rows = shape->in_channels * side;
+    int32_t row, j;
+    for (row = 0; row < rows; ++row) { /* row r of map i: row = i * side + r */
+        const int8_t *x = input + row * side;
+        int32_t *pair = xw + (row / side) * half * side + row % side; /* word (i, 0, r) */
+        for (j = 0; j < half; ++j, x += 2, pair += side) {
+            *pair = (int32_t)(((uint32_t)(int32_t)x[0] & 0xFFFFu) | (uint32_t)(int32_t)x[1] << 16);
+        }
+    }
+}
+
+/* weights: output map c's words in flash (layout.py, conv_pack_dsp); map: its widened kernels and
+ * epilogue words for eln_dsp_window, either ww (filled here) or the flash words themselves. Returns the
+ * next map's flash words. */
+ELN_INLINE const int32_t *eln_dsp_map_weights(const eln_conv_shape *shape, const int32_t *weights, int32_t *ww,
+                                               const int32_t **map)
+{
+#if defined(ELN_CONV_INT8)
+    const int32_t side = shape->in_side, next_pair = side - 6, next_map = (side / 2 - 2) * side - 6;
+    const int32_t *z = weights;
+    int32_t i, g;
+    *map = ww;
+    for (i = 0; i < shape->in_channels; ++i) {
+        for (g = 0; g < 3; ++g, ww += 11) { /* kernel rows 0..4: {E.lo, O.lo, E.hi, O.hi} -> E, O */
+            register int32_t z0 __asm__("r0"), z1 __asm__("r1"), z2 __asm__("r2"), z3 __asm__("r3"), z4 __asm__("r4");
+            ELN_LDM5(z, z0, z1, z2, z3, z4);
+            ww[0] = __sxtb16(z0), ww[1] = eln_sxtb16_ror8(z0), ww[2] = __sxtb16(z1), ww[3] = eln_sxtb16_ror8(z1);
+            ww[4] = __sxtb16(z2), ww[5] = eln_sxtb16_ror8(z2), ww[6] = __sxtb16(z3), ww[7] = eln_sxtb16_ror8(z3);
+            ww[8] = __sxtb16(z4), ww[9] = eln_sxtb16_ror8(z4);
+            ww[10] = g < 2 ? next_pair : i + 1 < shape->in_channels ? next_map : 0;
+        }
+    }
+    for (i = 0; i < 4; ++i) { /* the epilogue words */
+        ww[i] = z[i];
+    }
+    return z + 4;
+#else
+    (void)ww;
+    *map = weights;
+    return weights + shape->in_channels * 33 + 4;
+#endif
+}
+
+/* epilogue: output map c's four words {bias', m, n - 32, rounding} -> channel, with one LDM. */
+ELN_INLINE void eln_dsp_channel(const int32_t *epilogue, eln_channel *channel)
+{
+    register int32_t b __asm__("r0"), m __asm__("r1"), k __asm__("r2"), round __asm__("r3");
+    ELN_LDM4(epilogue, b, m, k, round);
     channel->bias = b, channel->multiplier = m, channel->high_shift = k, channel->round = round;
-    channel->offset = offset;
-    (void)bias, (void)quant, (void)c;
-    return w;
 }
 #endif
 
@@ -394,7 +616,7 @@ static inline const void *eln_conv_channel(const void *weights, const int32_t *b
 
 /* maps: n, then this output map's n input maps; weights: their (n, 5, 5) int8 kernels; acc: (2, 2) out.
  * Returns the next output map's weights. */
-static inline const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
+ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
                                           const void *weights, int32_t acc[4])
 {
     const int32_t side = shape->in_side, plane = side * side;
@@ -424,11 +646,12 @@ static inline const void *eln_conv_window(const eln_conv_shape *shape, const uin
 #endif /* ELN_CONV_THUMB_H */
 
 /* ---- firmware_export/kernels/eln_conv_window.h ---- */
-/* eln_conv_window.h: the convolution inner loop nest, shared by the two convolution kernels.
+/* eln_conv_window.h: the convolution inner loop nest of the host and Thumb paths, shared by the two
+ * convolution kernels (the DSP path's is eln_dsp_window, eln_conv_dsp.h).
  *
  * One call computes the four convolution outputs of one 2x2 pooling window (py, px) of one output map:
  *   acc[dy][dx] = sum over input maps i, taps (ky, kx) of x[i][2py+dy+ky][2px+dx+kx] * w[i][ky][kx]
- * from the window's input patch, widened to int16 once per window and shared by every output map.
+ * from the window's input patch, prepared once per window and shared by every output map.
  * Patch layout (eln_conv_patch.h): word (i, g, r) = column pair g of row r of map i ({0, 2}, {1, 3},
  * {4, 5}), rows r, r+1 adjacent; the weights pair their columns the same way.
  * Weights, prepared by the exporter (layout.py), come as two 6-wide kernels over the patch's 6 columns:
@@ -440,19 +663,18 @@ static inline const void *eln_conv_window(const eln_conv_shape *shape, const uin
  * Three paths, bit-identical (integer sums in any order are exact):
  * - host: int16 weights (2, Cin*36), E then O, row 5 zero: four dot products over the flat patch.
  * - Thumb (ELN_THUMB): int8 (n, 5, 5) kernels of the connected maps only, read in place (eln_conv_thumb.h).
- * - DSP (__ARM_FEATURE_DSP): int32 words (Cin, 3, 5, {E, O}) of 16-bit pairs, each input map's followed by
- *   the input maps left, then the map's eln_channel and output offset (eln_conv_dsp.h);
- *   per patch column pair g, LDM loads patch words and weight words, each SMLAD does two MACs (eln_conv_dsp.h).
+ * - DSP (ELN_DSP): the same E and O kernels as 16-bit pairs of adjacent columns, over the whole layer's
+ *   widened input, output maps outside (eln_conv_dsp.h).
  */
 #ifndef ELN_CONV_WINDOW_H
 #define ELN_CONV_WINDOW_H
 
 
-#if !defined(__ARM_FEATURE_DSP) && !defined(ELN_THUMB) /* the other paths: eln_conv_dsp.h, eln_conv_thumb.h */
+#if !defined(ELN_DSP) && !defined(ELN_THUMB) /* the other paths: eln_conv_dsp.h, eln_conv_thumb.h */
 /* weights: this output map's (2, Cin*36) int16; acc: (2, 2) out; returns the next map's weights. Four dot
  * products of one fixed length: contiguous int16 operands into int32 sums, which compilers vectorise
  * (pmaddwd-style) on hosts. Every input map is read (a partial table is zero weights). */
-static inline const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
+ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
                                           const void *weights, int32_t acc[4])
 {
     const int32_t n = shape->in_channels * 36;
@@ -473,20 +695,276 @@ static inline const void *eln_conv_window(const eln_conv_shape *shape, const uin
 }
 #endif
 
-#if !defined(__ARM_FEATURE_DSP) /* the DSP path stores these four words after the map's weights */
-/* output map c's bias' and requantization (eln_channel); returns weights unchanged. */
-static inline const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant,
-                                           int32_t c, eln_channel *channel)
+#if !defined(ELN_DSP) /* the DSP path stores these four words after the map's weights (eln_dsp_channel) */
+/* output map c's bias' and requantization (eln_channel). */
+ELN_INLINE void eln_conv_channel(const int32_t *bias, const eln_quant *quant, int32_t c, eln_channel *channel)
 {
     const int32_t n = quant->shift[c];
     channel->bias = bias[c], channel->multiplier = quant->multiplier[c], channel->high_shift = n - 32;
     channel->round = n > 32 ? (int32_t)1 << (n - 33) : 0;
-    return weights;
 }
 #endif
 
 #endif /* ELN_CONV_WINDOW_H */
 
+/* ---- firmware_export/kernels/eln_conv_window_mve.h ---- */
+/* eln_conv_window_mve.h: the Helium (MVE, Cortex-M55/M85) convolution inner loops, shared by the two
+ * convolution kernels; the Helium twin of eln_conv_window.h (the portable loop it matches is that file's
+ * host eln_conv_window: the four outputs of one 2x2 pooling window, here of four output maps at once).
+ *
+ * Helium multiplies 16 int8 pairs and adds them to a 32-bit scalar in one VMLADAVA.S8, so the window is
+ * turned into four columns (im2col), one per output pixel j = (dy, dx) of the window:
+ *   column j[t] = x[2py + dy + ky][2px + dx + kx][i],  t = (ky * 5 + kx) * Cin + i  (channel-last order)
+ * padded to K = 25 * Cin rounded up to 32, and every output map's weights are the same K int8 values
+ * (layout_mve.py, conv_pack_mve; zero in the padding, so the padding's values never count). Then each
+ * pair of output maps costs, per 16 taps, four column loads, two weight loads and eight VMLADAVA: 128 MAC
+ * slots in 14 instructions, however few input channels there are; 32 taps per pass (C1's K = 32 is one
+ * pass). The columns are one array of fixed stride, so the four column loads use one base register with
+ * immediate offsets (VLDRW reaches +-508 bytes: K <= 160, LeNet-5's; wider layers use the C loop).
+ * Feature maps between the Helium kernels are channel-last, (H, W, C): one kernel row of one pixel is then
+ * 5 * Cin contiguous bytes, copied with whole-vector loads (the last one predicated: no read past the row).
+ * C1's single input channel makes its columns 25 scattered bytes: two gather loads (VLDRB with a vector of
+ * byte offsets) fetch each column instead of five row copies.
+ * The four maps' sums are returned as four vectors acc[j], lanes = maps, for the vector epilogues
+ * (eln_requant_mve.h). Integer sums in any order are exact; |acc| is bounded per layer at export time.
+ */
+#ifndef ELN_CONV_WINDOW_MVE_H
+#define ELN_CONV_WINDOW_MVE_H
+
+
+#if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+
+#ifndef ELN_CONV_MAX_MAPS
+#define ELN_CONV_MAX_MAPS 16 /* input maps of the largest convolution (the engine defines the exact one) */
+#endif
+#define ELN_MVE_MAX_TAPS ((25 * ELN_CONV_MAX_MAPS + 31) / 32 * 32) /* K of the largest convolution */
+
+/* The four im2col columns of one pooling window, K bytes each (+ 16: a row copy's last store may spill
+ * up to 15 bytes into the next column, which is written after it), and what builds them. */
+typedef struct {
+    int8_t column[4 * ELN_MVE_MAX_TAPS + 16] __attribute__((aligned(16)));
+    uint8x16_t gather[2];  /* one input channel: byte offsets of taps 0..15 and 16..31 */
+    mve_pred16_t tail;     /* the lanes of a kernel row's last 16-byte piece */
+    int32_t gathered;      /* one input channel, and every offset fits a byte (in_side <= 62) */
+    int32_t passes;        /* K / 32 */
+} eln_window_mve;
+
+/* 16 taps of column j from byte `at` of the current pass, as int8 (a word load: its immediate offsets
+ * reach further than a byte load's; the columns are 16-byte aligned) */
+#define ELN_COLUMN_MVE(column, j, at) \
+    vreinterpretq_s8_s32(vldrwq_s32((const int32_t *)((column) + (j) * ELN_MVE_MAX_TAPS + (at))))
+
+/* Once per kernel call: the gather offsets (tap t = ky * 5 + kx at ky * side + kx; padding lanes read
+ * offset 0), the row copies' tail lanes, K / 32, and zero columns (their padding is never written). */
+ELN_INLINE void eln_window_init_mve(const eln_conv_shape *shape, eln_window_mve *win)
+{
+    uint8_t offsets[32] __attribute__((aligned(16)));
+    const int32_t row = 5 * shape->in_channels;
+    int32_t t;
+    for (t = 0; t < 32; ++t) {
+        offsets[t] = (uint8_t)(t < 25 ? t / 5 * shape->in_side + t % 5 : 0);
+    }
+    win->gather[0] = vldrbq_u8(offsets), win->gather[1] = vldrbq_u8(offsets + 16);
+    win->gathered = shape->in_channels == 1 && 4 * shape->in_side + 4 <= 255;
+    win->tail = vctp8q((uint32_t)(row - (row - 1) / 16 * 16));
+    win->passes = (25 * shape->in_channels + 31) / 32;
+    for (t = 0; t < 4 * ELN_MVE_MAX_TAPS + 16; t += 16) {
+        vstrbq_s8(win->column + t, vdupq_n_s8(0));
+    }
+}
+
+/* input: (in_side, in_side, Cin) int8 -> the four columns of pooling window (py, px), layout above. */
+ELN_INLINE void eln_window_columns_mve(const eln_conv_shape *shape, const int8_t *input, int32_t py,
+                                       int32_t px, eln_window_mve *win)
+{
+    const int32_t cin = shape->in_channels, stride = shape->in_side * cin, row = 5 * cin;
+    const int8_t *const origin = input + 2 * (py * stride + px * cin); /* pixel (2py, 2px) */
+    int32_t j, ky, b;
+    if (win->gathered) { /* two gathers per column: taps 0..15, then 16..24 and 7 padding lanes */
+        const uint8x16_t low = win->gather[0], high = win->gather[1];
+        int8_t *const column = win->column;
+        vstrbq_s8(column, vldrbq_gather_offset_s8(origin, low));                  /* (dy, dx) = (0, 0) */
+        vstrbq_s8(column + 16, vldrbq_gather_offset_s8(origin, high));
+        vstrbq_s8(column + ELN_MVE_MAX_TAPS, vldrbq_gather_offset_s8(origin + 1, low)); /* (0, 1) */
+        vstrbq_s8(column + ELN_MVE_MAX_TAPS + 16, vldrbq_gather_offset_s8(origin + 1, high));
+        vstrbq_s8(column + 2 * ELN_MVE_MAX_TAPS, vldrbq_gather_offset_s8(origin + stride, low)); /* (1, 0) */
+        vstrbq_s8(column + 2 * ELN_MVE_MAX_TAPS + 16, vldrbq_gather_offset_s8(origin + stride, high));
+        vstrbq_s8(column + 3 * ELN_MVE_MAX_TAPS, vldrbq_gather_offset_s8(origin + stride + 1, low)); /* (1, 1) */
+        vstrbq_s8(column + 3 * ELN_MVE_MAX_TAPS + 16, vldrbq_gather_offset_s8(origin + stride + 1, high));
+        return;
+    }
+    for (j = 0; j < 4; ++j) { /* five kernel rows of 5 * Cin contiguous bytes each */
+        const int8_t *at = origin + (j >> 1) * stride + (j & 1) * cin;
+        int8_t *column = win->column + j * ELN_MVE_MAX_TAPS;
+        for (ky = 0; ky < 5; ++ky, at += stride, column += row) {
+            for (b = 0; b + 16 < row; b += 16) {
+                vstrbq_s8(column + b, vldrbq_s8(at + b));
+            }
+            vstrbq_s8(column + b, vldrbq_z_s8(at + b, win->tail)); /* spills zeros past the row */
+        }
+    }
+}
+
+/* One pair of maps over the window's columns: weights, the pair's (K / 16, 2, 16) int8 (the two maps
+ * interleaved per 16 taps: layout_mve.py), passes = K / 32. Sums a[j] (map q) and b[j] (map q + 1) for the
+ * four output pixels j. Per 32 taps: eight column loads shared by both maps, four weight loads and sixteen
+ * VMLADAVA, 30 instructions for 128 MAC slots; the first 16 taps set the sums (VMLADAV), so none is zeroed. */
+#if 3 * ELN_MVE_MAX_TAPS + 16 <= 508 /* every column offset is a VLDRW immediate: one base register */
+/* GCC 12 spills the intrinsics' addresses of this loop to the stack, so the loop is written out.
+ * VMLADAVA accumulates into even registers only: the eight sums take all eight of them. */
+#define ELN_PAIR_DECLARE_MVE(win, weights, passes)                                                           \
+    register int32_t a00 __asm__("r0"), a01 __asm__("r2"), a10 __asm__("r4"), a11 __asm__("r6");            \
+    register int32_t b00 __asm__("r8"), b01 __asm__("r10"), b10 __asm__("r12"), b11 __asm__("r14");         \
+    register const int8_t *column __asm__("r3") = (win)->column;                                            \
+    register const int8_t *w __asm__("r1") = (weights);                                                     \
+    register int32_t n __asm__("r5") = (passes)
+/* 16 taps at byte `at` of the pass: OP is vmladav (set) or vmladava (add) */
+#define ELN_PAIR_TAPS_MVE(OP, at, k1, k2, k3)                                                                \
+    "vldrw.32 q2, [%[col], #" at "]\n\t"                                                                     \
+    "vldrw.32 q3, [%[col], %[" k1 "]]\n\t"                                                                   \
+    "vldrw.32 q4, [%[col], %[" k2 "]]\n\t"                                                                   \
+    "vldrw.32 q5, [%[col], %[" k3 "]]\n\t"                                                                   \
+    "vldrb.8 q0, [%[w]], #16\n\t"                                                                            \
+    "vldrb.8 q1, [%[w]], #16\n\t"                                                                            \
+    OP ".s8 %[a00], q2, q0\n\t" OP ".s8 %[a01], q3, q0\n\t" OP ".s8 %[a10], q4, q0\n\t"                     \
+    OP ".s8 %[a11], q5, q0\n\t" OP ".s8 %[b00], q2, q1\n\t" OP ".s8 %[b01], q3, q1\n\t"                     \
+    OP ".s8 %[b10], q4, q1\n\t" OP ".s8 %[b11], q5, q1\n\t"
+#define ELN_PAIR_PASSES_MVE                                                                                  \
+    ELN_PAIR_TAPS_MVE("vmladav", "0", "k1", "k2", "k3")                                                      \
+    ELN_PAIR_TAPS_MVE("vmladava", "16", "k1b", "k2b", "k3b")                                                 \
+    "subs %[n], %[n], #1\n\t"                                                                                \
+    "beq 2f\n"                                                                                               \
+    "1:\n\t"                                                                                                 \
+    "adds %[col], %[col], #32\n\t"                                                                           \
+    ELN_PAIR_TAPS_MVE("vmladava", "0", "k1", "k2", "k3")                                                     \
+    ELN_PAIR_TAPS_MVE("vmladava", "16", "k1b", "k2b", "k3b")                                                 \
+    "subs %[n], %[n], #1\n\t"                                                                                \
+    "bne 1b\n"                                                                                               \
+    "2:\n\t"
+#define ELN_PAIR_OUTPUTS_MVE                                                                                 \
+    [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [b00] "=&r"(b00),               \
+    [b01] "=&r"(b01), [b10] "=&r"(b10), [b11] "=&r"(b11), [w] "+r"(w), [col] "+r"(column), [n] "+r"(n)
+#define ELN_PAIR_INPUTS_MVE                                                                             \
+    [k1] "i"(ELN_MVE_MAX_TAPS), [k2] "i"(2 * ELN_MVE_MAX_TAPS), [k3] "i"(3 * ELN_MVE_MAX_TAPS),             \
+    [k1b] "i"(ELN_MVE_MAX_TAPS + 16), [k2b] "i"(2 * ELN_MVE_MAX_TAPS + 16),                                  \
+    [k3b] "i"(3 * ELN_MVE_MAX_TAPS + 16) /* the columns are read: the asm's "memory" clobber */
+
+/* The pair's sums into sums[j][q] and sums[j][q + 1]; returns the next pair's weights. */
+ELN_INLINE const int8_t *eln_pair_sums_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
+                                           int32_t q, int32_t sums[4][4])
+{
+    ELN_PAIR_DECLARE_MVE(win, weights, passes);
+    __asm__(ELN_PAIR_PASSES_MVE : ELN_PAIR_OUTPUTS_MVE : ELN_PAIR_INPUTS_MVE
+            : "q0", "q1", "q2", "q3", "q4", "q5", "cc", "memory");
+    sums[0][q] = a00, sums[0][q + 1] = b00, sums[1][q] = a01, sums[1][q + 1] = b01;
+    sums[2][q] = a10, sums[2][q + 1] = b10, sums[3][q] = a11, sums[3][q + 1] = b11;
+    return w;
+}
+
+/* The pair's pooled sums, max over the four output pixels (two VMOV and one VMAXV per map), into best[0]
+ * and best[1]; returns the next pair's weights. */
+ELN_INLINE const int8_t *eln_pair_best_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
+                                           int32_t best[2])
+{
+    ELN_PAIR_DECLARE_MVE(win, weights, passes);
+    __asm__(ELN_PAIR_PASSES_MVE
+            "vmov q2[2], q2[0], %[a00], %[a10]\n\t"
+            "vmov q2[3], q2[1], %[a01], %[a11]\n\t"
+            "vmaxv.s32 %[a00], q2\n\t"
+            "vmov q3[2], q3[0], %[b00], %[b10]\n\t"
+            "vmov q3[3], q3[1], %[b01], %[b11]\n\t"
+            "vmaxv.s32 %[b00], q3"
+            : ELN_PAIR_OUTPUTS_MVE : ELN_PAIR_INPUTS_MVE
+            : "q0", "q1", "q2", "q3", "q4", "q5", "cc", "memory");
+    (void)a01, (void)a10, (void)a11, (void)b01, (void)b10, (void)b11;
+    best[0] = a00, best[1] = b00;
+    return w;
+}
+#else /* wider convolutions: the same loop with intrinsics, one address per column */
+ELN_INLINE const int8_t *eln_pair_sums_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
+                                           int32_t q, int32_t sums[4][4])
+{
+    const int8_t *column = win->column;
+    int32_t a[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}}, p, h, j;
+    for (p = 0; p < 2 * passes; ++p, column += 16) { /* 16 taps per step */
+        for (h = 0; h < 2; ++h, weights += 16) {
+            const int8x16_t w = vldrbq_s8(weights);
+            for (j = 0; j < 4; ++j) {
+                a[h][j] = vmladavaq_s8(a[h][j], ELN_COLUMN_MVE(column, j, 0), w);
+            }
+        }
+    }
+    for (j = 0; j < 4; ++j) {
+        sums[j][q] = a[0][j], sums[j][q + 1] = a[1][j];
+    }
+    return weights;
+}
+
+ELN_INLINE const int8_t *eln_pair_best_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
+                                           int32_t best[2])
+{
+    int32_t sums[4][4], h;
+    weights = eln_pair_sums_mve(win, weights, passes, 0, sums);
+    for (h = 0; h < 2; ++h) {
+        best[h] = sums[0][h] > sums[1][h] ? sums[0][h] : sums[1][h];
+        best[h] = sums[2][h] > best[h] ? sums[2][h] : best[h];
+        best[h] = sums[3][h] > best[h] ? sums[3][h] : best[h];
+    }
+    return weights;
+}
+#endif
+#endif
+
+#endif /* ELN_CONV_WINDOW_MVE_H */
+
+#if defined(__ARM_FEATURE_MVE)
+/* ---- firmware_export/kernels/eln_conv_maxpool_mve.h ---- */
+/* eln_conv_maxpool_s8, Helium (MVE) path: convolution + ReLU (or none) + 2x2 max pooling, fused.
+ * The portable loop it matches: eln_conv_maxpool_s8.c (host path), with the window loop of
+ * eln_conv_window_mve.h; bit-identical to it and to the reference (edgelenet/reference.py).
+ *
+ * Per pooling window (py, px): its four im2col columns are built once and shared by every output map;
+ * per pair of maps, the window sums come from VMLADAVA and are pooled by VMAXV (eln_pair_best_mve); four
+ * maps' maxima are requantized together, exactly (eln_requant_mve.h), once per pooled output:
+ * max pooling commutes with the monotonic requantization and clamp (docs/quantization.md).
+ * Layout: input (in_side, in_side, Cin) and output (out_side, out_side, Cout), channel-last, int8;
+ * weights (layout_mve.py): per 4 maps (fewer at the end), their (4, K) int8 and their 16 epilogue words.
+ * Stack: eln_window_mve, 4 * K + 64 bytes.
+ */
+
+#if defined(__ARM_FEATURE_MVE)
+ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant *quant, const int8_t *input,
+                                    const void *weights, const int32_t *bias, int8_t *output)
+{
+    const int32_t side = shape->out_side, cout = shape->out_channels, high = eln_high_shifts_mve(quant, cout);
+    const eln_quant stage = *quant; /* local copies: no reloads after the int8 stores (they could alias them) */
+    eln_window_mve win;
+    int32_t py, px, c, q;
+    eln_window_init_mve(shape, &win);
+    for (py = 0; py < side; ++py) {
+        for (px = 0; px < side; ++px, output += cout) { /* output: pixel (py, px)'s Cout values */
+            const int8_t *w = (const int8_t *)weights;
+            eln_window_columns_mve(shape, input, py, px, &win);
+            for (c = 0; c < cout; c += 4, w += 64) { /* maps c..c+3, then their epilogue words */
+                int32_t best[4] __attribute__((aligned(16))); /* per map: max of its four window sums */
+                int32x4_t y;
+                for (q = 0; q < 4 && c + q < cout; q += 2) {
+                    w = eln_pair_best_mve(&win, w, win.passes, best + q);
+                }
+                y = eln_conv_stage_mve(vldrwq_s32(best), (const int32_t *)(const void *)w, bias, &stage, c, cout, high);
+                if (cout - c >= 4) {
+                    vstrbq_s32(output + c, y);
+                } else {
+                    vstrbq_p_s32(output + c, y, vctp32q((uint32_t)(cout - c)));
+                }
+            }
+        }
+    }
+}
+#endif
+
+#else
 /* ---- firmware_export/kernels/eln_conv_maxpool_s8.c ---- */
 /* eln_conv_maxpool_s8: convolution + ReLU (or none) + 2x2 max pooling, fused (the modern C1 and C3).
  * No tanh table: export-c refuses max pooling after tanh (layout.plan_steps), so quant->lut is NULL.
@@ -494,16 +972,15 @@ static inline const void *eln_conv_channel(const void *weights, const int32_t *b
  * Only the pooled map is written: max pooling commutes with the monotonic requantization and the ReLU
  * clamp (docs/quantization.md), so the four accumulators of a window are pooled first and requantized
  * once. The result is bit-identical to requantize -> clamp -> pool, at a quarter of the requantizations.
- * Windows outside, output maps inside: each window's input patch is widened once for all output maps.
- * The per-map epilogue is most of the cost beyond the MACs (C1 has 100 MACs per window and map), so it
- * reads the map's bias' and requantization together (eln_conv_channel) and the layer's output stage from
- * a local copy (the int8 stores could alias *quant). The Thumb and host paths write through a pointer
- * advanced by one map; the DSP path stores at the map's offset word from the last map's pixel, and ends at
- * offset 0 (eln_conv_dsp.h), so its map loop, short of registers, keeps neither a pointer nor an end.
- * Stack: the patch, ELN_PATCH_WORDS * 4 bytes.
+ * - portable (host and Thumb paths): windows outside, output maps inside: each window's input patch is
+ *   prepared once for all output maps (eln_conv_window.h); the layer's output stage is read through the
+ *   pointer (the Thumb path's 8 low registers run faster that way).
+ * - DSP: the input is widened once, then output maps outside, windows inside, so each map's kernels are
+ *   widened once (eln_conv_dsp.h); the map's epilogue words are read once per map.
+ * Stack: the patch (ELN_PATCH_WORDS * 4 bytes), or on the DSP path the widened input and one map's kernels.
  */
 
-#if defined(__ARM_FEATURE_DSP) && defined(ELN_CONV_MAXPOOL_FOLDED)
+#if defined(ELN_DSP) && defined(ELN_CONV_MAXPOOL_FOLDED)
 /* The DSP epilogue when the exporter has folded the output stage into the epilogue words (layout.py,
  * _folded_rounding: act_min = -128, every shift n > 32, no int32 overflow below): each map's words are
  * {bias', m, k = n - 32, round' = 2^(k-1) + z_out * 2^k}, and
@@ -516,7 +993,7 @@ static inline const void *eln_conv_channel(const void *weights, const int32_t *b
  *   the lower clamp is the ReLU, and requantize(x <= 0) <= 0 lands at or below -128;
  * - no overflow: the exporter checks |floor(x * m / 2^32)| + |round'| < 2^31 for |x| <= the accumulator
  *   bound. Per pooled output: LDM, max (9), add, SMMLA, ASR, SSAT, STRB. */
-static inline int8_t eln_pool_folded(int32_t best, const eln_channel *channel)
+ELN_INLINE int8_t eln_pool_folded(int32_t best, const eln_channel *channel)
 {
     int32_t value;
     __asm__("smmla %0, %1, %2, %3" : "=r"(value) : "r"(best + channel->bias), "r"(channel->multiplier),
@@ -530,57 +1007,111 @@ static inline int8_t eln_pool_folded(int32_t best, const eln_channel *channel)
 ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant *quant, const int8_t *input,
                                     const void *weights, const int32_t *bias, int8_t *output)
 {
-#if defined(__ARM_FEATURE_DSP) /* local copies: no reloads after the int8 stores (they could alias them) */
-    const eln_conv_shape shape_copy = *shape, *const geometry = &shape_copy;
-    const eln_quant quant_copy = *quant, *const stage = &quant_copy;
-#else /* the Thumb path's 8 low registers run faster reading through the pointers */
-    const eln_conv_shape *const geometry = shape;
-    const eln_quant *const stage = quant;
-#endif
-    const int32_t side = geometry->out_side, plane = side * side;
-    eln_patch patch;
-    int32_t c, py, px;
-    for (py = 0; py < side; ++py) {
-        for (px = 0; px < side; ++px) {
-            const void *w_map = weights;                     /* output map c's weights (eln_conv_window.h) */
-            const uint8_t *maps = geometry->maps;             /* output map c's input maps: n, then n indices */
-            eln_channel channel;
-#if defined(__ARM_FEATURE_DSP)
-            /* The last map's pixel (py, px): map c's is at channel.offset <= 0 from it, an epilogue word
-             * (layout.py) that reaches 0 at the last map, so the loop keeps no output pointer or end
-             * (c == 0: no offset is loaded before the first map; GCC folds the test). */
-            int8_t *last = output + (geometry->out_channels - 1) * plane + py * side + px;
-            __asm__("" : "+r"(last)); /* one opaque base: GCC would re-add its terms at every store */
-#define ELN_MORE_MAPS (c == 0 || channel.offset != 0)
-#define ELN_OUTPUT last[channel.offset]
-#define ELN_NEXT_OUTPUT ((void)0)
-#else
-            int8_t *out = output + py * side + px;           /* (Cout, side, side): map c's pixel (py, px) */
-#define ELN_MORE_MAPS (c < geometry->out_channels)
-#define ELN_OUTPUT (*out)
-#define ELN_NEXT_OUTPUT (out += plane)
-#endif
-            eln_conv_patch(geometry, input, py, px, &patch);
-            for (c = 0; ELN_MORE_MAPS; ++c, maps += 1 + maps[0], ELN_NEXT_OUTPUT) {
+    const int32_t side = shape->out_side;
+    int32_t c, py;
+#if defined(ELN_DSP)
+    int32_t xw[ELN_CONV_INPUT_WORDS], ww[ELN_CONV_MAP_WORDS]; /* widened input; one map's widened kernels */
+    const int32_t *w = (const int32_t *)weights, *map, in_side = shape->in_side;
+    const eln_quant stage = *quant; /* a local copy: no reloads after the int8 stores (they could alias it) */
+    eln_dsp_widen_input(shape, input, xw);
+    for (c = 0; c < shape->out_channels; ++c) {
+        w = eln_dsp_map_weights(shape, w, ww, &map);
+        for (py = 0; py < side; ++py) {
+            const int32_t *patch = xw + 2 * py;         /* window (py, 0): map 0, column pair 0, row 2py */
+            const int8_t *const end = output + side;
+            do { /* windows (py, px), px = 0..side-1 */
                 int32_t acc[4], best;
-                w_map = eln_conv_window(geometry, maps, &patch, w_map, acc);
-                w_map = eln_conv_channel(w_map, bias, stage, c, &channel);
+                eln_channel channel;
+                eln_dsp_channel(eln_dsp_window(patch, map, acc), &channel);
                 best = acc[0] > acc[1] ? acc[0] : acc[1];
                 best = acc[2] > best ? acc[2] : best;
                 best = acc[3] > best ? acc[3] : best;
-#if defined(__ARM_FEATURE_DSP) && defined(ELN_CONV_MAXPOOL_FOLDED)
-                ELN_OUTPUT = eln_pool_folded(best, &channel);
+#if defined(ELN_CONV_MAXPOOL_FOLDED)
+                *output++ = eln_pool_folded(best, &channel);
 #else
-                ELN_OUTPUT = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), stage); /* no tanh */
+                *output++ = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), &stage); /* no tanh */
 #endif
+                patch += in_side; /* the next column pair */
+            } while (output != end);
+        }
+    }
+    (void)bias, (void)stage;
+#else
+    const int32_t plane = side * side;
+    int32_t px;
+    eln_patch patch;
+    for (py = 0; py < side; ++py) {
+        for (px = 0; px < side; ++px) {
+            const void *w_map = weights;           /* output map c's weights (eln_conv_window.h) */
+            const uint8_t *maps = shape->maps;     /* output map c's input maps: n, then n indices */
+            int8_t *out = output + py * side + px; /* (Cout, side, side): map c's pixel (py, px) */
+            eln_conv_patch(shape, input, py, px, &patch);
+            for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0], out += plane) {
+                int32_t acc[4], best;
+                eln_channel channel;
+                w_map = eln_conv_window(shape, maps, &patch, w_map, acc);
+                eln_conv_channel(bias, quant, c, &channel);
+                best = acc[0] > acc[1] ? acc[0] : acc[1];
+                best = acc[2] > best ? acc[2] : best;
+                best = acc[3] > best ? acc[3] : best;
+                *out = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), quant); /* no tanh */
             }
         }
     }
+#endif
 }
-#undef ELN_MORE_MAPS
-#undef ELN_OUTPUT
-#undef ELN_NEXT_OUTPUT
 
+#endif
+
+#if defined(__ARM_FEATURE_MVE)
+/* ---- firmware_export/kernels/eln_fc_mve.h ---- */
+/* eln_fc_s8, Helium (MVE) path: fully connected layer + activation (C5, F6, OUTPUT).
+ * The portable loop it matches: eln_fc_s8.c (portable path, four rows per pass); bit-identical to it.
+ *
+ *   acc[o] = bias'[o] + sum_k x[k] * w[o][k]      then the shared output stage (ReLU, tanh table or none)
+ *
+ * The input is copied once into a zero-padded stack buffer of K = F_in rounded up to 16 (ELN_FC_MAX_IN
+ * rounded up likewise), so every load is a whole vector. Weights (layout.py, fc_pack_mve): per 4 rows,
+ * per 16 inputs, the 4 rows' 16 int8 weights, zero-padded (rows past F_out are zero and not written):
+ * per 16 inputs, one input load, four weight loads and four VMLADAVA, 64 MACs in 9 instructions.
+ * After a convolution the input is channel-last (eln_conv_window_mve.h); the exporter orders that
+ * layer's weight columns to match. The four rows' outputs are requantized together (eln_requant_mve.h).
+ */
+
+#if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+#ifndef ELN_FC_MAX_IN
+#define ELN_FC_MAX_IN 400 /* largest F_in (the engine defines the exact one) */
+#endif
+
+ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, const int8_t *input,
+                          const void *weights, const int32_t *bias, int8_t *output)
+{
+    const int32_t n_in = shape->in_features, n_out = shape->out_features, taps = (n_in + 15) / 16 * 16;
+    int8_t x[(ELN_FC_MAX_IN + 15) / 16 * 16] __attribute__((aligned(16))); /* (K,) input, zero-padded */
+    const int8_t *w = (const int8_t *)weights;
+    const int32_t high = eln_high_shifts_mve(quant, n_out);
+    int32_t o, k;
+    for (k = 0; k < taps; k += 16) { /* the tail load is predicated: no read past the input */
+        const mve_pred16_t lanes = vctp8q((uint32_t)(n_in - k > 0 ? n_in - k : 0));
+        vstrbq_s8(x + k, vldrbq_z_s8(input + k, lanes));
+    }
+    for (o = 0; o < n_out; o += 4) { /* rows o..o+3 */
+        int32_t acc[4] __attribute__((aligned(16))), a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (k = 0; k < taps; k += 16, w += 64) {
+            const int8x16_t v = vldrbq_s8(x + k);
+            a0 = vmladavaq_s8(a0, v, vldrbq_s8(w));
+            a1 = vmladavaq_s8(a1, v, vldrbq_s8(w + 16));
+            a2 = vmladavaq_s8(a2, v, vldrbq_s8(w + 32));
+            a3 = vmladavaq_s8(a3, v, vldrbq_s8(w + 48));
+        }
+        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+        eln_output_mve(vldrwq_s32(acc), bias, quant, o, n_out, high, output + o);
+    }
+}
+#endif
+
+#else
 /* ---- firmware_export/kernels/eln_fc_s8.c ---- */
 /* eln_fc_s8: fully connected layer + activation (C5, F6, OUTPUT).
  *
@@ -590,15 +1121,18 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
  * F_in * 128 * 127 <= 6,502,400 (F_in = 400) before the bias, whose exact bound is checked at export time.
  * - portable: int8 weights (F_out, F_in); the k loop is a plain dot product that compilers vectorise.
  * - DSP: the input is widened once into int16 pairs on the stack (ELN_FC_MAX_IN * 2 bytes), each 4 values
- *   {x0..x3} by two SXTB16 into the pairs {x0, x2}, {x1, x3}; the weights are int16 pairs in the same
- *   order, (ceil(F_out/4), F_in/2 rounded up to a multiple of 4, 4) words, zero-padded: per input pair,
- *   one LDM of four weight words feeds 4 SMLADs (8 MACs); 4 pairs per pass: 2 LDRD, 4 LDM, 16 SMLAD and
- *   the loop test, 26 instructions for 32 MACs (2 pairs per pass: 15 for 16).
+ *   {x0..x3} by two SXTB16 into the pairs {x0, x2}, {x1, x3}. Two weight layouts (export-c --optimize):
+ *   - speed: int16 pairs in the same order, (ceil(F_out/4), F_in/2 rounded up to a multiple of 4, 4)
+ *     words, zero-padded: per input pair, one LDM of four weight words feeds 4 SMLADs (8 MACs); 4 pairs per
+ *     pass: 2 LDRD, 4 LDM, 16 SMLAD and the loop test, 26 instructions for 32 MACs; twice the int8 flash.
+ *   - size (ELN_FC_INT8): int8, (ceil(F_out/4), F_in/4 rounded up to even, 4) words of 4 weights, widened
+ *     at run time as CMSIS-NN does: SXTB16 of a word gives {w0, w2}, of it rotated by 8 {w1, w3}, the
+ *     input's pairs; per 8 inputs: 2 LDRD, 2 LDM, 16 SXTB16, 16 SMLAD and the loop test, 38 for 32 MACs.
+ *   The input is a scratch region (4-byte aligned) and every weight word is an int32: aligned loads only.
  */
 
 
-#if defined(__ARM_FEATURE_DSP)
-#include <string.h>
+#if defined(ELN_DSP)
 #ifndef ELN_FC_MAX_IN
 #define ELN_FC_MAX_IN 400 /* largest F_in rounded up to a multiple of 8 (the engine defines the exact one) */
 #endif
@@ -609,14 +1143,14 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 {
     const int32_t n_in = shape->in_features, n_out = shape->out_features;
     int32_t o, k, q;
-#if defined(__ARM_FEATURE_DSP)
+#if defined(ELN_DSP)
     union { int32_t words[ELN_FC_MAX_IN / 2]; int16_t values[ELN_FC_MAX_IN]; } x; /* (F_in padded,) int16 */
-    const int32_t n_pairs = (n_in + 7) / 8 * 4;
+    const int32_t n_pairs = (n_in + 7) / 8 * 4; /* words of input pairs: F_in rounded up to 8, halved */
     const int32_t *w = (const int32_t *)weights;
+    const eln_word *in = (const eln_word *)(const void *)input; /* a scratch region: 4-byte aligned */
     for (k = 0; k + 4 <= n_in; k += 4) { /* 4 values {x0..x3} -> pairs {x0, x2}, {x1, x3} (fc_pack's order) */
-        uint32_t four; /* x0 in the low byte (little-endian: eln_dsp.h) */
-        memcpy(&four, input + k, 4);
-        x.words[k / 2] = __sxtb16((int32_t)four), x.words[k / 2 + 1] = eln_sxtb16_ror8((int32_t)four);
+        const int32_t four = in[k / 4]; /* x0 in the low byte (little-endian: eln_dsp.h) */
+        x.words[k / 2] = __sxtb16(four), x.words[k / 2 + 1] = eln_sxtb16_ror8(four);
     }
     for (; k < 2 * n_pairs; ++k) { /* the tail, and zeros up to the padded length: value k is half k%4/2 of
                                       * word k/4*2 + k%2 */
@@ -625,6 +1159,23 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     for (o = 0; o < n_out; o += 4) { /* rows o..o+3 (rows past F_out are zero weights, not stored) */
         int32_t acc[4], a0 = 0, a1 = 0, a2 = 0, a3 = 0;
         const int32_t *xp = x.words, *const end = x.words + n_pairs;
+#if defined(ELN_FC_INT8)
+        for (; xp < end; xp += 4) { /* 8 inputs: per 4, one LDM of the 4 rows' int8 words, 8 SXTB16, 8 SMLAD */
+            register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
+            int32_t x02 = xp[0], x13 = xp[1]; /* {x0, x2}, {x1, x3}: the pairs SXTB16 makes of a weight word */
+            ELN_LDM4(w, w0, w1, w2, w3);
+            a0 = __smlad(x02, __sxtb16(w0), a0), a0 = __smlad(x13, eln_sxtb16_ror8(w0), a0);
+            a1 = __smlad(x02, __sxtb16(w1), a1), a1 = __smlad(x13, eln_sxtb16_ror8(w1), a1);
+            a2 = __smlad(x02, __sxtb16(w2), a2), a2 = __smlad(x13, eln_sxtb16_ror8(w2), a2);
+            a3 = __smlad(x02, __sxtb16(w3), a3), a3 = __smlad(x13, eln_sxtb16_ror8(w3), a3);
+            x02 = xp[2], x13 = xp[3];
+            ELN_LDM4(w, w0, w1, w2, w3);
+            a0 = __smlad(x02, __sxtb16(w0), a0), a0 = __smlad(x13, eln_sxtb16_ror8(w0), a0);
+            a1 = __smlad(x02, __sxtb16(w1), a1), a1 = __smlad(x13, eln_sxtb16_ror8(w1), a1);
+            a2 = __smlad(x02, __sxtb16(w2), a2), a2 = __smlad(x13, eln_sxtb16_ror8(w2), a2);
+            a3 = __smlad(x02, __sxtb16(w3), a3), a3 = __smlad(x13, eln_sxtb16_ror8(w3), a3);
+        }
+#else
         for (; xp < end; xp += 4) { /* 4 input pairs, 8 LDM-loaded weight words per two: 32 MACs */
             register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
             int32_t x0 = xp[0], x1 = xp[1];
@@ -638,6 +1189,7 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
             ELN_LDM4(w, w0, w1, w2, w3);
             a0 = __smlad(x1, w0, a0), a1 = __smlad(x1, w1, a1), a2 = __smlad(x1, w2, a2), a3 = __smlad(x1, w3, a3);
         }
+#endif
         acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
         for (q = 0; q < 4 && o + q < n_out; ++q) {
             output[o + q] = eln_output_s8(acc[q] + bias[o + q], quant, o + q);
@@ -668,6 +1220,8 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     }
 #endif
 }
+
+#endif
 
 
 /* ===================================================================================================
@@ -752,3 +1306,47 @@ int tiny_infer(const int8_t input[TINY_INPUT_LEN], int8_t logits[TINY_NUM_CLASSE
     }
     return best;
 }
+
+/* ===================================================================================================
+ * Application API: confidence (tiny.h)
+ * =================================================================================================== */
+
+/* round(32768 * exp(-scale * d)) for a logit d steps below the top one; 0 beyond the table. */
+static const uint16_t tiny_softmax_exp[256] = {
+    32768, 31534, 30346, 29203, 28103, 27045, 26026, 25046, 24103, 23195, 22321, 21481, 20672, 19893, 19144, 18423,
+    17729, 17061, 16419, 15800, 15205, 14632, 14081, 13551, 13041, 12549, 12077, 11622, 11184, 10763, 10358, 9968,
+    9592, 9231, 8883, 8549, 8227, 7917, 7619, 7332, 7056, 6790, 6534, 6288, 6051, 5823, 5604, 5393,
+    5190, 4994, 4806, 4625, 4451, 4283, 4122, 3967, 3817, 3674, 3535, 3402, 3274, 3151, 3032, 2918,
+    2808, 2702, 2600, 2502, 2408, 2317, 2230, 2146, 2065, 1988, 1913, 1841, 1771, 1705, 1640, 1579,
+    1519, 1462, 1407, 1354, 1303, 1254, 1207, 1161, 1117, 1075, 1035, 996, 958, 922, 888, 854,
+    822, 791, 761, 733, 705, 678, 653, 628, 605, 582, 560, 539, 519, 499, 480, 462,
+    445, 428, 412, 396, 381, 367, 353, 340, 327, 315, 303, 292, 281, 270, 260, 250,
+    241, 232, 223, 214, 206, 199, 191, 184, 177, 170, 164, 158, 152, 146, 141, 135,
+    130, 125, 121, 116, 112, 107, 103, 100, 96, 92, 89, 85, 82, 79, 76, 73,
+    70, 68, 65, 63, 60, 58, 56, 54, 52, 50, 48, 46, 44, 43, 41, 40,
+    38, 37, 35, 34, 33, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21,
+    21, 20, 19, 18, 18, 17, 16, 16, 15, 15, 14, 14, 13, 13, 12, 12,
+    11, 11, 10, 10, 10, 9, 9, 9, 8, 8, 8, 7, 7, 7, 7, 6,
+    6, 6, 6, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4, 3,
+    3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2
+};
+
+int32_t tiny_confidence(const int8_t logits[TINY_NUM_CLASSES])
+{
+    uint32_t sum = 0u;
+    int top = 0, c;
+    if (logits == NULL) {
+        return -1;
+    }
+    for (c = 1; c < TINY_NUM_CLASSES; ++c) {
+        top = logits[c] > logits[top] ? c : top;
+    }
+    for (c = 0; c < TINY_NUM_CLASSES; ++c) {
+        const int32_t d = (int32_t)logits[top] - (int32_t)logits[c]; /* 0..255 */
+        sum += d < 256 ? tiny_softmax_exp[d] : 0u;
+    }
+    /* sum >= 32768 (the top class's own term); p = 32768^2 / sum, rounded: 0 < p <= 32768 */
+    return (int32_t)(((1u << 30) + sum / 2u) / sum);
+}
+
+ELN_INTEGER_END

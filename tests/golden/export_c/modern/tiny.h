@@ -31,6 +31,34 @@ void tiny_prepare_input(const uint8_t pixels[TINY_INPUT_HEIGHT * TINY_INPUT_WIDT
  * value on a NULL argument. Reentrant: all state lives in `scratch` (TINY_SCRATCH_BYTES, 4-byte aligned). */
 int tiny_infer(const int8_t input[TINY_INPUT_LEN], int8_t logits[TINY_NUM_CLASSES], void *scratch);
 
+/* ---- Application API: what the logits mean, how sure the model is, which model this is ------------- */
+
+/* An int8 logit q stands for the real value  OUTPUT_SCALE_MULT / 2^OUTPUT_SCALE_SHIFT * (q - OUTPUT_ZERO_POINT)
+ * (scale 0.03839102769510187): a fixed-point pair, MULT in [2^30, 2^31), so integer code can compare margins. */
+#define TINY_OUTPUT_SCALE_MULT   1319105667
+#define TINY_OUTPUT_SCALE_SHIFT  35
+#define TINY_OUTPUT_ZERO_POINT   (-13)
+
+/* Confidence of the predicted class (the first maximum, as tiny_infer returns): its softmax probability
+ * over the real logits, in Q15 (TINY_CONFIDENCE_ONE = 1.0), computed with integers only from a
+ * 256-entry table of exp(-scale * d) and one division; within TINY_NUM_CLASSES / 2 Q15
+ * steps of the exact probability. Reject an input ("not a digit") below a threshold chosen on your data.
+ * Returns -1 on a NULL argument. */
+#define TINY_CONFIDENCE_ONE      32768
+int32_t tiny_confidence(const int8_t logits[TINY_NUM_CLASSES]);
+
+/* Which model and generator made this engine (log them, check them at run time). */
+#define TINY_MODEL_ID            "f6db50a477e0d009"  /* first 16 hex digits of the artifact's sha256 */
+#define TINY_MODEL_ID_U32        0xf6db50a4u   /* its first 8, as a number */
+#define TINY_GENERATOR_VERSION   "0.1.0"  /* edgelenet version */
+
+/* Profiling: compile tiny.c with -DTINY_PROFILE and define tiny_profile_hook; the engine calls it
+ * after each of its TINY_NUM_STEPS steps with the step's index (0: C1, 1: C3, 2: C5, 3: F6, 4: OUTPUT).
+ * Read a cycle counter there (DWT->CYCCNT on M3/M4/M7/M33/M55, SysTick elsewhere) and subtract the previous
+ * reading; example/main.c does it with SysTick. Without TINY_PROFILE the engine makes no such call. */
+#define TINY_NUM_STEPS           5
+void tiny_profile_hook(int32_t step);
+
 #ifdef __cplusplus
 }
 #endif
