@@ -84,6 +84,7 @@ CHECKPOINT_COMMANDS = [
     ["export-onnx", "{f}", "--out", "out/onnx"],
     ["predict", "{f}", "digits.npy"],
     ["run", "--model", "{f}", "--out", "out/run"],
+    ["import", "{f}", "--out", "out/i.safetensors"],
 ]
 
 
@@ -130,6 +131,17 @@ def test_bad_options_and_outputs_give_one_error_line(artifact_path, workdir, cap
     assert_one_error_line(code, err, " ".join(argv[:3]))
     assert message in err.splitlines()[-1], err
     assert tree(workdir) == before
+
+
+def test_import_refuses_to_overwrite_its_own_model(workdir, capsys):
+    import torch
+
+    model = workdir / "net.pt"
+    torch.save(build_model("modern").state_dict(), model)
+    before = model.read_bytes()
+    code, err = invoke(capsys, ["import", model, "--out", model])
+    assert_one_error_line(code, err, "import M --out M")
+    assert "is the input" in err and model.read_bytes() == before
 
 
 def test_quantize_refuses_to_overwrite_its_own_checkpoint(workdir, capsys):
