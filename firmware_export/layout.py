@@ -82,13 +82,16 @@ def conv_pack(kernels: np.ndarray) -> np.ndarray:
     return six.reshape(cout, cin, 2, 6, 3, 2).transpose(0, 2, 1, 4, 3, 5).reshape(cout, -1)
 
 
-def conv_pack_dsp(kernels: np.ndarray, epilogue: np.ndarray, in_side: int, optimize: str) -> np.ndarray:
+def conv_pack_dsp(kernels: np.ndarray, epilogue: np.ndarray, in_side: int, optimize: str,
+                  maps: list[list[int]]) -> np.ndarray:
     """int8 (Cout, Cin, 5, 5) -> the DSP path's words (kernels/eln_conv_dsp.h), per output map its kernels
-    and then its `epilogue` row (Cout, 4): bias', m, n - 32, rounding. The kernels, per input map i and
+    and then its `epilogue` row (Cout, 4): bias', m, n - 32, rounding. The kernels of its connected input
+    maps `maps[c]` only (a partial C3 table costs no MACs), per input map i and
     patch column pair g = 0..2 (columns {2g, 2g + 1}), kernel rows ky = 0..4, as the 16-bit pairs
     E[ky][g] = {w[2g], w[2g+1]} (dx = 0) and O[ky][g] = {w[2g-1], w[2g]} (dx = 1), w[-1] = w[5] = 0:
     - speed: the words E, O per ky, then the patch words to skip to the next column pair (in_side - 6),
-      or after g = 2 to the next input map ((in_side/2 - 2) * in_side - 6; 0 after the last one): 33 words;
+      or after g = 2 to the next connected input map i' ((i' - i) * plane - 2 * in_side - 6, plane =
+      in_side/2 * in_side words; 0 after the last one): 33 words;
     - size: one word per ky with bytes {E.lo, O.lo, E.hi, O.hi}, of which SXTB16 makes E and, rotated
       by 8, O (the kernel widens a map's 15 words per input map at run time and adds the skips)."""
     cout, cin = kernels.shape[:2]
@@ -102,12 +105,18 @@ def conv_pack_dsp(kernels: np.ndarray, epilogue: np.ndarray, in_side: int, optim
     else:
         pair = lambda v: (v[..., 0] & 0xFFFF) | (v[..., 1] & 0xFFFF) << 16  # noqa: E731
         words = np.stack([pair(e), pair(o)], -1).reshape(cout, cin, 3, 10)    # (Cout, Cin, g, ky * E/O)
-        skip = np.full((cout, cin, 3, 1), in_side - 6, np.int64)
-        skip[:, :, 2] = (in_side // 2 - 2) * in_side - 6
-        skip[:, -1, 2] = 0
-        words = np.concatenate([words, skip], axis=3)
-    per_map = _int32(words.reshape(cout, -1))
-    return np.concatenate([per_map, epilogue.astype(np.int64)], axis=1).reshape(-1)
+    plane = in_side // 2 * in_side
+    out = []
+    for c in range(cout):
+        for k, i in enumerate(maps[c]):
+            if optimize == "size":
+                out.append(words[c, i].reshape(-1))
+                continue
+            last = 0 if k + 1 == len(maps[c]) else (maps[c][k + 1] - i) * plane - 2 * in_side - 6
+            skips = np.array([[in_side - 6], [in_side - 6], [last]], np.int64)
+            out.append(np.concatenate([words[c, i], skips], axis=1).reshape(-1))
+        out.append(epilogue[c].astype(np.int64))
+    return _int32(np.concatenate(out))
 
 
 def fc_pack(weights: np.ndarray) -> np.ndarray:
@@ -230,32 +239,48 @@ def output_stage(layer: QLayer) -> OutputStage:
     return OutputStage(layer.name, layer.output.zero_point, act_min, False)
 
 
-def _folded_rounding(step: Step) -> np.ndarray | None:
-    """round'[c] = 2^(k-1) + z_out * 2^k (k = n - 32) of the max-pooling DSP epilogue that folds the output
-    zero point into the rounding constant (kernels/eln_conv_maxpool_s8.c, eln_pool_folded), or None where
-    that form is not exact: it needs act_min = -128 (the clamp is then SSAT #8; ReLU has z_out = -128),
-    every n > 32, and SMMLA's round' + floor(x * m / 2^32) to fit int32 for every |x| <= acc_bound."""
-    layer = step.layers[0]
+def folded_rounding(layer: QLayer, acc_bound: int) -> np.ndarray | None:
+    """round'[c] = 2^(k-1) + z * 2^k (k = n - 32) of the DSP epilogue that folds the zero point z of the
+    layer's output stage (or of its tanh input) into the rounding constant (kernels/eln_conv_dsp.h,
+    eln_dsp_folded), or None where that form is not exact: it needs act_min = -128 (the clamp is then
+    SSAT #8; ReLU has z_out = -128), every n > 32, and SMMLA's round' + floor(x * m / 2^32) to fit int32 for
+    every |x| <= acc_bound."""
     stage = output_stage(layer)
     shift = layer.shift.astype(np.int64)
-    if step.kind != "conv_maxpool" or stage.act_min != -128 or stage.has_lut or not (shift > 32).all():
+    if stage.act_min != -128 or not (shift > 32).all():
         return None
     k = shift - 32
     rounding = np.left_shift(1, k - 1) + stage.zero_point * np.left_shift(1, k)
-    high = -(-step.acc_bound * layer.multiplier.astype(np.int64) // (1 << 32))  # >= |floor(x * m / 2^32)|
+    high = -(-acc_bound * layer.multiplier.astype(np.int64) // (1 << 32))  # >= |floor(x * m / 2^32)|
     return rounding if bool((high + np.abs(rounding) < INT32_LIMIT).all()) else None
 
 
+def _step_folded(step: Step) -> bool:
+    if step.kind == "conv_maxpool":
+        return not output_stage(step.layers[0]).has_lut and folded_rounding(step.layers[0], step.acc_bound) is not None
+    sub = step.layers[1]
+    return (folded_rounding(step.layers[0], step.acc_bound) is not None
+            and folded_rounding(sub, accumulator_bound(sub, sub.weights)) is not None)
+
+
+def folded_steps(steps: list[Step]) -> dict[str, bool]:
+    """Per convolution kind, True if every step of it has the folded DSP epilogue (the engine defines
+    ELN_CONV_MAXPOOL_FOLDED / ELN_CONV_SUBSAMPLE_FOLDED; one kernel body serves every step of a kind)."""
+    result = {}
+    for kind in ("conv_maxpool", "conv_subsample"):
+        group = [step for step in steps if step.kind == kind]
+        result[kind] = bool(group) and all(_step_folded(step) for step in group)
+    return result
+
+
 def maxpool_folded(steps: list[Step]) -> bool:
-    """True if every max-pooling step has the folded DSP epilogue (the engine defines ELN_CONV_MAXPOOL_FOLDED;
-    one kernel body serves every step, so it is all or none)."""
-    pools = [step for step in steps if step.kind == "conv_maxpool"]
-    return bool(pools) and all(_folded_rounding(step) is not None for step in pools)
+    """True if every max-pooling step has the folded DSP epilogue (folded_steps)."""
+    return folded_steps(steps)["conv_maxpool"]
 
 
 def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False, optimize: str = "size") -> list[CArray]:
     """bias', multiplier, shift, tanh table and (compacted) weights of one layer, with their comments.
-    folded: the max-pooling steps use the folded DSP epilogue (maxpool_folded); optimize: the DSP path's
+    folded: this step uses the folded DSP epilogue (folded_steps); optimize: the DSP path's
     full layers keep int8 weights ("size") or 16-bit pairs ("speed")."""
     name, cout = layer.name, len(layer.weights)
     arrays = []
@@ -263,12 +288,18 @@ def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False, o
         cin, k = layer.weights.shape[1], layer.kernel
         shift = layer.shift.astype(np.int64)  # eln_channel: bias', m, n - 32, 2^(n-33) for n > 32 else 0
         rounding = np.where(shift > 32, np.left_shift(1, np.maximum(shift - 33, 0)), 0)
-        if folded and step.kind == "conv_maxpool":  # the DSP words only: the other paths add z_out themselves
-            rounding = _folded_rounding(step)
+        if folded:  # the DSP words only: the other paths add z themselves
+            rounding = folded_rounding(layer, step.acc_bound)
         epilogue = np.stack([fold_bias(layer), layer.multiplier.astype(np.int64), shift - 32, rounding], 1)
+        if folded and step.kind == "conv_subsample":  # and the subsampling layer's four words
+            sub = step.layers[1]
+            epilogue = np.concatenate([epilogue, np.stack([
+                fold_bias(sub), sub.multiplier.astype(np.int64), sub.shift.astype(np.int64) - 32,
+                folded_rounding(sub, accumulator_bound(sub, sub.weights))], 1)], axis=1)
         portable = conv_pack(layer.weights.astype(np.int64))
-        dsp = conv_pack_dsp(layer.weights.astype(np.int64), epilogue, layer.in_shape[1], optimize)
-        conn = connections(layer)
+        dsp = conv_pack_dsp(layer.weights.astype(np.int64), epilogue, layer.in_shape[1], optimize,
+                            [c or [0] for c in connections(layer)])
+        conn = [c or [0] for c in connections(layer)]  # a map with no input (all weights zero) reads map 0
         maps = [v for c in range(cout) for v in [len(conn[c]), *conn[c]]]
         thumb = np.concatenate([layer.weights[c, conn[c]].reshape(-1) for c in range(cout)])
         arrays += [
@@ -277,7 +308,8 @@ def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False, o
                    + ("words of int8 {E.lo, O.lo, E.hi, O.hi}" if optimize == "size" else
                       "{E, O} 16-bit pair words and a patch skip after each column pair")
                    + " (per column pair and kernel row, dx = 0 and dx = 1); then bias', m, n - 32, rounding"
-                   + (" + z_out * 2^(n - 32)" if folded and step.kind == "conv_maxpool" else ""),
+                   + (" + z * 2^(n - 32)" if folded else "")
+                   + (", and the subsampling layer's four" if folded and step.kind == "conv_subsample" else ""),
                    path="dsp"),
             CArray(symbol(prefix, name, "weights"), "int8_t", thumb.astype(np.int64),
                    f"{name} weights for the Thumb path: per output map, its connected maps' {k}x{k} kernels, "

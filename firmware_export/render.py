@@ -20,7 +20,7 @@ import edgelenet
 from edgelenet.artifact import QuantizedModel, artifact_bytes
 from edgelenet.errors import UserError
 from firmware_export import build
-from firmware_export.layout import CArray, Step, layer_arrays, maxpool_folded, output_stage, plan_steps, symbol
+from firmware_export.layout import CArray, Step, folded_steps, layer_arrays, output_stage, plan_steps, symbol
 from firmware_export.layout_mve import mve_arrays
 from firmware_export.memory import Buffer, plan_scratch
 from firmware_export.prepare import class_names, header_values, prepare_values
@@ -97,7 +97,7 @@ def banner(filename: str, model: QuantizedModel, hash_comment: bool = False) -> 
 
 
 def c_array(array: CArray) -> str:
-    values = [_literal(int(v)) for v in np.asarray(array.values).reshape(-1)]
+    values = [str(v) if v != INT32_MIN else _literal(v) for v in np.asarray(array.values).reshape(-1).tolist()]
     rows = [", ".join(values[i:i + VALUES_PER_LINE]) for i in range(0, len(values), VALUES_PER_LINE)]
     body = ",\n    ".join(rows)
     return f"/* {array.comment} */\nstatic const {array.ctype} {array.name}[{len(values)}] = {{\n    {body},\n}};\n"
@@ -128,6 +128,9 @@ def c_arrays(arrays: list[CArray]) -> str:
     return "\n".join(parts)
 
 
+INT32_MIN = -(1 << 31)
+
+
 def _literal(value: int) -> str:
     return "(-2147483647 - 1)" if value == -(1 << 31) else str(value)
 
@@ -135,7 +138,7 @@ def _literal(value: int) -> str:
 def pasted_kernels(steps: list[Step], optimize: str = "size") -> str:
     """The kernels this model needs, as static functions: headers first, then each kernel once, after the
     buffer bounds of this model (the largest convolution input and full-layer input, padded) and the
-    layout choices (the folded max-pooling epilogue; int8 full-layer weights on the DSP path)."""
+    layout choices (the folded DSP epilogues; int8 weights on the DSP path)."""
     names = ["eln_target.h", "eln_requant.h", "eln_kernels.h", "eln_dsp.h", "eln_requant_mve.h"]
     convs = [step for step in steps if step.kind != "fc"]
     if convs:
@@ -148,14 +151,16 @@ def pasted_kernels(steps: list[Step], optimize: str = "size") -> str:
         bounds.append("#define ELN_FC_INT8 1 /* DSP path: int8 full-layer weights, widened at run time */")
         if convs:
             bounds.append("#define ELN_CONV_INT8 1 /* DSP path: int8 convolution kernels, widened per map */")
-    if maxpool_folded(steps):
+    if folded_steps(steps)["conv_subsample"]:
+        bounds.insert(0, "#define ELN_CONV_SUBSAMPLE_FOLDED 1 /* the subsampling epilogue words add z (layout.py) */")
+    if folded_steps(steps)["conv_maxpool"]:
         bounds.insert(0, "#define ELN_CONV_MAXPOOL_FOLDED 1 /* the max-pooling epilogue words add z_out (layout.py) */")
     if convs:
         bounds[:0] = [
             f"#define ELN_CONV_MAX_MAPS {max(s.in_shape[0] for s in convs)} /* input maps of the largest convolution */",
             f"#define ELN_CONV_INPUT_WORDS {max(s.in_shape[0] * s.in_shape[1] ** 2 // 2 for s in convs)} /* DSP: the "
             "largest widened convolution input */",
-            f"#define ELN_CONV_MAP_WORDS {max(s.in_shape[0] * 33 + 4 for s in convs)} /* DSP: one output map's "
+            f"#define ELN_CONV_MAP_WORDS {max(s.in_shape[0] * 33 + 8 for s in convs)} /* DSP: one output map's "
             "widened kernels and epilogue */"]
     parts = ["\n".join(bounds) + "\n\n"]
     for name in names:
@@ -269,8 +274,9 @@ def render(model: QuantizedModel, prefix: str = "lenet5", optimize: str = "size"
         artifact_bytes(model)
     steps = plan_steps(model)
     buffers, scratch = plan_scratch(steps)
-    folded = maxpool_folded(steps)
-    arrays = [a for step in steps for layer in step.layers for a in layer_arrays(prefix, layer, step, folded, optimize)]
+    folded = folded_steps(steps)
+    arrays = [a for step in steps for layer in step.layers
+              for a in layer_arrays(prefix, layer, step, folded.get(step.kind, False), optimize)]
     arrays += mve_arrays(prefix, steps)
     common = {"prefix": prefix, "PREFIX": prefix.upper(), **api_values(model, steps)}
     files = {
@@ -292,7 +298,7 @@ def example_files(prefix: str, model: QuantizedModel) -> dict[str, str]:
         "prefix": prefix, "PREFIX": prefix.upper(), "strict": " ".join(build.STRICT),
         "strict_cmake": " ".join(f for f in build.STRICT if f != "-std=c99"),
         "host_opt": " ".join(build.HOST_OPT), "arm_opt": " ".join(build.ARM_OPT), "arm_cc": build.ARM_CC,
-        "arm_libs": " ".join(build.ARM_LIBS), "no_unaligned": " ".join(build.NO_UNALIGNED), "cpus": " ".join(cpus),
+        "arm_libs": " ".join(build.ARM_LIBS), "cpus": " ".join(cpus),
         "cpu_flags": "\n".join(f"FLAGS_{cpu} := {' '.join(build.CPU_FLAGS[cpu])}" for cpu in cpus),
         "cpu_flags_cmake": "\n".join(f"set(FLAGS_{cpu} {' '.join(build.CPU_FLAGS[cpu])})" for cpu in cpus),
         "cpu_boards": "\n".join(f"BOARD_{cpu} := {build.CORE_BOARD[cpu]}" for cpu in cpus),

@@ -11,8 +11,8 @@
  *   a00 += P[ky].E[ky]   a01 += P[ky].O[ky]   a10 += P[ky+1].E[ky]   a11 += P[ky+1].O[ky]
  * 27 instructions per column pair for 40 MAC slots (33 used), 83 per input map with the loop test.
  * After each column pair's weights comes the number of patch words to skip to the next column pair, or
- * after the last one to the next input map, and 0 after the last input map: all 14 registers are busy, so
- * the loop keeps no end pointer and no stride.
+ * after the last one to the next connected input map (a partial C3 table costs no MACs), and 0 after the
+ * last one: all 14 registers are busy, so the loop keeps no end pointer and no stride.
  * Memory: the widened input (ELN_CONV_INPUT_WORDS words) and one map's widened kernels (ELN_CONV_MAP_WORDS)
  * on the stack; with ELN_CONV_INT8 (export-c --optimize size) flash holds one int8 word per kernel row and
  * column pair (layout.py, conv_pack_dsp), widened here, and with 16-bit pairs (speed) the words themselves.
@@ -29,7 +29,7 @@
 #define ELN_CONV_INPUT_WORDS (16 * 14 * 7) /* largest Cin * side * side / 2 (the engine defines the exact one) */
 #endif
 #ifndef ELN_CONV_MAP_WORDS
-#define ELN_CONV_MAP_WORDS (16 * 33 + 4) /* largest Cin * 33 + 4: one map's widened kernels, skips, epilogue */
+#define ELN_CONV_MAP_WORDS (16 * 33 + 8) /* largest Cin * 33 + 8: one map's widened kernels, skips, epilogue */
 #endif
 
 /* acc += the two 16-bit products of x and y, in place (a statement): with ACLE's __smlad, GCC 12 renames
@@ -56,7 +56,7 @@
         p += e1;                                                                                    \
     } while (0)
 
-/* patch: the window's first word (input map 0, its column pair px, row 2py) of the widened input;
+/* patch: the window's first word (first connected input map, column pair px, row 2py) of the widened input;
  * weights: one output map's widened kernels; acc: (2, 2) out. Returns the map's epilogue words, which
  * follow its kernels (layout.py, conv_pack_dsp). */
 ELN_INLINE const int32_t *eln_dsp_window(const int32_t *patch, const int32_t *weights, int32_t acc[4])
@@ -94,35 +94,58 @@ ELN_INLINE void eln_dsp_widen_input(const eln_conv_shape *shape, const int8_t *i
     }
 }
 
-/* weights: output map c's words in flash (layout.py, conv_pack_dsp); map: its widened kernels and
- * epilogue words for eln_dsp_window, either ww (filled here) or the flash words themselves. Returns the
- * next map's flash words. */
-ELN_INLINE const int32_t *eln_dsp_map_weights(const eln_conv_shape *shape, const int32_t *weights, int32_t *ww,
+/* The DSP epilogue when the exporter has folded the output stage into the epilogue words (layout.py,
+ * folded_rounding: act_min = -128, every shift n > 32, no int32 overflow below): the words are
+ * {bias', m, k = n - 32, round' = 2^(k-1) + z * 2^k}, and for x = acc + bias'
+ *   y = SSAT8((SMMLA(x, m, round')) >> k)
+ * is bit-identical to clamp(requantize(x) + z, -128, 127) (docs/quantization.md):
+ * - SMMLA gives round' + floor(x * m / 2^32) exactly (round' * 2^32 added to the 64-bit product is a
+ *   multiple of 2^32), the high word that eln_requantize_high shifts;
+ * - adding z * 2^k before the floor shift by k is adding z after it (a multiple of 2^k);
+ * - with act_min = -128 the clamp is a signed 8-bit saturation. ReLU layers have z_out = act_min = -128:
+ *   the lower clamp is the ReLU, and requantize(x <= 0) <= 0 lands at or below -128; a tanh layer's z is
+ *   its table's input zero point, and the table follows;
+ * - no overflow: the exporter checks |floor(x * m / 2^32)| + |round'| < 2^31 for |x| <= the accumulator
+ *   bound. Per output: SMMLA, ASR, SSAT. */
+ELN_INLINE int32_t eln_dsp_folded(int32_t x, const eln_channel *channel)
+{
+    int32_t value;
+    __asm__("smmla %0, %1, %2, %3" : "=r"(value) : "r"(x), "r"(channel->multiplier), "r"(channel->round));
+    value = value >= 0 ? value >> channel->high_shift : ~(~value >> channel->high_shift); /* floor shift: ASR */
+    __asm__("ssat %0, #8, %1" : "=r"(value) : "r"(value)); /* not ACLE's __ssat: fails -Wsign-conversion */
+    return value;
+}
+
+/* maps: output map c's connected input maps (n, then n indices); weights: its words in flash (layout.py,
+ * conv_pack_dsp), ending with epilogue_words; map: its widened kernels and epilogue words for eln_dsp_window, either ww (filled here)
+ * or the flash words themselves. Returns the next map's flash words. */
+ELN_INLINE const int32_t *eln_dsp_map_weights(const eln_conv_shape *shape, const uint8_t *maps,
+                                               const int32_t *weights, int32_t epilogue_words, int32_t *ww,
                                                const int32_t **map)
 {
 #if defined(ELN_CONV_INT8)
-    const int32_t side = shape->in_side, next_pair = side - 6, next_map = (side / 2 - 2) * side - 6;
+    const int32_t side = shape->in_side, next_pair = side - 6, plane = side / 2 * side;
     const int32_t *z = weights;
-    int32_t i, g;
+    int32_t k, g;
     *map = ww;
-    for (i = 0; i < shape->in_channels; ++i) {
+    for (k = 1; k <= maps[0]; ++k) { /* the connected input maps maps[1..n] */
         for (g = 0; g < 3; ++g, ww += 11) { /* kernel rows 0..4: {E.lo, O.lo, E.hi, O.hi} -> E, O */
             register int32_t z0 __asm__("r0"), z1 __asm__("r1"), z2 __asm__("r2"), z3 __asm__("r3"), z4 __asm__("r4");
             ELN_LDM5(z, z0, z1, z2, z3, z4);
             ww[0] = __sxtb16(z0), ww[1] = eln_sxtb16_ror8(z0), ww[2] = __sxtb16(z1), ww[3] = eln_sxtb16_ror8(z1);
             ww[4] = __sxtb16(z2), ww[5] = eln_sxtb16_ror8(z2), ww[6] = __sxtb16(z3), ww[7] = eln_sxtb16_ror8(z3);
             ww[8] = __sxtb16(z4), ww[9] = eln_sxtb16_ror8(z4);
-            ww[10] = g < 2 ? next_pair : i + 1 < shape->in_channels ? next_map : 0;
+            ww[10] = g < 2 ? next_pair : k < maps[0] ? (maps[k + 1] - maps[k]) * plane - 2 * side - 6 : 0;
         }
     }
-    for (i = 0; i < 4; ++i) { /* the epilogue words */
-        ww[i] = z[i];
+    for (k = 0; k < epilogue_words; ++k) { /* the epilogue words */
+        ww[k] = z[k];
     }
-    return z + 4;
+    return z + epilogue_words;
 #else
-    (void)ww;
+    (void)shape, (void)ww;
     *map = weights;
-    return weights + shape->in_channels * 33 + 4;
+    return weights + maps[0] * 33 + epilogue_words;
 #endif
 }
 

@@ -13,30 +13,6 @@
  */
 #include "eln_conv_window.h"
 
-#if defined(ELN_DSP) && defined(ELN_CONV_MAXPOOL_FOLDED)
-/* The DSP epilogue when the exporter has folded the output stage into the epilogue words (layout.py,
- * _folded_rounding: act_min = -128, every shift n > 32, no int32 overflow below): each map's words are
- * {bias', m, k = n - 32, round' = 2^(k-1) + z_out * 2^k}, and
- *   y = SSAT8((SMMLA(max(acc) + bias', m, round')) >> k)
- * is bit-identical to clamp(requantize(max(acc) + bias') + z_out, -128, 127) (docs/quantization.md):
- * - SMMLA gives round' + floor(x * m / 2^32) exactly (round' * 2^32 added to the 64-bit product is a
- *   multiple of 2^32), the high word that eln_requantize_high shifts;
- * - adding z_out * 2^k before the floor shift by k is adding z_out after it (a multiple of 2^k);
- * - with act_min = -128 the clamp is a signed 8-bit saturation. ReLU layers have z_out = act_min = -128:
- *   the lower clamp is the ReLU, and requantize(x <= 0) <= 0 lands at or below -128;
- * - no overflow: the exporter checks |floor(x * m / 2^32)| + |round'| < 2^31 for |x| <= the accumulator
- *   bound. Per pooled output: LDM, max (9), add, SMMLA, ASR, SSAT, STRB. */
-ELN_INLINE int8_t eln_pool_folded(int32_t best, const eln_channel *channel)
-{
-    int32_t value;
-    __asm__("smmla %0, %1, %2, %3" : "=r"(value) : "r"(best + channel->bias), "r"(channel->multiplier),
-            "r"(channel->round));
-    value = value >= 0 ? value >> channel->high_shift : ~(~value >> channel->high_shift); /* floor shift: ASR */
-    __asm__("ssat %0, #8, %1" : "=r"(value) : "r"(value)); /* not ACLE's __ssat: fails -Wsign-conversion */
-    return (int8_t)value;
-}
-#endif
-
 ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant *quant, const int8_t *input,
                                     const void *weights, const int32_t *bias, int8_t *output)
 {
@@ -44,13 +20,15 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
     int32_t c, py;
 #if defined(ELN_DSP)
     int32_t xw[ELN_CONV_INPUT_WORDS], ww[ELN_CONV_MAP_WORDS]; /* widened input; one map's widened kernels */
-    const int32_t *w = (const int32_t *)weights, *map, in_side = shape->in_side;
+    const int32_t *w = (const int32_t *)weights, *map, in_side = shape->in_side, plane = in_side / 2 * in_side;
+    const uint8_t *maps = shape->maps; /* output map c's connected input maps: n, then n indices */
     const eln_quant stage = *quant; /* a local copy: no reloads after the int8 stores (they could alias it) */
     eln_dsp_widen_input(shape, input, xw);
-    for (c = 0; c < shape->out_channels; ++c) {
-        w = eln_dsp_map_weights(shape, w, ww, &map);
+    for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0]) {
+        const int32_t *const first = xw + maps[1] * plane; /* the first connected input map's words */
+        w = eln_dsp_map_weights(shape, maps, w, 4, ww, &map);
         for (py = 0; py < side; ++py) {
-            const int32_t *patch = xw + 2 * py;         /* window (py, 0): map 0, column pair 0, row 2py */
+            const int32_t *patch = first + 2 * py;      /* window (py, 0): column pair 0, row 2py */
             const int8_t *const end = output + side;
             do { /* windows (py, px), px = 0..side-1 */
                 int32_t acc[4], best;
@@ -60,7 +38,7 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
                 best = acc[2] > best ? acc[2] : best;
                 best = acc[3] > best ? acc[3] : best;
 #if defined(ELN_CONV_MAXPOOL_FOLDED)
-                *output++ = eln_pool_folded(best, &channel);
+                *output++ = (int8_t)eln_dsp_folded(best + channel.bias, &channel); /* ReLU: z_out = -128 */
 #else
                 *output++ = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), &stage); /* no tanh */
 #endif
@@ -83,7 +61,7 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
                 int32_t acc[4], best;
                 eln_channel channel;
                 w_map = eln_conv_window(shape, maps, &patch, w_map, acc);
-                eln_conv_channel(bias, quant, c, &channel);
+                w_map = eln_conv_channel(w_map, bias, quant, c, &channel);
                 best = acc[0] > acc[1] ? acc[0] : acc[1];
                 best = acc[2] > best ? acc[2] : best;
                 best = acc[3] > best ? acc[3] : best;

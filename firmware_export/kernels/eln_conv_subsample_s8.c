@@ -14,33 +14,53 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
                                       const int32_t *bias, int8_t *output)
 {
     const int32_t side = shape->out_side;
-    int32_t c, py, j;
+    int32_t c, py;
 #if defined(ELN_DSP)
     int32_t xw[ELN_CONV_INPUT_WORDS], ww[ELN_CONV_MAP_WORDS]; /* widened input; one map's widened kernels */
-    const int32_t *w = (const int32_t *)weights, *map, in_side = shape->in_side;
+    const int32_t *w = (const int32_t *)weights, *map, in_side = shape->in_side, plane = in_side / 2 * in_side;
+    const uint8_t *maps = shape->maps; /* output map c's connected input maps: n, then n indices */
     eln_dsp_widen_input(shape, input, xw);
-    for (c = 0; c < shape->out_channels; ++c) {
+    for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0]) {
         const int8_t *const w_sub = sub->weights + 4 * c; /* (2, 2) */
-        w = eln_dsp_map_weights(shape, w, ww, &map);
+        const int32_t *const first = xw + maps[1] * plane; /* the first connected input map's words */
+#if defined(ELN_CONV_SUBSAMPLE_FOLDED) /* both output stages folded (eln_dsp_folded): 8 epilogue words */
+        const int8_t *const lut = quant->lut + 128, *const sub_lut = sub->quant.lut + 128;
+        w = eln_dsp_map_weights(shape, maps, w, 8, ww, &map);
+#else
+        w = eln_dsp_map_weights(shape, maps, w, 4, ww, &map);
+#endif
         for (py = 0; py < side; ++py) {
-            const int32_t *patch = xw + 2 * py;         /* window (py, 0): map 0, column pair 0, row 2py */
+            const int32_t *patch = first + 2 * py;      /* window (py, 0): column pair 0, row 2py */
             const int8_t *const end = output + side;
             do { /* windows (py, px), px = 0..side-1 */
-                int32_t acc[4], s = sub->bias[c];
+                int32_t acc[4];
                 eln_channel channel;
-                eln_dsp_channel(eln_dsp_window(patch, map, acc), &channel);
+                const int32_t *const epilogue = eln_dsp_window(patch, map, acc);
+#if defined(ELN_CONV_SUBSAMPLE_FOLDED)
+                int32_t s;
+                eln_dsp_channel(epilogue, &channel);
+                s = (int32_t)w_sub[0] * lut[eln_dsp_folded(acc[0] + channel.bias, &channel)];
+                s += (int32_t)w_sub[1] * lut[eln_dsp_folded(acc[1] + channel.bias, &channel)];
+                s += (int32_t)w_sub[2] * lut[eln_dsp_folded(acc[2] + channel.bias, &channel)];
+                s += (int32_t)w_sub[3] * lut[eln_dsp_folded(acc[3] + channel.bias, &channel)];
+                eln_dsp_channel(epilogue + 4, &channel); /* the subsampling layer's words */
+                *output++ = sub_lut[eln_dsp_folded(s + channel.bias, &channel)]; /* (Cout, side, side), in order */
+#else
+                int32_t s = sub->bias[c], j;
+                eln_dsp_channel(epilogue, &channel);
                 for (j = 0; j < 4; ++j) {
                     s += (int32_t)w_sub[j] * eln_saturate_s8(eln_requantize_channel(acc[j] + channel.bias, &channel),
                                                              quant);
                 }
                 *output++ = eln_output_s8(s, &sub->quant, c); /* (Cout, side, side), in order */
+#endif
                 patch += in_side; /* the next column pair */
             } while (output != end);
         }
     }
     (void)bias;
 #else
-    int32_t px;
+    int32_t px, j;
     eln_patch patch;
     for (py = 0; py < side; ++py) {
         for (px = 0; px < side; ++px) {
@@ -52,7 +72,7 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
                 int32_t acc[4], s = sub->bias[c];
                 eln_channel channel;
                 w_map = eln_conv_window(shape, maps, &patch, w_map, acc);
-                eln_conv_channel(bias, quant, c, &channel);
+                w_map = eln_conv_channel(w_map, bias, quant, c, &channel);
                 for (j = 0; j < 4; ++j) {
                     s += (int32_t)w_sub[j] * eln_saturate_s8(eln_requantize_channel(acc[j] + channel.bias, &channel),
                                                              quant);

@@ -101,10 +101,11 @@ def test_example_makefile_builds_and_runs_on_host(host_cc, exported):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("optimize", ["size", "speed"])
-@pytest.mark.parametrize("arch", ["modern", "classic"])
+@pytest.mark.parametrize("arch", ["modern", "classic", "modern-generic", "classic-generic"])
 def test_qemu_m4_layouts_match_reference_on_synthetic_shapes(qemu, arch, optimize, rng, tmp_path):
-    """Both DSP layouts (export-c --optimize) on shapes that need padding (F_in 75, 8, 6; 3 maps)."""
-    model = synthetic_model(arch)
+    """Both DSP layouts (export-c --optimize) on shapes that need padding (F_in 75, 8, 6; 3 maps), with the
+    folded epilogues and (generic: a shift of 32) without."""
+    model = synthetic_model(arch.split("-")[0], shift_32=arch.endswith("generic"))
     out = tmp_path / "out"
     export_c(model, out, measure_flash=False, optimize=optimize)
     pixels = rng.integers(0, 256, size=(6, 28, 28)).astype(np.uint8)
@@ -122,7 +123,7 @@ def test_optimize_choices_reported(tmp_path):
 
 
 # (C1, C3, C5, F6) and classes: narrower and wider than LeNet-5's 6, 16, 120, 84 and 10
-WIDTHS = [((1, 1, 1, 1), 2), ((3, 5, 20, 12), 10), ((12, 20, 200, 100), 100)]
+WIDTHS = [((1, 3, 1, 1), 2), ((3, 5, 20, 12), 10), ((12, 20, 200, 100), 100)]
 
 
 @pytest.mark.slow

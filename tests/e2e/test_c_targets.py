@@ -62,12 +62,13 @@ def arm_compilers() -> list[tuple[str, list[str]]]:
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory) -> dict[str, Path]:
-    """The engine of each synthetic model (the max-pooling one with the folded epilogue, the subsampling one
-    with a partial table): every kernel and epilogue variant, in small files."""
+    """The engine of each synthetic model (max pooling, subsampling with a partial table), with the folded
+    and the generic DSP epilogues: every kernel and epilogue variant, in small files."""
     out = {}
-    for arch in ("modern", "classic"):
+    for arch in ("modern", "classic", "modern-generic", "classic-generic"):  # generic: no folded epilogue
         target = tmp_path_factory.mktemp(f"targets-{arch}")
-        for name, text in render(synthetic_model(arch), "lenet5").files.items():
+        model = synthetic_model(arch.split("-")[0], shift_32=arch.endswith("generic"))
+        for name, text in render(model, "lenet5").files.items():
             if "/" not in name:
                 (target / name).write_text(text)
         out[arch] = target / "lenet5.c"
@@ -126,7 +127,9 @@ def clang_include() -> str:
 
 def trap_build(out: Path, workdir: Path, model, images: np.ndarray, cpu: str, opt: str,
                source: Path | None = None) -> Path:
-    """trap_main.c + the engine (or `source` in its place) for `cpu`, with the test images' reference logits."""
+    """trap_main.c + the engine (or `source` in its place) for `cpu` with the compiler's default flags
+    (no -mno-unaligned-access: the engine is aligned by construction), with the test images' reference
+    logits."""
     expected = reference.predict(model, images)[1]
     rows = ",\n".join("    {" + ",".join(map(str, image.reshape(-1))) + "}" for image in images)
     logits = ",\n".join("    {" + ",".join(map(str, row)) + "}" for row in expected)
@@ -135,7 +138,8 @@ def trap_build(out: Path, workdir: Path, model, images: np.ndarray, cpu: str, op
         f"static const uint8_t eln_trap_pixels[ELN_TRAP_IMAGES][784] = {{\n{rows}\n}};\n"
         f"static const int8_t eln_trap_logits[ELN_TRAP_IMAGES][LENET5_NUM_CLASSES] = {{\n{logits}\n}};\n")
     elf = workdir / f"trap-{cpu}{opt}.elf"
-    build.run([build.ARM_CC, *build.STRICT, *build.CPU_FLAGS.get(cpu, CORES.get(cpu, [])), "-mthumb", opt,
+    flags = [f for f in CORES[cpu] if f not in getattr(build, "NO_UNALIGNED", [])]  # the compiler's defaults
+    build.run([build.ARM_CC, *build.STRICT, *flags, "-mthumb", opt,
                "--specs=nano.specs", "-nostartfiles", "-Wl,--entry=trap_reset",
                "-T", str(build.linker_script(out, "mps2-an385")),  # the an385 and an386 share one memory map
                f"-I{out}", f"-I{workdir}", '-DTRAP_VECTORS="vectors.h"', str(source or out / "lenet5.c"),

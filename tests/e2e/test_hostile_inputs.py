@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import resource
@@ -330,3 +331,14 @@ def test_free_text_in_an_artifact_never_becomes_c_code(modern_int8, host_cc, tmp
     build.compile_host([ROOT / "tests" / "e2e" / "c" / "infer_stdin.c", tmp_path / "c" / "lenet5.c"],
                        tmp_path / "infer", ["-O1", f"-I{tmp_path / 'c'}"], host_cc)
     assert '#error \\042' in (tmp_path / "c" / "lenet5.c").read_text()   # the names did reach the C, escaped
+
+
+def test_the_export_c_command_runs_without_torch(artifact_path, tmp_path):
+    """`edgelenet export-c` as a firmware build runs it (the CLI, not only the library) with torch made
+    unimportable: the command's imports never reach torch."""
+    code = ("import runpy, sys; sys.modules['torch'] = None\n"
+            f"sys.argv = ['edgelenet', 'export-c', {str(artifact_path)!r}, '--out', {str(tmp_path / 'c')!r}, '--json']\n"
+            "runpy.run_module('edgelenet', run_name='__main__')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["scratch_bytes"] > 0 and (tmp_path / "c" / "lenet5.c").is_file()

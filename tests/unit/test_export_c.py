@@ -20,7 +20,7 @@ from edgelenet.errors import UserError
 from edgelenet.model import build_model
 from edgelenet.summary import summary_dict
 from firmware_export import build, export_c, write_files
-from firmware_export.layout import _folded_rounding, fold_bias, maxpool_folded, output_stage, plan_steps
+from firmware_export.layout import fold_bias, folded_rounding, maxpool_folded, output_stage, plan_steps
 from firmware_export.render import ROUNDING, render, validate_prefix
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "golden"))
@@ -109,7 +109,7 @@ def test_folded_bias_equals_reference_accumulator(modern_int8, rng):
 
 
 def test_folded_maxpool_epilogue_equals_requantize_and_clamp(modern_int8, rng):
-    """The DSP max-pooling epilogue (eln_conv_maxpool_s8.c, eln_pool_folded):
+    """The DSP max-pooling epilogue (eln_conv_dsp.h, eln_dsp_folded):
     SSAT8(floor((floor(x * m / 2^32) + round') / 2^k)), round' = 2^(k-1) + z_out * 2^k, k = n - 32, equals
     clamp(requantize(x) + z_out, act_min, 127) for every |x| <= acc_bound, with SMMLA's int32 sum in range."""
     steps = plan_steps(modern_int8)
@@ -117,7 +117,7 @@ def test_folded_maxpool_epilogue_equals_requantize_and_clamp(modern_int8, rng):
     for step in (s for s in steps if s.kind == "conv_maxpool"):
         layer, stage = step.layers[0], output_stage(step.layers[0])
         assert (stage.zero_point, stage.act_min) == (-128, -128)  # ReLU: [0, hi]
-        rounding = _folded_rounding(step)
+        rounding = folded_rounding(layer, step.acc_bound)
         bound = step.acc_bound
         xs = [int(v) for v in rng.integers(-bound, bound + 1, 3000)] + [-bound, -1, 0, 1, bound]
         for c in range(len(layer.weights)):

@@ -16,7 +16,7 @@ static const int32_t tiny_c1_weights[32] = {
     -12223, -13272, 0, 0, 2112536848, 1258529402, 0, 0, 256, 64, 0, 0, -9, -7, 0, 0,
 };
 #elif defined(__ARM_FEATURE_DSP)
-/* C1 weights for the DSP path, per output map (2): per input map (1), (3, 5) words of int8 {E.lo, O.lo, E.hi, O.hi} (per column pair and kernel row, dx = 0 and dx = 1); then bias', m, n - 32, rounding + z_out * 2^(n - 32) */
+/* C1 weights for the DSP path, per output map (2): per input map (1), (3, 5) words of int8 {E.lo, O.lo, E.hi, O.hi} (per column pair and kernel row, dx = 0 and dx = 1); then bias', m, n - 32, rounding + z * 2^(n - 32) */
 static const int32_t tiny_c1_weights[38] = {
     -1104346946, -815267633, -1784348523, -1352007505, -183041803, -1732825704, 1282041932, 1586865502, -591107364, 1293817677, -771704878, 2113956478, -1426025045, -1409235796, 2080382588, -12223,
     2112536848, 9, -65280, -1677918053, -1258880844, 1275330636, -1565196126, -952631097, 288423185, -1854277743, 433652761, 1156691268, 1616132192, -2113916798, 604010788, -754918957,
@@ -75,7 +75,7 @@ static const int32_t tiny_c3_weights[80] = {
     -69138, -121328, -85461, 0, 1725094774, 1468400903, 1245356594, 0, 32, 32, 128, 0, -6, -6, -8, 0,
 };
 #elif defined(__ARM_FEATURE_DSP)
-/* C3 weights for the DSP path, per output map (3): per input map (2), (3, 5) words of int8 {E.lo, O.lo, E.hi, O.hi} (per column pair and kernel row, dx = 0 and dx = 1); then bias', m, n - 32, rounding + z_out * 2^(n - 32) */
+/* C3 weights for the DSP path, per output map (3): per input map (2), (3, 5) words of int8 {E.lo, O.lo, E.hi, O.hi} (per column pair and kernel row, dx = 0 and dx = 1); then bias', m, n - 32, rounding + z * 2^(n - 32) */
 static const int32_t tiny_c3_weights[102] = {
     -1483538265, -991756092, -549060385, -117636872, -1298857806, 1224250184, 1662968675, -570603811, 2009005431, -775973423, 2013329528, -905961782, -50266627, 1711324774, 604028708, -1330315088,
     1792999530, -638254887, -1769537386, -701497130, 1733342567, -1823088749, 782300462, -1355642961, -662884136, 234901518, -1761585769, -1157586757, 184562187, -956269113, -69138, 1725094774,
