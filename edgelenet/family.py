@@ -22,6 +22,9 @@ from edgelenet.errors import UserError
 
 ARCHS = ("classic", "modern")
 HEADS = ("softmax", "rbf")
+# classic: the activation after S2/S4 subsampling. "squash" is the paper's; "none" (identity) is the LeNet of
+# Keras and d2l tutorials, whose average pooling feeds the next convolution directly.
+POOL_ACTIVATIONS = ("squash", "none")
 DEFAULT_WIDTHS = (6, 16, 120, 84)
 WIDTH_NAMES = ("C1", "C3", "C5", "F6")
 WIDTH_LIMITS = ((1, 64), (1, 64), (1, 1024), (1, 1024))
@@ -102,6 +105,7 @@ class ModelConfig:
     head: str = "softmax"
     widths: tuple = DEFAULT_WIDTHS   # (C1, C3, C5, F6)
     num_classes: int = 10
+    pool_activation: str = "squash"   # classic only: after S2/S4, the squash (paper) or none
 
     def __post_init__(self):
         if self.arch not in ARCHS:
@@ -110,6 +114,11 @@ class ModelConfig:
             raise UserError(f"unknown --head {self.head!r}: choose one of {', '.join(HEADS)}")
         if self.arch == "modern" and self.head != "softmax":
             raise UserError("the modern variant has a softmax output only")
+        if self.pool_activation not in POOL_ACTIVATIONS:
+            raise UserError(f"unknown pool activation {self.pool_activation!r}: choose one of "
+                            f"{', '.join(POOL_ACTIVATIONS)}")
+        if self.arch == "modern" and self.pool_activation != "squash":
+            raise UserError("the pool activation applies to the classic variant (subsampling) only")
         object.__setattr__(self, "widths", check_widths(tuple(self.widths) if isinstance(self.widths, list)
                                                         else self.widths))
         check_num_classes(self.num_classes)
@@ -174,12 +183,15 @@ class DataInfo:
         return self.dataset["name"] == "mnist" and self.dataset["fingerprint"] == MNIST_FINGERPRINT
 
 
-def family_metadata(widths, info: DataInfo) -> dict:
-    """The metadata keys for a model; none at all for the paper's widths on MNIST (see the module doc)."""
+def family_metadata(widths, info: DataInfo, pool_activation: str = "squash") -> dict:
+    """The metadata keys for a model; none at all for the paper's widths on MNIST (see the module doc).
+    `pool_activation` is written only when it is not the paper's squash (files without it mean squash)."""
     body = {"widths": list(widths), "classes": list(info.classes), "input_size": list(info.input_size),
             "background": info.background, "dataset": dict(info.dataset)}
     if tuple(widths) == DEFAULT_WIDTHS and info == DataInfo():
-        return {}
+        body = {}
+    if pool_activation != "squash":
+        body["pool_activation"] = pool_activation
     return body
 
 

@@ -1,7 +1,8 @@
 """LeNet-5 in two variants, with the stage names of the paper (C1, S2, C3, S4, C5, F6, OUTPUT).
 
 `classic` follows LeCun et al. 1998: scaled tanh f(a) = 1.7159 tanh(2a/3) after every layer up to F6,
-S2/S4 subsampling (sum of a 2x2 block times a trainable coefficient plus a trainable bias, per map), the
+S2/S4 subsampling (sum of a 2x2 block times a trainable coefficient plus a trainable bias, per map; squashed
+as in the paper, or with `pool_activation="none"` left linear as in the Keras/d2l tutorial LeNets), the
 C3 partial connection table, and either a trainable softmax output (default) or the paper's Euclidean RBF
 output with fixed +-1 prototypes drawn from 7x12 digit bitmaps.
 `modern`: ReLU, 2x2 max pooling, full C3 connectivity, softmax output.
@@ -173,8 +174,11 @@ class LeNet5(nn.Module):
             if classic:
                 keep(f"{conv_name}.out", x)
                 a = pool(x)
-                keep(f"{pool_name}.pre", a)
-                x = act(a)
+                if self.config.pool_activation == "squash":
+                    keep(f"{pool_name}.pre", a)
+                    x = act(a)
+                else:
+                    x = a   # pool_activation "none": the subsampling feeds the next layer directly
             else:
                 x = pool(x)  # max pooling commutes with ReLU and with int8 requantization
             keep(f"{pool_name}.out", x)
@@ -223,14 +227,15 @@ def _default_data(num_classes: int) -> DataInfo:
 
 
 def build_model(arch: str = "modern", head: str = "softmax", widths=DEFAULT_WIDTHS, num_classes: int = 10,
-                data: DataInfo | None = None) -> LeNet5:
-    return LeNet5(ModelConfig(arch=arch, head=head, widths=tuple(widths), num_classes=num_classes), data)
+                data: DataInfo | None = None, pool_activation: str = "squash") -> LeNet5:
+    return LeNet5(ModelConfig(arch=arch, head=head, widths=tuple(widths), num_classes=num_classes,
+                              pool_activation=pool_activation), data)
 
 
 def model_from_state(arch: str, head: str, state: dict, widths=DEFAULT_WIDTHS, num_classes: int = 10,
-                     data: DataInfo | None = None) -> LeNet5:
+                     data: DataInfo | None = None, pool_activation: str = "squash") -> LeNet5:
     """A float model from a state dict of numpy arrays or tensors (an artifact's `float.*` tensors)."""
-    model = build_model(arch, head, widths, num_classes, data)
+    model = build_model(arch, head, widths, num_classes, data, pool_activation)
     model.load_state_dict({k: torch.as_tensor(np.array(v, dtype=np.float32)) for k, v in state.items()})
     return model.eval()
 
@@ -248,4 +253,4 @@ def logits_numpy(model: LeNet5, pixels: np.ndarray, batch: int = 2000) -> np.nda
 def float_model_of(qmodel) -> LeNet5:
     """The float model an int8 artifact (`edgelenet.artifact.QuantizedModel`) was quantized from."""
     return model_from_state(qmodel.arch, qmodel.head, qmodel.float_state, qmodel.widths, qmodel.num_classes,
-                            qmodel.data)
+                            qmodel.data, qmodel.pool_activation)
