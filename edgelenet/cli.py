@@ -252,7 +252,8 @@ def import_(
 
     def render(r: dict) -> None:
         rows = [[l["name"], l["source"], "x".join(map(str, l["weight_shape"]))] for l in r["layers"]]
-        stdout.print(_table(f"imported {r['format']} as {r['arch']}", ["layer", "from", "weight"], rows))
+        variant = r["arch"] + (" (no activation after pooling)" if r["pool_activation"] == "none" else "")
+        stdout.print(_table(f"imported {r['format']} as {variant}", ["layer", "from", "weight"], rows))
         stdout.print(f"classes {', '.join(r['classes'])}\ncheckpoint {r['checkpoint']}", highlight=False)
     _emit(result, as_json, render)
 

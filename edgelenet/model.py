@@ -2,8 +2,8 @@
 
 `classic` follows LeCun et al. 1998: scaled tanh f(a) = 1.7159 tanh(2a/3) after every layer up to F6,
 S2/S4 subsampling (sum of a 2x2 block times a trainable coefficient plus a trainable bias, per map; squashed
-as in the paper, or with `pool_activation="none"` left linear as in the Keras/d2l tutorial LeNets), the
-C3 partial connection table, and either a trainable softmax output (default) or the paper's Euclidean RBF
+as in the paper, or with `pool_activation="none"` left linear as in the Keras/d2l tutorial LeNets, whose C3
+is then fully connected), the C3 partial connection table, and either a trainable softmax output (default) or the paper's Euclidean RBF
 output with fixed +-1 prototypes drawn from 7x12 digit bitmaps.
 `modern`: ReLU, 2x2 max pooling, full C3 connectivity, softmax output.
 
@@ -78,10 +78,10 @@ class Subsampling(nn.Module):
         return block_sum * self.coefficient.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
 
-def c3_mask(c1: int = 6, c3: int = 16) -> torch.Tensor:
+def c3_mask(c1: int = 6, c3: int = 16, table: bool = True) -> torch.Tensor:
     """(C3, C1, 1, 1) mask: 1 where C3 map i reads S2 map j (family.c3_connections)."""
     mask = torch.zeros(c3, c1, 1, 1)
-    for out_map, inputs in enumerate(c3_connections(c1, c3)):
+    for out_map, inputs in enumerate(c3_connections(c1, c3, table)):
         mask[out_map, list(inputs)] = 1.0
     return mask
 
@@ -130,7 +130,7 @@ class LeNet5(nn.Module):
         c1, c3, c5, f6 = config.widths
         self.c1 = nn.Conv2d(1, c1, 5)
         self.s2 = Subsampling(c1) if classic else nn.MaxPool2d(2)
-        self.c3 = PartialConv2d(c1, c3, 5, c3_mask(c1, c3)) if classic else nn.Conv2d(c1, c3, 5)
+        self.c3 = PartialConv2d(c1, c3, 5, c3_mask(c1, c3, config.c3_table)) if classic else nn.Conv2d(c1, c3, 5)
         self.s4 = Subsampling(c3) if classic else nn.MaxPool2d(2)
         self.c5 = nn.Conv2d(c3, c5, 5)
         self.f6 = nn.Linear(c5, f6)
@@ -146,7 +146,7 @@ class LeNet5(nn.Module):
                 fan_in = layer.weight[0].numel()
                 paper_uniform_(layer.weight, fan_in)
                 paper_uniform_(layer.bias, fan_in)
-            for out_map, inputs in enumerate(c3_connections(*self.config.widths[:2])):
+            for out_map, inputs in enumerate(c3_connections(*self.config.widths[:2], self.config.c3_table)):
                 fan_in = 25 * len(inputs)
                 paper_uniform_(self.c3.weight[out_map], fan_in)
                 paper_uniform_(self.c3.bias[out_map:out_map + 1], fan_in)

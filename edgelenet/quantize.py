@@ -68,7 +68,7 @@ def layer_plan(model: LeNet5) -> list[LayerPlan]:
         ]
         act, c5_input = "relu", "s4.out"
     else:
-        mask = c3_mask(c1, c3)
+        mask = c3_mask(c1, c3, model.config.c3_table)
         plan = [
             LayerPlan("C1", "conv", _np(model.c1.weight), _np(model.c1.bias), [1, 32, 32], [c1, 28, 28],
                       "tanh", "input", "c1.out", "c1.pre", kernel=5),
