@@ -1,10 +1,12 @@
 """The tutorial LeNet-5 (the Keras demo of LeCun-style tutorials, d2l's LeNet): tanh or sigmoid, 2x2 average
 pooling that feeds the next layer with no activation, a fully connected C3. It imports exactly as the
-classic variant with pool activation "none", and runs bit-exactly through quantize -> validate (C engine)."""
+classic variant with pool activation "none", and runs bit-exactly through quantize -> validate (C engine).
+Written by torch.onnx.export and, for the Keras demo, by tf2onnx (a committed fixture)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ from edgelenet.checkpoint import load_checkpoint
 from edgelenet.cli import app
 
 N_IMAGES = 300
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
 def invoke(*args):
@@ -88,6 +91,25 @@ def test_tutorial_lenet_imports_exactly(tmp_path, test_subset, act):
     model, _ = load_checkpoint(out["checkpoint"])
     assert model.config.pool_activation == "none" and bool(model.c3.mask.all())
     assert relative_difference(out["checkpoint"], net, test_subset.images[:N_IMAGES]) < 1e-5
+
+
+def test_keras_demo_lenet_via_tf2onnx(tmp_path, test_subset):
+    """The Keras demo (tanh, AveragePooling2D, NHWC, Rescaling in the graph; tests/fixtures/make_keras_lenet.py
+    `tanh`): the checkpoint gives Keras' own probabilities and onnxruntime's on the file."""
+    import onnxruntime as ort
+
+    onnx_path = FIXTURES / "keras_lenet_tanh.onnx"
+    expected = np.load(FIXTURES / "keras_lenet_tanh_expected.npz")["probabilities"].astype(np.float64)
+    out = import_json(onnx_path, tmp_path / "keras.safetensors")
+    assert (out["arch"], out["pool_activation"]) == ("classic", "none")
+    images = test_subset.images[:len(expected)]
+    model, _ = load_checkpoint(out["checkpoint"])
+    with torch.no_grad():
+        probabilities = torch.softmax(model.forward_pixels(torch.from_numpy(images)).double(), 1).numpy()
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    on_file = session.run(None, {session.get_inputs()[0].name: images.astype(np.float32)[..., None]})[0]
+    assert np.abs(probabilities - expected).max() < 1e-5 and np.abs(probabilities - on_file).max() < 1e-5
+    assert (probabilities.argmax(1) == expected.argmax(1)).all()
 
 
 def test_an_activation_after_one_pooling_only_is_refused(tmp_path):
