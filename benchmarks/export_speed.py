@@ -2,16 +2,19 @@
 
     .venv/bin/python -m benchmarks.export_speed [--arch modern] [--runs 5]
 
-Quantizes the shipped checkpoint with `edgelenet quantize`'s defaults into a temporary folder, then runs the
-installed command `.venv/bin/edgelenet export-c ARTIFACT --out DIR --json` --runs times as a separate
-process (the wall time a build step sees: interpreter start, imports, rendering, the Cortex-M4 size
-measurement, writing) and records the best and the median. It also records whether the export imported
-torch (it must not: firmware builds should not pay for a deep-learning framework they never use).
+Quantizes the shipped checkpoint with `edgelenet quantize`'s defaults into a temporary folder, then runs
+`python -m edgelenet export-c ARTIFACT --out DIR --json` as a separate process (the wall time a build step
+sees: interpreter start, imports, rendering, the per-core memory measurement, writing). The first run
+starts from an empty cache folder (EDGELENET_CACHE), so it cross-compiles the engine for every core; the
+next --runs reuse that measurement, as a firmware build re-exporting an unchanged artifact does: their
+best and median are recorded. It also records whether the export imported torch (it must not: firmware
+builds should not pay for a deep-learning framework they never use).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -28,9 +31,9 @@ PROBE = ("import sys, runpy; sys.argv = ['edgelenet', 'export-c', {artifact!r}, 
          "print('torch' in sys.modules, file=sys.stderr)")
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str], env: dict) -> float:
     start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(command, check=True, capture_output=True, cwd=ROOT, env=env)
     return time.perf_counter() - start
 
 
@@ -49,14 +52,18 @@ def main() -> None:
         artifact = Path(tmp) / f"{args.arch}.int8"
         subprocess.run(EDGELENET + ["quantize", args.arch, "--out", str(artifact), "--json"], check=True,
                        capture_output=True, cwd=ROOT)
-        walls = [timed(EDGELENET + ["export-c", str(artifact), "--out", str(Path(tmp) / f"c{i}"), "--json"])
-                 for i in range(args.runs)]
+        env = dict(os.environ, EDGELENET_CACHE=str(Path(tmp) / "cache"))
+        export = [EDGELENET + ["export-c", str(artifact), "--out", str(Path(tmp) / f"c{i}"), "--json"]
+                  for i in range(args.runs + 1)]
+        cold = timed(export[0], env)
+        walls = [timed(command, env) for command in export[1:]]
         torch_imported = imports_torch(artifact, Path(tmp) / "probe")
-    figures = {"arch": args.arch, "runs": args.runs, "best_seconds": round(min(walls), 3),
-               "median_seconds": round(statistics.median(walls), 3), "imports_torch": torch_imported}
-    figures["headline"] = {"export-c wall time, best of runs (median), a firmware build's step":
-                           f"{figures['best_seconds']} s ({figures['median_seconds']} s), torch imported: "
-                           f"{'yes' if torch_imported else 'no'}"}
+    figures = {"arch": args.arch, "runs": args.runs, "cold_seconds": round(cold, 3),
+               "best_seconds": round(min(walls), 3), "median_seconds": round(statistics.median(walls), 3),
+               "imports_torch": torch_imported}
+    figures["headline"] = {"export-c wall time: first run (cross-compiles for every core) / repeat, best (median)":
+                           f"{figures['cold_seconds']} s / {figures['best_seconds']} s "
+                           f"({figures['median_seconds']} s), torch imported: {'yes' if torch_imported else 'no'}"}
     print(figures)
     write_result("export_speed", figures)
 

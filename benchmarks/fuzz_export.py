@@ -2,9 +2,10 @@
 
     .venv/bin/python -m benchmarks.fuzz_export [--examples 400] [--seed 0]
 
-Each example mutates one valid artifact (modern or classic, quantized from the shipped checkpoints):
-a metadata value, a layer entry, or a tensor (one element, all values, its shape, its dtype, or the whole
-tensor); every fourth example redraws a layer's integer tensor within the accepted ranges instead (an
+Each example mutates one valid artifact, in turn: modern and classic quantized from the shipped
+checkpoints, and two other family members (`FAMILY`: a narrow modern one with 3 classes, a wide classic
+one with 12): a metadata value, a layer entry, or a tensor (one element, all values, its shape, its dtype,
+or the whole tensor); every third example redraws a layer's integer tensor within the accepted ranges instead (an
 unusual model that must export and run exactly). Then it recomputes the SHA-256 the way edgelenet/artifact.py does. The outcome must be one of
 - refused: `load_artifact` raises a one-line UserError (anything else is a failure), or
 - exported: export-c writes the engine, which compiles with firmware_export/build.py's STRICT flags under
@@ -167,10 +168,31 @@ def check(data: bytes, work: Path, cc: str) -> str:
     x = inputs()
     done = subprocess.run([str(exe)], input=x.tobytes(), capture_output=True, timeout=120)
     assert done.returncode == 0 and not done.stderr, done.stderr.decode()[-3000:]
-    logits = np.frombuffer(done.stdout, np.int8).reshape(-1, 11)[:, 1:]
+    logits = np.frombuffer(done.stdout, np.int8).reshape(-1, model.num_classes + 1)[:, 1:]
     expected = reference.run(model, x[:, None])
     assert np.array_equal(logits, expected), "the C engine differs from the reference"
     return "exported"
+
+
+FAMILY = {"narrow": ("modern", (3, 5, 24, 12), tuple("abc")), "wide": ("classic", (8, 20, 150, 100), tuple("abcdefghijkl"))}
+
+
+def family_artifact(name: str) -> bytes:
+    """A family member other than the paper's widths (seeded random weights, random calibration images):
+    fuzzing needs a valid artifact of those shapes, not a trained one."""
+    import torch
+
+    from edgelenet.artifact import artifact_bytes
+    from edgelenet.family import DataInfo
+    from edgelenet.model import build_model
+    from edgelenet.quantize import quantize_model
+
+    arch, widths, classes = FAMILY[name]
+    torch.manual_seed(0)
+    model = build_model(arch, "softmax", widths, len(classes),
+                        DataInfo(classes=classes, dataset={"name": f"fuzz-{name}", "fingerprint": "0" * 64}))
+    images = np.random.default_rng(0).integers(0, 256, (100, 28, 28)).astype(np.uint8)
+    return artifact_bytes(quantize_model(model, images, "minmax")[0])
 
 
 def main() -> None:
@@ -189,11 +211,13 @@ def main() -> None:
     train = load_mnist().train
     bases = {arch: artifact_bytes(quantize_model(load_checkpoint(arch)[0], select_calibration_set(train, 300, 0),
                                                  "mse")[0]) for arch in ("modern", "classic")}
+    bases.update({name: family_artifact(name) for name in FAMILY})
+    names = sorted(bases)
     rng, outcomes, kinds, failures = np.random.default_rng(args.seed), Counter(), Counter(), []
     with tempfile.TemporaryDirectory() as tmp:
         for index in range(args.examples):
-            arch = ("modern", "classic")[index % 2]
-            data, what = mutate(bases[arch], numpy_chooser(rng), legal=index % 4 == 3)  # 1 in 4 legal
+            arch = names[index % len(names)]
+            data, what = mutate(bases[arch], numpy_chooser(rng), legal=index % 3 == 2)  # 1 in 3 legal
             work = Path(tmp) / str(index)
             work.mkdir()
             try:
@@ -204,7 +228,9 @@ def main() -> None:
             outcomes[outcome] += 1
             kinds[f"{what.split()[0]} {what.split()[1]}" if what.startswith("tensor") else what.split()[0]] += 1
             print(f"{index:5} {arch:8} {outcome:20} {what}", flush=True)
-    write_result("fuzz_export", {"examples": args.examples, "seed": args.seed, "outcomes": dict(outcomes),
+    write_result("fuzz_export", {"examples": args.examples, "seed": args.seed, "bases": {
+        name: list(FAMILY[name][:2]) + [len(FAMILY[name][2])] if name in FAMILY else [name, [6, 16, 120, 84], 10]
+        for name in names}, "outcomes": dict(outcomes),
                                  "mutations": dict(sorted(kinds.items())), "failures": failures})
 
 

@@ -345,6 +345,10 @@ def validate(
         for name, info in r["runtimes"].items():
             if info["status"] != "ok":
                 stdout.print(f"{name} skipped: {info['reason']}", highlight=False)
+            elif info.get("core"):
+                stdout.print(f"{name}: {info['core']} on QEMU {info['board']}, {info['images']:,} images compared, "
+                             f"{info['instructions_per_inference']:,} instructions per inference (not cycles)",
+                             highlight=False)
         stdout.print("PASSED" if r["passed"] else "FAILED", highlight=False)
     _emit(result, as_json, render)
     if failed:

@@ -16,7 +16,6 @@ import functools
 import gzip
 import hashlib
 import importlib.util
-import os
 import pickle
 import struct
 import zlib
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgelenet.cache import cache_dir
 from edgelenet.errors import UserError
 from edgelenet.fileio import atomic_path
 
@@ -120,10 +120,6 @@ def _checksum(arrays: dict[str, np.ndarray]) -> str:
         digest.update(key.encode())
         digest.update(np.ascontiguousarray(arrays[key]).tobytes())
     return digest.hexdigest()
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("EDGELENET_CACHE") or Path.home() / ".cache" / "edgelenet")  # "" means unset
 
 
 def _load_cache(path: Path) -> dict[str, np.ndarray] | None:

@@ -14,9 +14,11 @@ import ctypes
 import errno
 import os
 import shutil
+import signal
 import stat
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -24,6 +26,20 @@ from edgelenet.errors import UserError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block is done (a cleanup must not be cut short by the exception
+    their handlers raise); they are delivered right after. A no-op outside the main thread."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def os_error(action: str, path: Path | str, exc: OSError) -> UserError:
@@ -105,7 +121,8 @@ def atomic_path(target: Path) -> Iterator[Path]:
     except OSError as exc:
         raise os_error("write", target, exc) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with signals_deferred():
+            tmp.unlink(missing_ok=True)
 
 
 def write_bytes_atomic(target: Path, data: bytes) -> Path:
@@ -202,13 +219,15 @@ def replace_tree(files: dict[str, bytes], out: Path) -> list[Path]:
             _link_tree(out, tree)
         for name in sorted(files):
             _write_new(tree / name, files[name])
-        if not out.exists():
-            os.rename(tree, out)
-        elif not exchange(tree, out):
-            os.rename(out, staging / "old")
-            os.rename(tree, out)
+        with signals_deferred():   # the swap and its fallback's two renames complete together
+            if not out.exists():
+                os.rename(tree, out)
+            elif not exchange(tree, out):
+                os.rename(out, staging / "old")
+                os.rename(tree, out)
     except OSError as exc:
         raise os_error("write", out, exc) from None
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        with signals_deferred():
+            shutil.rmtree(staging, ignore_errors=True)
     return [out / name for name in sorted(files)]

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from edgelenet.checkpoint import load_checkpoint
 from edgelenet.datasets import check_model_fits, imbalance_note, load_dataset
 from edgelenet.errors import UserError
-from edgelenet.evaluate import accuracy_report, plot_confusion
 from edgelenet.fileio import ensure_dir
-from edgelenet.model import float_model_of, logits_numpy
+
+# torch (through edgelenet.checkpoint and edgelenet.model) is imported inside the commands that need a float
+# model: export-c, which firmware builds run on every build, never pays for it.
 
 
 STATE_FILE = "train_state.pt"
@@ -64,6 +64,10 @@ def _measured_on(model_data, data_path: Path | None, what: str):
 
 
 def evaluate_model(model_spec: str, out: Path, data_path: Path | None) -> dict:
+    from edgelenet.checkpoint import load_checkpoint
+    from edgelenet.evaluate import accuracy_report, plot_confusion
+    from edgelenet.model import logits_numpy
+
     model, _ = load_checkpoint(model_spec)
     data = _measured_on(model.data, data_path, str(model_spec))
     ensure_dir(out)
@@ -96,11 +100,11 @@ def quantize_checkpoint(model_spec: str, out: Path | None, method: str, size: in
     from calibration.selection import check_size
     from edgelenet import reference
     from edgelenet.artifact import save_artifact
+    from edgelenet.checkpoint import load_checkpoint, resolve_model_path
+    from edgelenet.fileio import check_output_file, refuse_inputs
+    from edgelenet.model import logits_numpy
     from edgelenet.qreport import layer_report
     from edgelenet.quantize import quantize_model
-
-    from edgelenet.checkpoint import resolve_model_path
-    from edgelenet.fileio import check_output_file, refuse_inputs
 
     make_observer(method)
     check_size(size)
@@ -134,6 +138,7 @@ def quantize_checkpoint(model_spec: str, out: Path | None, method: str, size: in
 
 def load_any_model(model_spec: str):
     """An int8 artifact (QuantizedModel) or a float checkpoint (LeNet5), told apart by their metadata."""
+    from edgelenet.checkpoint import load_checkpoint
     from edgelenet.artifact import load_artifact
     from edgelenet.checkpoint import read_metadata, resolve_model_path
 
@@ -186,6 +191,7 @@ def refuse_onnx(spec: str | Path) -> None:
 
 def export_onnx(model_spec: str, out: Path) -> dict:
     """The float ONNX model, and for an artifact also the int8 one (edgelenet/onnx_export.py, docs/onnx.md)."""
+    from edgelenet.model import float_model_of
     from edgelenet.artifact import QuantizedModel
     from edgelenet.checkpoint import read_metadata, resolve_model_path
     from edgelenet.onnx_export import OPSET, export_models

@@ -101,7 +101,7 @@ def read_safetensors(path: Path, what: str, dtypes: tuple[str, ...]) -> tuple[di
         raise UserError(f"{path}: safetensors metadata must map names to strings")
     data = memoryview(raw)[8 + size:]
     tensors, end = {}, 0
-    for name, entry in sorted(header.items(), key=lambda item: _offsets(path, item)[0]):
+    for name, entry in sorted(header.items(), key=lambda item: _offsets(path, item)):
         begin, stop = _offsets(path, (name, entry))
         dtype, shape = entry.get("dtype"), entry.get("shape")
         if dtype not in dtypes:
@@ -148,7 +148,7 @@ class Checker:
     def fail(self, message: str):
         raise UserError(f"{self.source}: {message}")
 
-    def int(self, value, lo: int, hi: int, what: str) -> int:
+    def integer(self, value, lo: int, hi: int, what: str) -> int:
         if not _is_int(value) or not lo <= value <= hi:
             self.fail(f"{what} must be an integer in [{lo}, {hi}], got {_show(value)}")
         return value
@@ -163,7 +163,7 @@ class Checker:
             self.fail(f"{what} must be one of {', '.join(map(str, choices))}, got {_show(value)}")
         return value
 
-    def dict(self, value, what: str, required: set[str], optional: set[str] = frozenset()) -> dict:
+    def fields(self, value, what: str, required: set[str], optional: set[str] = frozenset()) -> dict:
         if not isinstance(value, dict):
             self.fail(f"{what} must be a JSON object, got {_show(value)}")
         missing, unknown = required - set(value), set(value) - required - set(optional)
@@ -211,7 +211,7 @@ def model_family(check: Checker, body: dict) -> dict:
     if not isinstance(widths, list) or len(widths) != 4:
         check.fail(f"widths must be a list [C1, C3, C5, F6], got {_show(widths)}")
     for name, width, (lo, hi) in zip(("C1", "C3", "C5", "F6"), widths, WIDTH_LIMITS):
-        check.int(width, lo, hi, f"widths: {name}")
+        check.integer(width, lo, hi, f"widths: {name}")
     classes = body.get("classes", [str(d) for d in range(10)])
     if not isinstance(classes, list) or not CLASS_LIMITS[0] <= len(classes) <= CLASS_LIMITS[1]:
         check.fail(f"classes must be a list of {CLASS_LIMITS[0]} to {CLASS_LIMITS[1]} names")
@@ -227,11 +227,11 @@ def model_family(check: Checker, body: dict) -> dict:
         if not isinstance(size, list) or len(size) != 2:
             check.fail(f"input_size must be [H, W], got {_show(size)}")
         for side in size:
-            check.int(side, 1, 1024, "input_size")
+            check.integer(side, 1, 1024, "input_size")
     if "background" in body:
-        check.int(body["background"], 0, 255, "background")
+        check.integer(body["background"], 0, 255, "background")
     if "dataset" in body:
-        dataset = check.dict(body["dataset"], "dataset", {"name", "fingerprint"})
+        dataset = check.fields(body["dataset"], "dataset", {"name", "fingerprint"})
         if not (isinstance(dataset["name"], str) and 1 <= len(dataset["name"]) <= 200 and dataset["name"].isprintable()):
             check.fail("dataset name must be 1 to 200 printable characters")
         if not (isinstance(dataset["fingerprint"], str) and HEX64.fullmatch(dataset["fingerprint"])):
@@ -270,7 +270,7 @@ def check_header(check: Checker, body: dict, fmt: str, version: int, what: str) 
     if not _is_int(body.get("version")) or body["version"] > version:
         check.fail(f"{what} format version {_show(body.get('version'))} is newer than this edgelenet reads "
                    f"({version}); upgrade edgelenet")
-    check.int(body["version"], 1, version, "version")
+    check.integer(body["version"], 1, version, "version")
     if not isinstance(body.get("sha256"), str) or not HEX64.fullmatch(body["sha256"]):
         check.fail("sha256 must be 64 lowercase hex digits")
 
@@ -289,8 +289,8 @@ def check_training(check: Checker, training) -> dict:
     if not isinstance(history, list) or len(history) > 10_000:
         check.fail("training history must be a list of at most 10,000 epochs")
     for index, record in enumerate(history):
-        check.dict(record, f"training history[{index}]", EPOCH_FIELDS, EPOCH_OPTIONAL)
-        check.int(record["epoch"], 0, 1_000_000, f"training history[{index}] epoch")
+        check.fields(record, f"training history[{index}]", EPOCH_FIELDS, EPOCH_OPTIONAL)
+        check.integer(record["epoch"], 0, 1_000_000, f"training history[{index}] epoch")
         for name in sorted(set(record) - {"epoch"}):
             check.number(record[name], f"training history[{index}] {name}")
     return training

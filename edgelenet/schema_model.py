@@ -54,9 +54,9 @@ def expected_layers(family: dict) -> list[dict]:
 
 
 def qparams(check: Checker, value, what: str) -> tuple[float, int]:
-    check.dict(value, what, {"scale", "zero_point"})
+    check.fields(value, what, {"scale", "zero_point"})
     return (check.number(value["scale"], f"{what} scale", *SCALE_RANGE),
-            check.int(value["zero_point"], -128, 127, f"{what} zero point"))
+            check.integer(value["zero_point"], -128, 127, f"{what} zero point"))
 
 
 def check_layers(check: Checker, family: dict, body: dict, tensors: dict[str, np.ndarray]) -> list[dict]:
@@ -84,7 +84,7 @@ def check_layers(check: Checker, family: dict, body: dict, tensors: dict[str, np
 
 
 def _check_layer(check: Checker, spec, want: dict, where: str, tensors: dict, family: dict) -> dict:
-    check.dict(spec, where, LAYER_FIELDS)
+    check.fields(spec, where, LAYER_FIELDS)
     for field in ("name", "kind", "activation", "kernel", "stride", "groups", "pool"):
         if spec[field] != want[field] or type(spec[field]) is not type(want[field]):
             check.fail(f"{where}: {field} must be {want[field]!r} for LeNet-5 {family['arch']}, got {spec[field]!r}")

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgelenet.cache import cached_json
 from firmware_export import build
 from firmware_export.layout import CArray, Step
 
@@ -95,6 +96,7 @@ def report(steps: list[Step], arrays: list[CArray], scratch: int, files: list[Pa
 # with libc and libgcc (entry <prefix>_infer, unused code collected): every BL/B.W to a function's start is
 # an edge, a library frame is the sum of its PUSH/VPUSH/SUB SP. QEMU stack painting checks the result.
 
+MEASURE_VERSION = "1"  # raise when what measure_core computes changes: cached results are then recomputed
 _FUNCTION = re.compile(r"^[0-9a-f]+ <([^>]+)>:$")
 _CALL = re.compile(r"\s(bl|b|b\.w|b\.n)\s+[0-9a-f]+ <([^>+]+)>$")  # to a function's start: call, tail call
 _PUSH = re.compile(r"\s(v?push|stmdb)\s+(?:sp!,\s*)?\{([^}]*)\}")
@@ -191,16 +193,56 @@ def measure_core(files: dict[str, str], prefix: str, cpu: str, tmp: Path) -> dic
     }
 
 
-def measure_engine(files: dict[str, str], prefix: str, main_cpu: str = "cortex-m4") -> dict | None:
-    """Per core (build.CPU_FLAGS) code, constants and stack; the top-level figures are `main_cpu`'s. None
-    without arm-none-eabi-gcc."""
+def _measure_cores(files: dict[str, str], prefix: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return dict(zip(build.CPU_FLAGS, pool.map(lambda cpu: measure_core(files, prefix, cpu, Path(tmp)),
+                                                  build.CPU_FLAGS)))
+
+
+def _cache_key(files: dict[str, str], prefix: str) -> list[str]:
+    """Everything a measurement depends on: the engine's text, the compiler's version and every flag."""
+    engine = [files[name] for name in (f"{prefix}.c", f"{prefix}.h", f"{prefix}_weights.h")]
+    compiler = build.run([build.ARM_CC, "--version"]).splitlines()[0]
+    return [MEASURE_VERSION, prefix, compiler, repr(sorted(build.CPU_FLAGS.items())), repr(build.ARM_OPT), *engine]
+
+
+def _valid_cores(entry: dict) -> bool:
+    fields = ("code_bytes", "const_bytes", "flash_bytes", "data_bytes", "stack_bytes")
+    return set(entry) == set(build.CPU_FLAGS) and all(
+        isinstance(core, dict) and all(isinstance(core.get(f), int) and core[f] >= 0 for f in fields)
+        and isinstance(core.get("stack_chain"), list) and all(isinstance(n, str) for n in core["stack_chain"])
+        for core in entry.values())
+
+
+def _flash(files: dict[str, str], prefix: str, cpu: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in (f"{prefix}.c", f"{prefix}.h", f"{prefix}_weights.h"):
+            Path(tmp, name).write_text(files[name])
+        obj = build.compile_arm_object(Path(tmp) / f"{prefix}.c", cpu, Path(tmp) / f"{prefix}.o", build.ARM_OPT)
+        sizes = build.section_sizes(obj)
+    code = sum(v for k, v in sizes.items() if k.startswith(".text"))
+    return {"code_bytes": code, "flash_bytes": code + sum(v for k, v in sizes.items() if k.startswith(".rodata"))}
+
+
+def flash_for_core(files: dict[str, str], prefix: str, cpu: str = "cortex-m4") -> int | None:
+    """Flash (code + constants) of the engine for one core, cached; None without arm-none-eabi-gcc. For the
+    other --optimize layout's figure, where the per-core table and the stack are not needed."""
     if not build.have_arm():
         return None
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        cores = dict(zip(build.CPU_FLAGS, pool.map(lambda cpu: measure_core(files, prefix, cpu, Path(tmp)),
-                                                   build.CPU_FLAGS)))
+    entry = cached_json("flash", [cpu, *_cache_key(files, prefix)], lambda: _flash(files, prefix, cpu),
+                        lambda e: all(isinstance(e.get(k), int) and e[k] >= 0 for k in ("code_bytes", "flash_bytes")))
+    return entry["flash_bytes"]
+
+
+def measure_engine(files: dict[str, str], prefix: str, main_cpu: str = "cortex-m4") -> dict | None:
+    """Per core (build.CPU_FLAGS) code, constants and stack; the top-level figures are `main_cpu`'s. None
+    without arm-none-eabi-gcc. Cached (edgelenet/cache.py): a firmware build that exports an unchanged
+    artifact on every build pays for the cross-compilations once."""
+    if not build.have_arm():
+        return None
+    cores = cached_json("measure", _cache_key(files, prefix), lambda: _measure_cores(files, prefix), _valid_cores)
     main = cores[main_cpu]
-    return {"cpu": main_cpu, "flags": " ".join(build.ARM_OPT + build.NO_UNALIGNED),
+    return {"cpu": main_cpu, "flags": " ".join(build.ARM_OPT),
             **{k: main[k] for k in ("code_bytes", "const_bytes", "data_bytes", "stack_bytes", "stack_chain")},
             "cores": cores,
             "stack_note": "deepest call chain: gcc -fstack-usage frames, call graph and library frames from the "

@@ -97,7 +97,7 @@ def banner(filename: str, model: QuantizedModel, hash_comment: bool = False) -> 
 
 
 def c_array(array: CArray) -> str:
-    values = [_literal(int(v)) for v in np.asarray(array.values).reshape(-1)]
+    values = [str(v) if v != INT32_MIN else _literal(v) for v in np.asarray(array.values).reshape(-1).tolist()]
     rows = [", ".join(values[i:i + VALUES_PER_LINE]) for i in range(0, len(values), VALUES_PER_LINE)]
     body = ",\n    ".join(rows)
     return f"/* {array.comment} */\nstatic const {array.ctype} {array.name}[{len(values)}] = {{\n    {body},\n}};\n"
@@ -126,6 +126,9 @@ def c_arrays(arrays: list[CArray]) -> str:
                        for i, (test, a) in enumerate(chain))
         parts.append(text + "#endif\n")
     return "\n".join(parts)
+
+
+INT32_MIN = -(1 << 31)
 
 
 def _literal(value: int) -> str:
@@ -300,7 +303,7 @@ def example_files(prefix: str, model: QuantizedModel) -> dict[str, str]:
         "prefix": prefix, "PREFIX": prefix.upper(), "strict": " ".join(build.STRICT),
         "strict_cmake": " ".join(f for f in build.STRICT if f != "-std=c99"),
         "host_opt": " ".join(build.HOST_OPT), "arm_opt": " ".join(build.ARM_OPT), "arm_cc": build.ARM_CC,
-        "arm_libs": " ".join(build.ARM_LIBS), "no_unaligned": " ".join(build.NO_UNALIGNED), "cpus": " ".join(cpus),
+        "arm_libs": " ".join(build.ARM_LIBS), "cpus": " ".join(cpus),
         "cpu_flags": "\n".join(f"FLAGS_{cpu} := {' '.join(build.CPU_FLAGS[cpu])}" for cpu in cpus),
         "cpu_flags_cmake": "\n".join(f"set(FLAGS_{cpu} {' '.join(build.CPU_FLAGS[cpu])})" for cpu in cpus),
         "cpu_boards": "\n".join(f"BOARD_{cpu} := {build.CORE_BOARD[cpu]}" for cpu in cpus),

@@ -97,14 +97,17 @@ class QemuRuntime:
     def logits(self, pixels: np.ndarray) -> np.ndarray:
         """uint8 (N, H, W) of the model's input size -> int8 (N, classes), computed on the emulated core."""
         pixels = np.ascontiguousarray(np.asarray(pixels).reshape(-1, *self._size), dtype=np.uint8)
-        if self.instructions_per_inference is None and len(pixels):
-            self.instructions_per_inference = self._count(pixels[:2])
-        (self._work / "images.bin").write_bytes(pixels.tobytes())
-        (self._work / "logits.bin").unlink(missing_ok=True)
-        build.run_qemu(self._elf, self.board, timeout=600, icount=False, cwd=self._work)
+        try:
+            if self.instructions_per_inference is None and len(pixels):
+                self.instructions_per_inference = self._count(pixels[:2])
+            (self._work / "images.bin").write_bytes(pixels.tobytes())
+            (self._work / "logits.bin").unlink(missing_ok=True)
+            build.run_qemu(self._elf, self.board, timeout=600, icount=False, cwd=self._work)
+        except RuntimeError as exc:  # a fault or a hang on the target: this runtime failed, validate says so
+            raise RuntimeUnavailable(f"the engine failed on {self.cpu} ({self.board}): {exc}") from None
         data = (self._work / "logits.bin").read_bytes()
         if len(data) != self._classes * len(pixels):
-            raise RuntimeError(f"{self.name}: {len(data)} logit bytes for {len(pixels)} images")
+            raise RuntimeUnavailable(f"{self.name}: {len(data)} logit bytes for {len(pixels)} images")
         return np.frombuffer(data, np.int8).reshape(-1, self._classes).copy()
 
     def _count(self, pixels: np.ndarray) -> int:

@@ -46,8 +46,11 @@ def import_model(path: Path, out: Path, classes: str | None = None, mean: float 
                  mapping: str | None = None, input_size: str | None = None, data: Path | None = None) -> dict:
     """Read FILE, write the checkpoint OUT; returns the `import` command's JSON."""
     from edgelenet.checkpoint import save_checkpoint
+    from edgelenet.fileio import check_output_file, refuse_inputs
 
     path, out = Path(path), Path(out)
+    check_output_file(out)            # a directory, device or FIFO: refused before the work
+    refuse_inputs(out, [path, data])  # `import M --out M` would replace the model with its checkpoint
     pixel_to_u = declared_normalization(mean, std, scale, offset)
     result = convert(path, pixel_to_u, mapping, parse_input_size(input_size))
     state, chain = result["state"], result["chain"]

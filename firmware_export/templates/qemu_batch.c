@@ -59,23 +59,22 @@ int main(void)
     static uint8_t pixels[ELN_CHUNK][ELN_IMAGE_BYTES];
     static int8_t logits[ELN_CHUNK][${PREFIX}_NUM_CLASSES];
     static uint32_t scratch[(${PREFIX}_SCRATCH_BYTES + 3) / 4];
-    static uint32_t input_words[(${PREFIX}_INPUT_LEN + 3) / 4]; /* 4-byte aligned, as scratch */
-    int8_t *const input = (int8_t *)input_words;
+    static int8_t input[${PREFIX}_INPUT_LEN];
     const int32_t images = eln_open("images.bin", 10u, 1u);  /* "rb" */
     const int32_t results = eln_open("logits.bin", 10u, 5u); /* "wb" */
     uint32_t got, i;
     eln_trap_unaligned(); /* only semihosting and the engine run from here on */
     while ((got = eln_transfer(0x06u, images, pixels, sizeof pixels)) > 0u) { /* SYS_READ */
-        if (got % ELN_IMAGE_BYTES != 0u) {
+        if (got % (uint32_t)ELN_IMAGE_BYTES != 0u) {
             eln_fail();
         }
-        for (i = 0; i < got / ELN_IMAGE_BYTES; ++i) {
+        for (i = 0; i < got / (uint32_t)ELN_IMAGE_BYTES; ++i) {
             ${prefix}_prepare_input(pixels[i], input);
             if (${prefix}_infer(input, logits[i], scratch) < 0) {
                 eln_fail();
             }
         }
-        i = got / ELN_IMAGE_BYTES * ${PREFIX}_NUM_CLASSES;
+        i = got / (uint32_t)ELN_IMAGE_BYTES * (uint32_t)${PREFIX}_NUM_CLASSES;
         if (eln_transfer(0x05u, results, logits, i) != i) { /* SYS_WRITE */
             eln_fail();
         }

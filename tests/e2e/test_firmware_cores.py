@@ -33,8 +33,9 @@ def exported(modern_int8, mnist, tmp_path_factory) -> tuple:
 def test_every_core_prints_the_reference_logits(qemu, exported, mnist, cpu, opt, tmp_path):
     model, out = exported
     board = build.CORE_BOARD[cpu]
+    words = build.stack_paint_words(board)
     elf = build.build_arm_example(out, board, tmp_path / "app.elf", ['-DELN_VECTORS="vectors.h"', "-DELN_SYSTICK",
-                                                                     "-DELN_STACK_PAINT"], [out.parent], cpu=cpu,
+                                                                     "-DELN_STACK_PAINT", f"-DELN_PAINT_WORDS={words}"], [out.parent], cpu=cpu,
                                   opt=[opt])
     text = build.run_qemu(elf, board, timeout=60)
     classes, logits, counts = build.parse_example_output(text)
@@ -47,7 +48,7 @@ def test_every_core_prints_the_reference_logits(qemu, exported, mnist, cpu, opt,
     # the report's stack (deepest static call chain, at the report's -O2) bounds the painted stack, tightly
     painted = int(re.search(r"^stack (\d+) bytes$", text, re.M).group(1))
     static = measure_core(render(model).files, "lenet5", cpu, tmp_path)["stack_bytes"]
-    assert painted <= static <= painted + 16, (painted, static)
+    assert painted < 4 * words and painted <= static <= painted + 16, (painted, static)
 
 
 def confidence_q15(logits, scale: float) -> int:
@@ -111,16 +112,20 @@ def test_startup_copies_data_and_zeroes_bss(qemu, exported, tmp_path, copy):
             build.run_qemu(elf, "mps2-an386", timeout=30)
 
 
-def test_logits_need_no_alignment(qemu, exported, mutant_engine, tmp_path):
-    """The alignment contract (docs/firmware.md): scratch and input 4-byte aligned, logits anywhere; with
-    the trap on, logits written at an odd address are the same logits."""
+@pytest.mark.parametrize("cpu", ["cortex-m4", "cortex-m55"])
+def test_input_and_logits_need_no_alignment(qemu, exported, mutant_engine, tmp_path, cpu):
+    """The alignment contract (docs/firmware.md): scratch 4-byte aligned, input and logits anywhere; with
+    the trap on, an input read from and logits written to odd addresses give the same logits."""
     _, out = exported
-    infer = ("static int8_t odd[LENET5_NUM_CLASSES + 4]; int i;"
-             "if (lenet5_infer_real(input, odd + 3, scratch) != best) { best = 9; }"
+    infer = ("static uint32_t words[LENET5_INPUT_LEN / 4 + 1]; static int8_t odd[LENET5_NUM_CLASSES + 4];"
+             "int8_t *odd_input = (int8_t *)words + 1; int i;"
+             "for (i = 0; i < LENET5_INPUT_LEN; ++i) { odd_input[i] = input[i]; }"
+             "if (lenet5_infer_real(odd_input, odd + 3, scratch) != best) { best = 9; }"
              "for (i = 0; i < LENET5_NUM_CLASSES; ++i) { if (odd[i + 3] != logits[i]) { best = 9; } }")
-    elf = build.build_arm_example(out, "mps2-an386", tmp_path / "odd.elf",
+    board = build.CORE_BOARD[cpu]
+    elf = build.build_arm_example(out, board, tmp_path / "odd.elf", cpu=cpu,
                                   sources=[mutant_engine(tmp_path / "mutant.c", infer=infer)])
-    assert build.parse_example_output(build.run_qemu(elf, "mps2-an386", timeout=30))[0] == [1]
+    assert build.parse_example_output(build.run_qemu(elf, board, timeout=30))[0] == [1]
 
 
 def test_systick_calibration_gives_board_independent_instruction_counts(qemu, exported, tmp_path):

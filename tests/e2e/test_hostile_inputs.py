@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -83,6 +85,7 @@ CHECKPOINT_COMMANDS = [
     ["export-onnx", "{f}", "--out", "out/onnx"],
     ["predict", "{f}", "digits.npy"],
     ["run", "--model", "{f}", "--out", "out/run"],
+    ["import", "{f}", "--out", "out/i.safetensors"],
 ]
 
 
@@ -131,6 +134,17 @@ def test_bad_options_and_outputs_give_one_error_line(artifact_path, workdir, cap
     assert tree(workdir) == before
 
 
+def test_import_refuses_to_overwrite_its_own_model(workdir, capsys):
+    import torch
+
+    model = workdir / "net.pt"
+    torch.save(build_model("modern").state_dict(), model)
+    before = model.read_bytes()
+    code, err = invoke(capsys, ["import", model, "--out", model])
+    assert_one_error_line(code, err, "import M --out M")
+    assert "is the input" in err and model.read_bytes() == before
+
+
 def test_quantize_refuses_to_overwrite_its_own_checkpoint(workdir, capsys):
     model = workdir / "m.safetensors"
     shutil.copy(resolve_model_path("modern"), model)
@@ -158,19 +172,23 @@ def test_special_files_are_never_replaced(artifact_path, workdir, capsys, kind):
     assert stat.S_ISFIFO(mode) if kind == "fifo" else stat.S_ISCHR(mode)
 
 
-def _idx(path: Path, shape: tuple[int, ...]) -> None:
-    path.write_bytes(struct.pack(f">BBBB{len(shape)}I", 0, 0, 8, len(shape), *shape) + bytes(int(np.prod(shape))))
+def _idx(path: Path, shape: tuple[int, ...], body: bytes | None = None) -> None:
+    header = struct.pack(f">BBBB{len(shape)}I", 0, 0, 8, len(shape), *shape)
+    path.write_bytes(header + (body if body is not None else bytes(int(np.prod(shape)))))
 
 
-def test_validate_on_zero_images_is_an_error(artifact_path, workdir, capsys):
+@pytest.mark.parametrize("train_images", [0, 20])
+def test_validate_on_zero_images_is_an_error(artifact_path, workdir, capsys, train_images):
+    """An IDX data set with no test image (and no or some training images): exit 2, never PASSED."""
     data = workdir / "empty"
     data.mkdir()
-    for prefix in ("train", "t10k"):
-        _idx(data / f"{prefix}-images-idx3-ubyte", (0, 28, 28))
-        _idx(data / f"{prefix}-labels-idx1-ubyte", (0,))
-    code, err = invoke(capsys, ["validate", artifact_path, "--data-dir", data])
+    _idx(data / "train-images-idx3-ubyte", (train_images, 28, 28))
+    _idx(data / "train-labels-idx1-ubyte", (train_images,), bytes(i % 10 for i in range(train_images)))
+    _idx(data / "t10k-images-idx3-ubyte", (0, 28, 28))
+    _idx(data / "t10k-labels-idx1-ubyte", (0,))
+    code, err = invoke(capsys, ["validate", artifact_path, "--data", data])
     assert_one_error_line(code, err, "validate on an empty test set")
-    assert "no images" in err and "PASSED" not in err
+    assert re.search("no images|no test split|class", err.splitlines()[-1]), err
 
 
 def test_python_warnings_are_not_printed_beside_the_error(workdir, capsys, monkeypatch):
@@ -281,3 +299,46 @@ def test_export_c_needs_no_torch(artifact_path, tmp_path):
     probe = subprocess.run([sys.executable, "-c", "import sys; sys.modules['torch'] = None; import torch"],
                            capture_output=True, text=True, env=ENV)
     assert probe.returncode != 0 and "ModuleNotFoundError" in probe.stderr or "ImportError" in probe.stderr
+
+
+def test_free_text_in_an_artifact_never_becomes_c_code(modern_int8, host_cc, tmp_path):
+    """Class names, the data set name, calibration and report fields full of C syntax: the artifact loads
+    (they are legal text), and the export holds none of it as code: it compiles strictly, no `#error` fires."""
+    from edgelenet.artifact import load_artifact
+    from firmware_export import build, export_c
+
+    payload = '*/ #error injected\n"); } int x = ("'
+    def edit(body, tensors):
+        body["calibration"] = {"source": payload}
+        body["report"] = {"note": payload}
+        body["classes"] = [f'{d} */ #error "\\??=' for d in range(10)]
+        body["dataset"] = {"name": "*/ #error data set", "fingerprint": "0" * 64}
+    artifact = tmp_path / "a.safetensors"
+    artifact.write_bytes(crafted.edited(artifact_bytes(modern_int8), lambda b, t: None))
+    with pytest.raises(UserError, match="printable"):   # the newline in a class name is refused
+        hostile = tmp_path / "newline.safetensors"
+        hostile.write_bytes(crafted.edited(artifact_bytes(modern_int8), lambda b, t: b.update(classes=[
+            f"{d}\n" for d in range(10)])))
+        load_artifact(hostile)
+    artifact.write_bytes(crafted.edited(artifact_bytes(modern_int8), edit))
+    model = load_artifact(artifact)
+    export_c(model, tmp_path / "c", measure_flash=False)
+    for path in (tmp_path / "c").rglob("*"):
+        if path.suffix in (".c", ".h"):
+            text = path.read_text()
+            assert "injected" not in text and "#error data set" not in text, path   # never copied
+    # the class names are string literals: an #error escaping one would stop this strict compile
+    build.compile_host([ROOT / "tests" / "e2e" / "c" / "infer_stdin.c", tmp_path / "c" / "lenet5.c"],
+                       tmp_path / "infer", ["-O1", f"-I{tmp_path / 'c'}"], host_cc)
+    assert '#error \\042' in (tmp_path / "c" / "lenet5.c").read_text()   # the names did reach the C, escaped
+
+
+def test_the_export_c_command_runs_without_torch(artifact_path, tmp_path):
+    """`edgelenet export-c` as a firmware build runs it (the CLI, not only the library) with torch made
+    unimportable: the command's imports never reach torch."""
+    code = ("import runpy, sys; sys.modules['torch'] = None\n"
+            f"sys.argv = ['edgelenet', 'export-c', {str(artifact_path)!r}, '--out', {str(tmp_path / 'c')!r}, '--json']\n"
+            "runpy.run_module('edgelenet', run_name='__main__')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["scratch_bytes"] > 0 and (tmp_path / "c" / "lenet5.c").is_file()

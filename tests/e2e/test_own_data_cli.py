@@ -78,7 +78,7 @@ def test_quantize_validate_predict_on_own_data(trained, bars, tmp_path):
     np.save(tmp_path / "two.npy", _bars(2, (12, 10), 5)[0])
     p = ok(invoke("predict", art, tmp_path / "two.npy", "--json"))
     assert p["labels"] == [["row", "column", "blank"][i] for i in p["predictions"]]
-    e = ok(invoke("evaluate", trained["checkpoint"], "--data", bars, "--out", tmp_path, "--json"))
+    e = ok(invoke("evaluate", trained["checkpoint"], "--data-dir", bars, "--out", tmp_path, "--json"))  # the alias
     assert len(e["confusion_matrix"]) == 3 and e["data"]["fingerprint"] == v["data"]["fingerprint"]
 
 

@@ -3,9 +3,8 @@ export-onnx -> export-c -> the C engine on the host and on an emulated Cortex-M4
 
 - scikit-learn's digits: 8x8 images (not 28x28), 10 classes, as an .npz, through `edgelenet run --data`;
 - scikit-image's LFW subset: 25x25 faces versus background crops, 2 classes, as PNG class folders,
-  through the individual commands.
-Both are written by scripts/public_datasets.py (reads the packages' data files only; no pickle). The C
-part uses the paper's widths; other widths are covered in C by tests/e2e/test_geometries.py (host).
+  through the individual commands, with a narrower network (widths 4,12,64,32).
+Both are written by scripts/public_datasets.py (reads the packages' data files only; no pickle).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from typer.testing import CliRunner
 from edgelenet.artifact import load_artifact
 from edgelenet.cli import app
 from edgelenet.datasets import load_dataset
-from edgelenet.run import run_c_cortex_m4, run_c_host
+from edgelenet.run import run_c_host, run_c_target
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 import public_datasets  # noqa: E402
@@ -44,7 +43,7 @@ def test_digits_8x8_through_edgelenet_run(tmp_path, host_cc, qemu):
     assert report["validate"]["passed"] and report["validate"]["data"]["name"] == "digits"
     assert abs(report["quantize"]["float_accuracy"] - report["quantize"]["int8_accuracy"]) <= 0.01
     assert report["c_host"]["identical_to_reference"] is True
-    assert report["c_cortex_m4"]["status"] == "ok" and report["c_cortex_m4"]["identical_to_reference"] is True
+    assert report["c_target"]["status"] == "ok" and report["c_target"]["identical_to_reference"] is True
     assert "#define LENET5_INPUT_HEIGHT   8" in (out / "c" / "lenet5.h").read_text()
     model = onnx.load(out / "onnx" / "modern-int8.onnx")
     dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim[1:]]
@@ -53,7 +52,8 @@ def test_digits_8x8_through_edgelenet_run(tmp_path, host_cc, qemu):
 
 def test_faces_25x25_two_classes_through_the_commands(tmp_path, host_cc, qemu):
     data = public_datasets.write_faces_folder(tmp_path / "faces")
-    trained = ok("train", "--data", data, "--epochs", "12", "--out", tmp_path / "train", "--json")
+    trained = ok("train", "--data", data, "--epochs", "12", "--widths", "4,12,64,32", "--out", tmp_path / "train",
+                 "--json")
     assert trained["classes"] == ["face", "background"] and trained["data"]["input_size"] == [25, 25]
     assert trained["test_accuracy"] > 0.75   # chance: 0.5
     art = tmp_path / "faces-int8.safetensors"
@@ -70,5 +70,5 @@ def test_faces_25x25_two_classes_through_the_commands(tmp_path, host_cc, qemu):
     assert '"face", "background",' in (tmp_path / "c" / "lenet5.c").read_text()
     model, images = load_artifact(art), load_dataset(data).test.images[:20]
     assert run_c_host(model, images, tmp_path / "c")["identical_to_reference"] is True
-    m4 = run_c_cortex_m4(model, images, tmp_path / "c")
+    m4 = run_c_target(model, images, tmp_path / "c", "qemu-m4")
     assert m4["status"] == "ok" and m4["identical_to_reference"] is True

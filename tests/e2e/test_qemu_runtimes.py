@@ -5,11 +5,13 @@ core, the instructions per inference and the images compared. (CI runs qemu-m4 o
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
 
-from edgelenet import runtimes
+from edgelenet import reference, runtimes
 from edgelenet.parity import Thresholds, junit_xml, run_parity
 from firmware_export import build
 from firmware_export.runtime import QemuRuntime
@@ -62,3 +64,29 @@ def test_run_refuses_an_unknown_target(tmp_path):
     result = CliRunner().invoke(app, ["run", "--out", str(tmp_path / "out"), "--target", "qemu-m99"])
     assert result.exit_code == 2 and "unknown --target 'qemu-m99'" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_fault_on_the_target_fails_validation_with_its_reason(qemu, modern_int8, test_subset, mutant_engine,
+                                                                 monkeypatch, tmp_path):
+    class Faulting(QemuRuntime):
+        def __init__(self, model, name):
+            super().__init__(model, name)
+            odd = "{ const volatile uint32_t *p = (const volatile uint32_t *)((uintptr_t)scratch + 1u); (void)*p; }"
+            self._elf = build.build_arm_example(self._out, self.board, tmp_path / "fault.elf", cpu=self.cpu,
+                                                sources=[mutant_engine(tmp_path / "mutant.c", before=odd)],
+                                                main=self._work / "qemu_batch.c")
+
+    monkeypatch.setitem(runtimes.RUNTIMES, "qemu-m4", lambda model: Faulting(model, "qemu-m4"))
+    report = run_parity(modern_int8, test_subset.images[:10], test_subset.labels[:10], ["qemu-m4"], Thresholds())
+    info = report["runtimes"]["qemu-m4"]
+    assert not report["passed"] and info["status"] == "skipped" and "FAULT pc" in info["reason"]
+
+
+def test_qemu_runtime_follows_the_models_geometry_and_classes(qemu):
+    """A 12-class model of 64x48 images on the micro:bit's Cortex-M0 (small chunks of bigger images)."""
+    from tests.e2e.test_geometries import _data, _images, _with_classes, synthetic_model
+
+    data = dataclasses.replace(_data((64, 48), 40), classes=tuple(f"k{i}" for i in range(12)))
+    model = _with_classes(synthetic_model("modern"), data)
+    images = _images((64, 48), 30)
+    np.testing.assert_array_equal(QemuRuntime(model, "qemu-m0").logits(images), reference.predict(model, images)[1])

@@ -100,5 +100,5 @@ def test_widest_and_narrow_members_in_reference_and_onnx(arch, widths, classes):
     ref = reference.predict(qmodel, images)[1]
     assert ref.shape == (120, classes)
     assert np.abs(ort_int8(qmodel).logits(images).astype(int) - ref).max() <= 1
-    np.testing.assert_allclose(ort_float(qmodel).logits(images), logits_numpy(qmodel.float_model(), images),
+    np.testing.assert_allclose(ort_float(qmodel).logits(images), logits_numpy(float_model_of(qmodel), images),
                                atol=1e-5)

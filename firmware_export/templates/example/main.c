@@ -99,7 +99,9 @@ static void eln_trap_unaligned(int on)
 #endif
 
 #ifdef ELN_STACK_PAINT
-#define ELN_PAINT_WORDS 1536 /* 6 KB: the deepest engine (DSP path, int8 layouts) uses about 4.2 KB */
+#ifndef ELN_PAINT_WORDS
+#define ELN_PAINT_WORDS 768 /* 3 KB: fits below the stack of the smallest board (16 KB of RAM) */
+#endif
 #define ELN_PAINT 0xA5A5A5A5u
 static volatile uint32_t *eln_sp; /* main's stack pointer; volatile: the painting stays a plain loop */
 static uint32_t eln_stack_bytes;
@@ -137,8 +139,7 @@ static void load_image(int32_t index, uint8_t pixels[ELN_PIXELS])
 int main(void)
 {
     static uint32_t scratch[(${PREFIX}_SCRATCH_BYTES + 3) / 4]; /* 4-byte aligned */
-    static uint32_t input_words[(${PREFIX}_INPUT_LEN + 3) / 4];  /* the input too (docs/firmware.md) */
-    int8_t *const input = (int8_t *)input_words;
+    static int8_t input[${PREFIX}_INPUT_LEN];
     static uint8_t pixels[ELN_PIXELS];
     int8_t logits[${PREFIX}_NUM_CLASSES];
     int32_t n, c;
