@@ -7,7 +7,8 @@ A safetensors file (loading it runs no code) holding
 - ONE metadata entry `edgelenet`, canonical JSON (sorted keys): format name and version, architecture, every
   layer's shapes, activations and quantization parameters, the calibration settings, the quantization
   report, the family keys `widths`, `classes`, `input_size`, `background`, `dataset` (edgelenet/family.py;
-  absent for the paper's network on MNIST), `pool_activation` (classic; absent for the paper's squash), and `sha256`, a checksum over all tensors and the rest of the JSON, verified on load.
+  absent for the paper's network on MNIST), `pool_activation` (classic; absent for the paper's squash), and
+  `sha256`, a checksum over all tensors and the rest of the JSON, verified on load.
 Saving the same model twice gives the same bytes (one metadata entry, because safetensors orders several
 in an unspecified way; sorted keys; no timestamps).
 Loading goes through edgelenet/schema.py: the checksum proves nothing against an attacker (anyone can

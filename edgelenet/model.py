@@ -1,10 +1,10 @@
 """LeNet-5 in two variants, with the stage names of the paper (C1, S2, C3, S4, C5, F6, OUTPUT).
 
 `classic` follows LeCun et al. 1998: scaled tanh f(a) = 1.7159 tanh(2a/3) after every layer up to F6,
-S2/S4 subsampling (sum of a 2x2 block times a trainable coefficient plus a trainable bias, per map; squashed
-as in the paper, or with `pool_activation="none"` left linear as in the Keras/d2l tutorial LeNets, whose C3
-is then fully connected), the C3 partial connection table, and either a trainable softmax output (default) or the paper's Euclidean RBF
-output with fixed +-1 prototypes drawn from 7x12 digit bitmaps.
+S2/S4 subsampling (sum of a 2x2 block times a trainable coefficient plus a trainable bias, per map), the
+C3 partial connection table, and either a trainable softmax output (default) or the paper's Euclidean RBF
+output with fixed +-1 prototypes drawn from 7x12 digit bitmaps. With `pool_activation="none"` S2/S4 are not
+squashed and C3 is fully connected: the LeNet of Keras and d2l tutorials, which `edgelenet import` reads.
 `modern`: ReLU, 2x2 max pooling, full C3 connectivity, softmax output.
 
 Both read raw uint8 pixels: the source image (28x28 for MNIST) is resampled into a 32x32 field of background
