@@ -95,6 +95,9 @@ def summary(
              "otherwise.")] = None,
     widths: Widths = None,
     classes: Annotated[int, typer.Option(help="Number of classes (2..100).")] = 10,
+    pool_activation: Annotated[str, typer.Option(
+        help="classic: squash after S2/S4 (the paper) or none (the Keras/d2l tutorial LeNet, fully connected "
+             "C3; what `import` makes of it).")] = "squash",
     as_json: JsonFlag = False,
 ) -> None:
     """Per-layer table: output shape, trainable parameters, connections, MACs, and the int8 weight bytes."""
@@ -103,8 +106,9 @@ def summary(
     from edgelenet.summary import summary_dict
 
     shape = parse_widths(widths)
-    paper = arch == "classic" and classes == 10 and shape[3] == DEFAULT_WIDTHS[3]
-    result = summary_dict(build_model(arch, head or ("rbf" if paper else "softmax"), shape, classes))
+    paper = arch == "classic" and classes == 10 and shape[3] == DEFAULT_WIDTHS[3] and pool_activation == "squash"
+    result = summary_dict(build_model(arch, head or ("rbf" if paper else "softmax"), shape, classes,
+                                      pool_activation=pool_activation))
 
     def render(r: dict) -> None:
         rows = [[l["name"], l["kind"], "x".join(map(str, l["output_shape"])), l["params"], l["connections"], l["macs"]]

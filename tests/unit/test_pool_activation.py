@@ -4,6 +4,7 @@ ONNX exports."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -41,6 +42,22 @@ def test_config_checks_the_pool_activation():
         ModelConfig("classic", pool_activation="relu")
     with pytest.raises(UserError, match="classic variant"):
         ModelConfig("modern", pool_activation="none")
+
+
+def test_summary_counts_the_tutorial_lenet():
+    """`summary --pool-activation none`: C3 fully connected (6 x 16 kernels), no squash after S2/S4."""
+    from typer.testing import CliRunner
+
+    from edgelenet.cli import app
+
+    result = CliRunner().invoke(app, ["summary", "--arch", "classic", "--pool-activation", "none", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    rows = {row["name"]: row for row in out["layers"]}
+    assert out["pool_activation"] == "none" and out["head"] == "softmax"
+    assert rows["C3"]["params"] == 16 * 6 * 25 + 16 and rows["S2"]["kind"] == "subsampling 2x2, no activation"
+    bad = CliRunner().invoke(app, ["summary", "--arch", "modern", "--pool-activation", "none"])
+    assert bad.exit_code == 2 and "classic variant" in bad.stderr
 
 
 def test_subsampling_feeds_the_next_layer_directly():
