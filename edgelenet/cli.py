@@ -141,6 +141,9 @@ def train(
     valid_fraction: Annotated[Optional[float], typer.Option(
         help="Part of the training images held out for validation when the data set has no valid/ split "
              "(default 0.1; at least one image, never all; 0 holds none out). MNIST holds out a fixed 5,000.")] = None,
+    pool_activation: Annotated[Optional[str], typer.Option(
+        help="classic: squash after S2/S4 (the paper, default) or none (the Keras/d2l tutorial LeNet, fully "
+             "connected C3).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Train LeNet-5 on MNIST or your data; writes a checkpoint, metrics JSON and a loss/accuracy PNG."""
@@ -148,7 +151,7 @@ def train(
     from edgelenet.family import parse_widths
 
     options = {"widths": parse_widths(widths) if widths is not None else None, "lr": lr, "batch_size": batch_size,
-               "augment": augment, "valid_fraction": valid_fraction}
+               "augment": augment, "valid_fraction": valid_fraction, "pool_activation": pool_activation}
     result = pipeline.train_and_test(arch, head, epochs, seed, out, limit, data_dir, stderr, resume, options)
     _emit(result, as_json, lambda r: stdout.print(
         f"test accuracy {r['test_accuracy']:.4f} on {r['data']['n_test']:,} test images of {r['data']['name']}  "

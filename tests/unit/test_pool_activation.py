@@ -60,6 +60,18 @@ def test_summary_counts_the_tutorial_lenet():
     assert bad.exit_code == 2 and "classic variant" in bad.stderr
 
 
+def test_train_makes_the_tutorial_lenet(tmp_path):
+    from typer.testing import CliRunner
+
+    from edgelenet.cli import app
+
+    result = CliRunner().invoke(app, ["train", "--arch", "classic", "--pool-activation", "none", "--epochs", "1",
+                                      "--limit", "256", "--out", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    model, training = load_checkpoint(json.loads(result.stdout)["checkpoint"])
+    assert model.config.pool_activation == "none" and training["config"]["pool_activation"] == "none"
+
+
 def test_subsampling_feeds_the_next_layer_directly():
     torch.manual_seed(0)
     model = build_model("classic", pool_activation="none").eval()
