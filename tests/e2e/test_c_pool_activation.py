@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from edgelenet import reference
+from edgelenet.errors import UserError
 from firmware_export import build, export_c
+from firmware_export.layout import plan_steps
 from firmware_export.runtime import CRuntime
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "golden"))
@@ -53,6 +55,14 @@ def test_host_bit_exact_without_pool_activation(host_cc, widths, rng, tmp_path):
     assert "s2_sub = {lenet5_s2_weights, lenet5_s2_bias," in text and "-128, NULL}};" in text
     squashing = synthetic_model("classic", widths=widths)
     assert not np.array_equal(reference.predict(squashing, pixels)[1], expected)
+
+
+def test_mixed_subsampling_activations_are_refused():
+    """One kernel body serves both subsampling steps: S2 without and S4 with a table cannot be exported."""
+    mixed = synthetic_model("classic")
+    mixed.layers[1] = _linear_model().layers[1]
+    with pytest.raises(UserError, match="same activation"):
+        plan_steps(mixed)
 
 
 @pytest.mark.slow
