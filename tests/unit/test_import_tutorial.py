@@ -61,9 +61,12 @@ def trained(act, mnist, images: int = 4000) -> TutorialLeNet:
     return net.eval()
 
 
-def export(net, path):
-    torch.onnx.export(net, (torch.zeros(1, 1, 28, 28),), str(path), dynamo=False, input_names=["x"],
-                      dynamic_axes={"x": {0: "n"}})
+def export(net, path, dynamo=False):
+    if dynamo:
+        torch.onnx.export(net, (torch.zeros(2, 1, 28, 28),), str(path), dynamo=True)
+    else:
+        torch.onnx.export(net, (torch.zeros(1, 1, 28, 28),), str(path), dynamo=False, input_names=["x"],
+                          dynamic_axes={"x": {0: "n"}})
     return path
 
 
@@ -81,12 +84,14 @@ def relative_difference(path, net, images) -> float:
     return float(np.abs(got - expected).max() / np.abs(expected).max())
 
 
-@pytest.mark.parametrize("act", ["tanh", "sigmoid"])
-def test_tutorial_lenet_imports_exactly(tmp_path, test_subset, act):
-    """Random weights (the logits decide): classic, no activation after pooling, C3 fully connected."""
+@pytest.mark.parametrize("act,exporter", [("tanh", "torchscript"), ("sigmoid", "dynamo")])
+def test_tutorial_lenet_imports_exactly(tmp_path, test_subset, act, exporter):
+    """Random weights (the logits decide): classic, no activation after pooling, C3 fully connected; the
+    TorchScript exporter and the dynamo exporter."""
     torch.manual_seed(1)
     net = TutorialLeNet({"tanh": torch.tanh, "sigmoid": torch.sigmoid}[act]).eval()
-    out = import_json(export(net, tmp_path / "lenet.onnx"), tmp_path / "lenet.safetensors")
+    onnx_path = export(net, tmp_path / "lenet.onnx", dynamo=exporter == "dynamo")
+    out = import_json(onnx_path, tmp_path / "lenet.safetensors")
     assert (out["arch"], out["pool_activation"], out["widths"]) == ("classic", "none", [6, 16, 120, 84])
     model, _ = load_checkpoint(out["checkpoint"])
     assert model.config.pool_activation == "none" and bool(model.c3.mask.all())
