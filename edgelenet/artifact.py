@@ -7,7 +7,8 @@ A safetensors file (loading it runs no code) holding
 - ONE metadata entry `edgelenet`, canonical JSON (sorted keys): format name and version, architecture, every
   layer's shapes, activations and quantization parameters, the calibration settings, the quantization
   report, the family keys `widths`, `classes`, `input_size`, `background`, `dataset` (edgelenet/family.py;
-  absent for the paper's network on MNIST), and `sha256`, a checksum over all tensors and the rest of the JSON, verified on load.
+  absent for the paper's network on MNIST), `pool_activation` (classic; absent for the paper's squash), and
+  `sha256`, a checksum over all tensors and the rest of the JSON, verified on load.
 Saving the same model twice gives the same bytes (one metadata entry, because safetensors orders several
 in an unspecified way; sorted keys; no timestamps).
 Loading goes through edgelenet/schema.py: the checksum proves nothing against an attacker (anyone can
@@ -85,6 +86,7 @@ class QuantizedModel:
     checksum: str = ""
     widths: tuple = DEFAULT_WIDTHS        # (C1, C3, C5, F6)
     data: DataInfo = field(default_factory=DataInfo)
+    pool_activation: str = "squash"       # classic: after S2/S4, "squash" (paper) or "none" (family.py)
 
     @property
     def logits(self) -> QParams:
@@ -117,7 +119,8 @@ def artifact_bytes(model: QuantizedModel) -> bytes:
     body = {
         "format": FORMAT, "version": VERSION, "arch": model.arch, "head": model.head,
         "input": asdict(model.input), "layers": [layer.describe() for layer in model.layers],
-        "calibration": model.calibration, "report": model.report, **family_metadata(model.widths, model.data),
+        "calibration": model.calibration, "report": model.report, **family_metadata(model.widths, model.data,
+                                                                                 model.pool_activation),
     }
     body["sha256"] = model.checksum = _digest(tensors, body)
     return st_save(tensors, metadata={"edgelenet": json.dumps(body, sort_keys=True)})
@@ -158,4 +161,5 @@ def _from_parts(info: dict, specs: list[dict], float_state: dict[str, np.ndarray
                              pre=_qparams(spec["pre"])))
     widths, data = read_family_metadata(info, "artifact")  # already checked by schema.model_family
     return QuantizedModel(info["arch"], info["head"], _qparams(info["input"]), layers, float_state,
-                          info.get("calibration", {}), info.get("report", {}), info["sha256"], widths, data)
+                          info.get("calibration", {}), info.get("report", {}), info["sha256"], widths, data,
+                          info.get("pool_activation", "squash"))

@@ -3,8 +3,9 @@
 Layout: the model's state dict as float32 tensors, and ONE metadata entry `edgelenet` holding canonical JSON
 (sorted keys): `format`, `version`, `arch`, `head`, `training` (how the weights were made), the family keys
 `widths`, `classes`, `input_size`, `background`, `dataset` (edgelenet/family.py; absent for the paper's
-network on MNIST) and `sha256` (over the tensors and the rest of the JSON, verified on load). One entry, because safetensors writes several
-metadata entries in an unspecified order, and the same model must give the same bytes.
+network on MNIST), `pool_activation` (classic; absent for the paper's squash) and `sha256` (over the
+tensors and the rest of the JSON, verified on load). One entry, because safetensors writes several metadata
+entries in an unspecified order, and the same model must give the same bytes.
 `classic` and `modern` name the checkpoints shipped inside the package.
 Loading goes through edgelenet/schema.py: float32 tensors only (bfloat16 and others are refused before
 decoding), exactly the architecture's names and shapes, finite values, a well-formed training record.
@@ -44,7 +45,8 @@ def _digest(tensors: dict, body: dict) -> str:
 def checkpoint_bytes(model: LeNet5, training: dict | None = None) -> bytes:
     tensors = {name: t.detach().float().contiguous().clone() for name, t in model.state_dict().items()}
     body = {"format": FORMAT, "version": VERSION, "arch": model.config.arch, "head": model.config.head,
-            "training": training or {}, **family_metadata(model.config.widths, model.data)}
+            "training": training or {},
+            **family_metadata(model.config.widths, model.data, model.config.pool_activation)}
     body["sha256"] = _digest(tensors, body)
     return save(tensors, metadata={"edgelenet": json.dumps(body, sort_keys=True)})
 
@@ -77,5 +79,6 @@ def load_checkpoint(spec: str | Path) -> tuple[LeNet5, dict]:
     state = schema.check_float_state(check, family, tensors, f"tensors of LeNet-5 {family['arch']}")
     training = schema.check_training(check, metadata.get("training", {}))
     widths, data = read_family_metadata(metadata, str(path))
-    model = model_from_state(family["arch"], family["head"], state, widths, data.num_classes, data)
+    model = model_from_state(family["arch"], family["head"], state, widths, data.num_classes, data,
+                             family["pool_activation"])
     return model, training

@@ -95,6 +95,9 @@ def summary(
              "otherwise.")] = None,
     widths: Widths = None,
     classes: Annotated[int, typer.Option(help="Number of classes (2..100).")] = 10,
+    pool_activation: Annotated[str, typer.Option(
+        help="classic: squash after S2/S4 (the paper) or none (the Keras/d2l tutorial LeNet, fully connected "
+             "C3; what `import` makes of it).")] = "squash",
     as_json: JsonFlag = False,
 ) -> None:
     """Per-layer table: output shape, trainable parameters, connections, MACs, and the int8 weight bytes."""
@@ -103,8 +106,9 @@ def summary(
     from edgelenet.summary import summary_dict
 
     shape = parse_widths(widths)
-    paper = arch == "classic" and classes == 10 and shape[3] == DEFAULT_WIDTHS[3]
-    result = summary_dict(build_model(arch, head or ("rbf" if paper else "softmax"), shape, classes))
+    paper = arch == "classic" and classes == 10 and shape[3] == DEFAULT_WIDTHS[3] and pool_activation == "squash"
+    result = summary_dict(build_model(arch, head or ("rbf" if paper else "softmax"), shape, classes,
+                                      pool_activation=pool_activation))
 
     def render(r: dict) -> None:
         rows = [[l["name"], l["kind"], "x".join(map(str, l["output_shape"])), l["params"], l["connections"], l["macs"]]
@@ -137,6 +141,9 @@ def train(
     valid_fraction: Annotated[Optional[float], typer.Option(
         help="Part of the training images held out for validation when the data set has no valid/ split "
              "(default 0.1; at least one image, never all; 0 holds none out). MNIST holds out a fixed 5,000.")] = None,
+    pool_activation: Annotated[Optional[str], typer.Option(
+        help="classic: squash after S2/S4 (the paper, default) or none (the Keras/d2l tutorial LeNet, fully "
+             "connected C3).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Train LeNet-5 on MNIST or your data; writes a checkpoint, metrics JSON and a loss/accuracy PNG."""
@@ -144,7 +151,7 @@ def train(
     from edgelenet.family import parse_widths
 
     options = {"widths": parse_widths(widths) if widths is not None else None, "lr": lr, "batch_size": batch_size,
-               "augment": augment, "valid_fraction": valid_fraction}
+               "augment": augment, "valid_fraction": valid_fraction, "pool_activation": pool_activation}
     result = pipeline.train_and_test(arch, head, epochs, seed, out, limit, data_dir, stderr, resume, options)
     _emit(result, as_json, lambda r: stdout.print(
         f"test accuracy {r['test_accuracy']:.4f} on {r['data']['n_test']:,} test images of {r['data']['name']}  "
@@ -252,7 +259,8 @@ def import_(
 
     def render(r: dict) -> None:
         rows = [[l["name"], l["source"], "x".join(map(str, l["weight_shape"]))] for l in r["layers"]]
-        stdout.print(_table(f"imported {r['format']} as {r['arch']}", ["layer", "from", "weight"], rows))
+        variant = r["arch"] + (" (no activation after pooling)" if r["pool_activation"] == "none" else "")
+        stdout.print(_table(f"imported {r['format']} as {variant}", ["layer", "from", "weight"], rows))
         stdout.print(f"classes {', '.join(r['classes'])}\ncheckpoint {r['checkpoint']}", highlight=False)
     _emit(result, as_json, render)
 

@@ -22,6 +22,10 @@ from edgelenet.errors import UserError
 
 ARCHS = ("classic", "modern")
 HEADS = ("softmax", "rbf")
+# classic: the activation after S2/S4 subsampling. "squash" is the paper's; "none" (identity) is the LeNet of
+# Keras and d2l tutorials, whose average pooling feeds the next convolution directly and whose C3 is fully
+# connected (the paper's C3 table belongs to the paper's network: ModelConfig.c3_table).
+POOL_ACTIVATIONS = ("squash", "none")
 DEFAULT_WIDTHS = (6, 16, 120, 84)
 WIDTH_NAMES = ("C1", "C3", "C5", "F6")
 WIDTH_LIMITS = ((1, 64), (1, 64), (1, 1024), (1, 1024))
@@ -59,11 +63,12 @@ def fingerprint(images, labels) -> str:
     return digest.hexdigest()
 
 
-def c3_connections(c1: int, c3: int) -> tuple[tuple[int, ...], ...]:
+def c3_connections(c1: int, c3: int, table: bool = True) -> tuple[tuple[int, ...], ...]:
     """C3 map -> the S2 maps it reads. The paper's table for widths 6/16; every other pair of widths is
     fully connected (the table's purpose, breaking symmetry between 16 maps of 6 inputs, has no canonical
-    generalisation, and full connection is what the modern variant uses anyway)."""
-    if (c1, c3) == (6, 16):
+    generalisation, and full connection is what the modern variant uses anyway). table=False: fully
+    connected at any widths (ModelConfig.c3_table)."""
+    if table and (c1, c3) == (6, 16):
         return C3_TABLE
     return tuple(tuple(range(c1)) for _ in range(c3))
 
@@ -102,6 +107,7 @@ class ModelConfig:
     head: str = "softmax"
     widths: tuple = DEFAULT_WIDTHS   # (C1, C3, C5, F6)
     num_classes: int = 10
+    pool_activation: str = "squash"   # classic only: after S2/S4, the squash (paper) or none
 
     def __post_init__(self):
         if self.arch not in ARCHS:
@@ -110,11 +116,22 @@ class ModelConfig:
             raise UserError(f"unknown --head {self.head!r}: choose one of {', '.join(HEADS)}")
         if self.arch == "modern" and self.head != "softmax":
             raise UserError("the modern variant has a softmax output only")
+        if self.pool_activation not in POOL_ACTIVATIONS:
+            raise UserError(f"unknown pool activation {self.pool_activation!r}: choose one of "
+                            f"{', '.join(POOL_ACTIVATIONS)}")
+        if self.arch == "modern" and self.pool_activation != "squash":
+            raise UserError("the pool activation applies to the classic variant (subsampling) only")
         object.__setattr__(self, "widths", check_widths(tuple(self.widths) if isinstance(self.widths, list)
                                                         else self.widths))
         check_num_classes(self.num_classes)
         if self.head == "rbf" and (self.num_classes != 10 or self.widths[3] != 84):
             raise UserError("the RBF output has ten fixed 7x12 digit prototypes: it needs 10 classes and F6 = 84")
+
+    @property
+    def c3_table(self) -> bool:
+        """C3 reads S2 through the paper's table (at widths 6/16): the paper's classic network only; the
+        tutorial LeNet (pool_activation "none") and modern are fully connected."""
+        return self.arch == "classic" and self.pool_activation == "squash"
 
 
 def check_class_names(names, count: int | None = None) -> tuple[str, ...]:
@@ -174,12 +191,15 @@ class DataInfo:
         return self.dataset["name"] == "mnist" and self.dataset["fingerprint"] == MNIST_FINGERPRINT
 
 
-def family_metadata(widths, info: DataInfo) -> dict:
-    """The metadata keys for a model; none at all for the paper's widths on MNIST (see the module doc)."""
+def family_metadata(widths, info: DataInfo, pool_activation: str = "squash") -> dict:
+    """The metadata keys for a model; none at all for the paper's widths on MNIST (see the module doc).
+    `pool_activation` is written only when it is not the paper's squash (files without it mean squash)."""
     body = {"widths": list(widths), "classes": list(info.classes), "input_size": list(info.input_size),
             "background": info.background, "dataset": dict(info.dataset)}
     if tuple(widths) == DEFAULT_WIDTHS and info == DataInfo():
-        return {}
+        body = {}
+    if pool_activation != "squash":
+        body["pool_activation"] = pool_activation
     return body
 
 

@@ -3,7 +3,8 @@
 `classic` follows LeCun et al. 1998: scaled tanh f(a) = 1.7159 tanh(2a/3) after every layer up to F6,
 S2/S4 subsampling (sum of a 2x2 block times a trainable coefficient plus a trainable bias, per map), the
 C3 partial connection table, and either a trainable softmax output (default) or the paper's Euclidean RBF
-output with fixed +-1 prototypes drawn from 7x12 digit bitmaps.
+output with fixed +-1 prototypes drawn from 7x12 digit bitmaps. With `pool_activation="none"` S2/S4 are not
+squashed and C3 is fully connected: the LeNet of Keras and d2l tutorials, which `edgelenet import` reads.
 `modern`: ReLU, 2x2 max pooling, full C3 connectivity, softmax output.
 
 Both read raw uint8 pixels: the source image (28x28 for MNIST) is resampled into a 32x32 field of background
@@ -77,10 +78,10 @@ class Subsampling(nn.Module):
         return block_sum * self.coefficient.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
 
-def c3_mask(c1: int = 6, c3: int = 16) -> torch.Tensor:
+def c3_mask(c1: int = 6, c3: int = 16, table: bool = True) -> torch.Tensor:
     """(C3, C1, 1, 1) mask: 1 where C3 map i reads S2 map j (family.c3_connections)."""
     mask = torch.zeros(c3, c1, 1, 1)
-    for out_map, inputs in enumerate(c3_connections(c1, c3)):
+    for out_map, inputs in enumerate(c3_connections(c1, c3, table)):
         mask[out_map, list(inputs)] = 1.0
     return mask
 
@@ -129,7 +130,7 @@ class LeNet5(nn.Module):
         c1, c3, c5, f6 = config.widths
         self.c1 = nn.Conv2d(1, c1, 5)
         self.s2 = Subsampling(c1) if classic else nn.MaxPool2d(2)
-        self.c3 = PartialConv2d(c1, c3, 5, c3_mask(c1, c3)) if classic else nn.Conv2d(c1, c3, 5)
+        self.c3 = PartialConv2d(c1, c3, 5, c3_mask(c1, c3, config.c3_table)) if classic else nn.Conv2d(c1, c3, 5)
         self.s4 = Subsampling(c3) if classic else nn.MaxPool2d(2)
         self.c5 = nn.Conv2d(c3, c5, 5)
         self.f6 = nn.Linear(c5, f6)
@@ -145,7 +146,7 @@ class LeNet5(nn.Module):
                 fan_in = layer.weight[0].numel()
                 paper_uniform_(layer.weight, fan_in)
                 paper_uniform_(layer.bias, fan_in)
-            for out_map, inputs in enumerate(c3_connections(*self.config.widths[:2])):
+            for out_map, inputs in enumerate(c3_connections(*self.config.widths[:2], self.config.c3_table)):
                 fan_in = 25 * len(inputs)
                 paper_uniform_(self.c3.weight[out_map], fan_in)
                 paper_uniform_(self.c3.bias[out_map:out_map + 1], fan_in)
@@ -173,8 +174,11 @@ class LeNet5(nn.Module):
             if classic:
                 keep(f"{conv_name}.out", x)
                 a = pool(x)
-                keep(f"{pool_name}.pre", a)
-                x = act(a)
+                if self.config.pool_activation == "squash":
+                    keep(f"{pool_name}.pre", a)
+                    x = act(a)
+                else:
+                    x = a   # pool_activation "none": the subsampling feeds the next layer directly
             else:
                 x = pool(x)  # max pooling commutes with ReLU and with int8 requantization
             keep(f"{pool_name}.out", x)
@@ -223,14 +227,15 @@ def _default_data(num_classes: int) -> DataInfo:
 
 
 def build_model(arch: str = "modern", head: str = "softmax", widths=DEFAULT_WIDTHS, num_classes: int = 10,
-                data: DataInfo | None = None) -> LeNet5:
-    return LeNet5(ModelConfig(arch=arch, head=head, widths=tuple(widths), num_classes=num_classes), data)
+                data: DataInfo | None = None, pool_activation: str = "squash") -> LeNet5:
+    return LeNet5(ModelConfig(arch=arch, head=head, widths=tuple(widths), num_classes=num_classes,
+                              pool_activation=pool_activation), data)
 
 
 def model_from_state(arch: str, head: str, state: dict, widths=DEFAULT_WIDTHS, num_classes: int = 10,
-                     data: DataInfo | None = None) -> LeNet5:
+                     data: DataInfo | None = None, pool_activation: str = "squash") -> LeNet5:
     """A float model from a state dict of numpy arrays or tensors (an artifact's `float.*` tensors)."""
-    model = build_model(arch, head, widths, num_classes, data)
+    model = build_model(arch, head, widths, num_classes, data, pool_activation)
     model.load_state_dict({k: torch.as_tensor(np.array(v, dtype=np.float32)) for k, v in state.items()})
     return model.eval()
 
@@ -248,4 +253,4 @@ def logits_numpy(model: LeNet5, pixels: np.ndarray, batch: int = 2000) -> np.nda
 def float_model_of(qmodel) -> LeNet5:
     """The float model an int8 artifact (`edgelenet.artifact.QuantizedModel`) was quantized from."""
     return model_from_state(qmodel.arch, qmodel.head, qmodel.float_state, qmodel.widths, qmodel.num_classes,
-                            qmodel.data)
+                            qmodel.data, qmodel.pool_activation)

@@ -20,7 +20,8 @@ STATE_FILE = "train_state.pt"
 
 def train_and_test(arch: str, head: str, epochs: int | None, seed: int, out: Path, limit: int | None,
                    data_path: Path | None, console: Console, resume: bool = False, options: dict | None = None) -> dict:
-    """Train on MNIST or --data; `options`: widths, lr, batch_size, augment, valid_fraction (None: defaults)."""
+    """Train on MNIST or --data; `options`: widths, lr, batch_size, augment, valid_fraction, pool_activation
+    (None: defaults)."""
     from edgelenet.summary import summary_dict
     from edgelenet.train import TrainConfig, accuracy, train, write_outputs
 

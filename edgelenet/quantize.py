@@ -68,15 +68,15 @@ def layer_plan(model: LeNet5) -> list[LayerPlan]:
         ]
         act, c5_input = "relu", "s4.out"
     else:
-        mask = c3_mask(c1, c3)
+        mask = c3_mask(c1, c3, model.config.c3_table)
         plan = [
             LayerPlan("C1", "conv", _np(model.c1.weight), _np(model.c1.bias), [1, 32, 32], [c1, 28, 28],
                       "tanh", "input", "c1.out", "c1.pre", kernel=5),
-            _subsampling("S2", model.s2, [c1, 28, 28], "c1.out", "s2"),
+            _subsampling("S2", model.s2, [c1, 28, 28], "c1.out", "s2", model.config.pool_activation),
             LayerPlan("C3", "conv", _np(model.c3.weight * mask), _np(model.c3.bias), [c1, 14, 14], [c3, 10, 10],
                       "tanh", "s2.out", "c3.out", "c3.pre", kernel=5,
                       connections=mask[:, :, 0, 0].numpy().astype(np.uint8)),
-            _subsampling("S4", model.s4, [c3, 10, 10], "c3.out", "s4"),
+            _subsampling("S4", model.s4, [c3, 10, 10], "c3.out", "s4", model.config.pool_activation),
         ]
         act, c5_input = "tanh", "s4.out"
     pre = (lambda name: f"{name}.pre") if act == "tanh" else (lambda name: None)
@@ -95,12 +95,16 @@ def layer_plan(model: LeNet5) -> list[LayerPlan]:
     return plan
 
 
-def _subsampling(name: str, module, in_shape: list[int], input_point: str, point: str) -> LayerPlan:
-    """coefficient * (sum of a 2x2 block) + bias == a depthwise 2x2 stride-2 convolution of equal weights."""
+def _subsampling(name: str, module, in_shape: list[int], input_point: str, point: str,
+                 pool_activation: str) -> LayerPlan:
+    """coefficient * (sum of a 2x2 block) + bias == a depthwise 2x2 stride-2 convolution of equal weights;
+    then tanh (the paper's squash) or, for pool_activation "none", a plain requantization."""
     maps = in_shape[0]
     weight = _np(module.coefficient).reshape(maps, 1, 1, 1).repeat(2, axis=2).repeat(2, axis=3)
+    squash = pool_activation == "squash"
     return LayerPlan(name, "conv", weight, _np(module.bias), in_shape, [maps, in_shape[1] // 2, in_shape[2] // 2],
-                     "tanh", input_point, f"{point}.out", f"{point}.pre", kernel=2, stride=2, groups=maps)
+                     "tanh" if squash else "none", input_point, f"{point}.out", f"{point}.pre" if squash else None,
+                     kernel=2, stride=2, groups=maps)
 
 
 def weight_scales(weight: np.ndarray, per_tensor: bool) -> np.ndarray:
@@ -187,5 +191,6 @@ def quantize_model(model: LeNet5, calibration_images: np.ndarray, method: str = 
     for note in notes:
         warnings.warn(note, stacklevel=2)
     qmodel = QuantizedModel(model.config.arch, model.config.head, INPUT_QPARAMS, layers, state, info,
-                            widths=model.config.widths, data=model.data)
+                            widths=model.config.widths, data=model.data,
+                            pool_activation=model.config.pool_activation)
     return qmodel, notes

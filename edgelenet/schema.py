@@ -33,6 +33,7 @@ HEX64 = re.compile(r"[0-9a-f]{64}")
 
 ARCHS = ("classic", "modern")
 HEADS = ("softmax", "rbf")
+POOL_ACTIVATIONS = ("squash", "none")   # classic: after S2/S4 (absent: squash, the paper's)
 DEFAULT_WIDTHS = (6, 16, 120, 84)
 WIDTH_LIMITS = ((1, 64), (1, 64), (1, 1024), (1, 1024))   # C1, C3, C5, F6
 CLASS_LIMITS = (2, 100)
@@ -197,11 +198,15 @@ def _show(value) -> str:
 
 
 def model_family(check: Checker, body: dict) -> dict:
-    """arch, head, widths and class names (with the defaults of files that predate them), all checked."""
+    """arch, head, widths, class names and the classic pool activation (with the defaults of files that
+    predate them), all checked."""
     arch = check.choice(body.get("arch"), ARCHS, "arch")
     head = check.choice(body.get("head"), HEADS, "head")
     if arch == "modern" and head != "softmax":
         check.fail("the modern variant has a softmax output only")
+    pool_activation = check.choice(body.get("pool_activation", "squash"), POOL_ACTIVATIONS, "pool_activation")
+    if arch == "modern" and pool_activation != "squash":
+        check.fail("pool_activation applies to the classic variant only")
     widths = body.get("widths", list(DEFAULT_WIDTHS))
     if not isinstance(widths, list) or len(widths) != 4:
         check.fail(f"widths must be a list [C1, C3, C5, F6], got {_show(widths)}")
@@ -231,7 +236,8 @@ def model_family(check: Checker, body: dict) -> dict:
             check.fail("dataset name must be 1 to 200 printable characters")
         if not (isinstance(dataset["fingerprint"], str) and HEX64.fullmatch(dataset["fingerprint"])):
             check.fail("dataset fingerprint must be 64 lowercase hex digits")
-    return {"arch": arch, "head": head, "widths": tuple(widths), "classes": list(classes)}
+    return {"arch": arch, "head": head, "widths": tuple(widths), "classes": list(classes),
+            "pool_activation": pool_activation}
 
 
 def float_state_shapes(family: dict) -> dict[str, tuple[int, ...]]:

@@ -46,8 +46,9 @@ def expected_layers(family: dict) -> list[dict]:
         layers = [_conv("C1", 1, c1, 32, 14, "relu", "max"), _conv("C3", c1, c3, 14, 5, "relu", "max")]
         act = "relu"
     else:
-        layers = [_conv("C1", 1, c1, 32, 28, "tanh"), _conv("S2", c1, c1, 28, 14, "tanh", kernel=2, stride=2, groups=c1),
-                  _conv("C3", c1, c3, 14, 10, "tanh"), _conv("S4", c3, c3, 10, 5, "tanh", kernel=2, stride=2, groups=c3)]
+        pool = "tanh" if family.get("pool_activation", "squash") == "squash" else "none"
+        layers = [_conv("C1", 1, c1, 32, 28, "tanh"), _conv("S2", c1, c1, 28, 14, pool, kernel=2, stride=2, groups=c1),
+                  _conv("C3", c1, c3, 14, 10, "tanh"), _conv("S4", c3, c3, 10, 5, pool, kernel=2, stride=2, groups=c3)]
         act = "tanh"
     return layers + [_linear("C5", c3 * 25, c5, act), _linear("F6", c5, f6, act), _linear("OUTPUT", f6, n, "none")]
 

@@ -40,10 +40,11 @@ def _conv_row(name: str, conv: nn.Conv2d, out_shape: list[int]) -> LayerRow:
     return LayerRow(name, kind, out_shape, params, params * units, kernel_weights * units)
 
 
-def _pool_row(name: str, pool: nn.Module, out_shape: list[int]) -> LayerRow:
+def _pool_row(name: str, pool: nn.Module, out_shape: list[int], squashed: bool = True) -> LayerRow:
     units = out_shape[0] * out_shape[1] * out_shape[2]
     if isinstance(pool, Subsampling):
-        return LayerRow(name, "subsampling 2x2", out_shape, 2 * out_shape[0], 5 * units, 4 * units)
+        return LayerRow(name, "subsampling 2x2" + (", no activation" if not squashed else ""), out_shape,
+                        2 * out_shape[0], 5 * units, 4 * units)
     return LayerRow(name, "max pool 2x2", out_shape, 0, 4 * units, 0)
 
 
@@ -52,9 +53,9 @@ def layer_table(model: LeNet5) -> list[LayerRow]:
     classes = model.config.num_classes
     rows = [
         _conv_row("C1", model.c1, [c1, 28, 28]),
-        _pool_row("S2", model.s2, [c1, 14, 14]),
+        _pool_row("S2", model.s2, [c1, 14, 14], model.config.pool_activation == "squash"),
         _conv_row("C3", model.c3, [c3, 10, 10]),
-        _pool_row("S4", model.s4, [c3, 5, 5]),
+        _pool_row("S4", model.s4, [c3, 5, 5], model.config.pool_activation == "squash"),
         _conv_row("C5", model.c5, [c5, 1, 1]),
     ]
     weights = model.f6.weight.numel()
@@ -92,4 +93,5 @@ def summary_dict(model: LeNet5) -> dict:
         "total_macs": sum(row.macs for row in rows),
         "int8_weight_bytes": int8_weight_bytes(model, rows),
         "int8_weight_bytes_note": WEIGHT_BYTES_NOTE,
+        **({"pool_activation": model.config.pool_activation} if model.config.arch == "classic" else {}),
     }

@@ -54,6 +54,7 @@ class TrainConfig:
     threads: int = 2
     widths: tuple = DEFAULT_WIDTHS  # (C1, C3, C5, F6)
     augment: str = "digits"         # AUGMENT: digits, light or none
+    pool_activation: str = "squash"  # classic: after S2/S4, squash (paper) or none (family.ModelConfig)
 
     def __post_init__(self):
         if self.augment not in AUGMENT:
@@ -62,7 +63,7 @@ class TrainConfig:
         self.widths = tuple(self.widths)
 
     def validate(self) -> None:
-        ModelConfig(self.arch, self.head, self.widths)
+        ModelConfig(self.arch, self.head, self.widths, pool_activation=self.pool_activation)
         if not (self.max_lr > 0 and math.isfinite(self.max_lr)):
             raise UserError(f"--lr must be a positive number, got {self.max_lr}")
         if self.epochs < 1:
@@ -134,7 +135,7 @@ class _Run:
 def _new_run(cfg: TrainConfig, steps_per_epoch: int, data_info: DataInfo | None = None) -> _Run:
     torch.manual_seed(cfg.seed)
     classes = data_info.num_classes if data_info is not None else 10
-    model = LeNet5(ModelConfig(cfg.arch, cfg.head, cfg.widths, classes), data_info)
+    model = LeNet5(ModelConfig(cfg.arch, cfg.head, cfg.widths, classes, cfg.pool_activation), data_info)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.max_lr, weight_decay=cfg.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.max_lr,
                                                    total_steps=cfg.epochs * steps_per_epoch)
@@ -143,7 +144,7 @@ def _new_run(cfg: TrainConfig, steps_per_epoch: int, data_info: DataInfo | None 
 
 # settings added after the shipped checkpoints were trained: recorded only when they differ from these
 # defaults, so that MNIST training records (and checkpoint bytes) stay what they were
-LATER_DEFAULTS = {"widths": list(DEFAULT_WIDTHS), "augment": "digits"}
+LATER_DEFAULTS = {"widths": list(DEFAULT_WIDTHS), "augment": "digits", "pool_activation": "squash"}
 
 
 def _resumable_config(cfg: TrainConfig) -> dict:

@@ -200,6 +200,9 @@ def plan_steps(model: QuantizedModel) -> list[Step]:
         else:
             raise UserError(f"{layer.name}: a {layer.kind} layer with groups={layer.groups}, stride={layer.stride}, "
                             f"pool={layer.pool} is not supported by export-c")
+    if len({output_stage(step.layers[1]).has_lut for step in steps if step.kind == "conv_subsample"}) > 1:
+        # one kernel body serves every subsampling step (ELN_SUBSAMPLE_LINEAR in render.py)
+        raise UserError("export-c needs the same activation (tanh or none) after every subsampling layer")
     if steps[0].in_shape != (1, 32, 32) or steps[-1].out_shape != (model.num_classes,):
         raise UserError(f"export-c needs a (1, 32, 32) input and {model.num_classes} logits (one per class)")
     return steps

@@ -153,6 +153,8 @@ def pasted_kernels(steps: list[Step], optimize: str = "size") -> str:
             bounds.append("#define ELN_CONV_INT8 1 /* DSP path: int8 convolution kernels, widened per map */")
     if folded_steps(steps)["conv_subsample"]:
         bounds.insert(0, "#define ELN_CONV_SUBSAMPLE_FOLDED 1 /* the subsampling epilogue words add z (layout.py) */")
+        if not any(output_stage(step.layers[1]).has_lut for step in convs if step.kind == "conv_subsample"):
+            bounds.insert(1, "#define ELN_SUBSAMPLE_LINEAR 1 /* the subsampling layers have no tanh table */")
     if folded_steps(steps)["conv_maxpool"]:
         bounds.insert(0, "#define ELN_CONV_MAXPOOL_FOLDED 1 /* the max-pooling epilogue words add z_out (layout.py) */")
     if convs:
@@ -196,8 +198,11 @@ def _step_values(prefix: str, step: Step) -> dict:
     if step.kind == "conv_subsample":
         sub = step.layers[1]
         full = all(count == values["cin"] for count in step.conn_count)  # unconnected pairs: zero weights
+        sub_stage = output_stage(sub)  # tanh: the table's input zero point; none: the output's
         values.update(sub=sub.name, s=symbol(prefix, sub.name, "")[:-1], sub_macs=f"{step.macs[1]:,}",
-                      sub_zero_point=sub.pre.zero_point,
+                      sub_zero_point=sub_stage.zero_point,
+                      sub_lut=f"{symbol(prefix, sub.name, '')[:-1]}_lut" if sub_stage.has_lut else "NULL",
+                      sub_activation=" + tanh" if sub_stage.has_lut else ", no activation",
                       connections="all maps connected" if full else f"{sum(step.conn_count)} of "
                                                                     f"{values['cout'] * values['cin']} map pairs")
     return values

@@ -6,7 +6,8 @@ layers (match.py) -> input normalization folded into C1 (build.py) -> self-check
 
 What maps where: ReLU with max pooling -> the `modern` variant; tanh, LeNet-5's scaled tanh or sigmoid with
 average pooling, each pooling followed by an activation as in the paper -> the `classic` variant (squash
-and subsampling, softmax output). docs/import.md has the full table.
+and subsampling, softmax output); with no activation after either pooling (the Keras/d2l tutorial LeNet)
+-> `classic` with pool activation "none" and a fully connected C3. docs/import.md has the full table.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def import_model(path: Path, out: Path, classes: str | None = None, mean: float 
     widths, count = widths_of(state)
     info, order = data_info(count, chain.input_size, result["background"], data, parse_classes(classes, count))
     state["output.weight"], state["output.bias"] = state["output.weight"][order], state["output.bias"][order]
-    model = make_model(result["arch"], widths, info)
+    model = make_model(result["arch"], widths, info, result["pool_activation"])
     classic_mask_check(result["arch"], model, state)
     model.load_state_dict(to_tensors(state))
     difference = self_check(chain, result["pixel_to_u"], model, order)
@@ -68,6 +69,7 @@ def import_model(path: Path, out: Path, classes: str | None = None, mean: float 
                            "normalization": {"scale": s, "offset": o}}}
     save_checkpoint(model, out, training=record)
     return {"checkpoint": str(out), "classes": list(info.classes), "layers": result["layers"], "arch": result["arch"],
+            "pool_activation": result["pool_activation"],
             "widths": list(widths), "input_size": list(chain.input_size), "background": result["background"],
             "background_error": result["background_error"], "format": chain.origin,
             "normalization": {"scale": s, "offset": o, "in_graph": result["graph_normalization"]},

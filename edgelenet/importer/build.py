@@ -135,11 +135,11 @@ def convert(path: Path, pixel_to_u, mapping: str | None, input_size: tuple) -> d
     graph_norm = chain.input_affine != (1.0, 0.0)
     if pixel_to_u is None:
         pixel_to_u = default_normalization(chain.input_affine, chain.notes)
-    state, layers, pad = match(arch, ops, chain.input_size)
+    state, layers, pad, pool_activation = match(arch, ops, chain.input_size)
     background, background_error = fold_input(state, pixel_to_u, chain.input_affine, pad)
     check_finite(state)
-    return {"chain": original, "arch": arch, "state": state, "layers": layers, "pad": pad,
-            "background": background, "background_error": background_error, "pixel_to_u": pixel_to_u,
+    return {"chain": original, "arch": arch, "pool_activation": pool_activation, "state": state, "layers": layers,
+            "pad": pad, "background": background, "background_error": background_error, "pixel_to_u": pixel_to_u,
             "graph_normalization": graph_norm, "notes": chain.notes}
 
 

@@ -1,8 +1,10 @@
 """Match a lowered chain (lower.py) against LeNet-5's topology and read off the layers' weights.
 
     modern:  Conv5x5 {ReLU, MaxPool} Conv5x5 {ReLU, MaxPool} (Conv5x5 | Flatten Dense) ReLU Dense ReLU Dense
-    classic: Conv5x5 squash Subsample squash Conv5x5 squash Subsample squash (Conv5x5 | Flatten Dense)
+    classic: Conv5x5 squash Subsample [squash] Conv5x5 squash Subsample [squash] (Conv5x5 | Flatten Dense)
              squash Dense squash Dense
+             (the squash after each subsampling as in the paper, or after neither: the Keras/d2l tutorial
+             LeNet, pool activation "none")
 
 (ReLU and max pooling commute, so either order is accepted.) The result is edgelenet's state dict, keyed as
 edgelenet.model.LeNet5 names its tensors, plus a per-layer record of where each weight came from.
@@ -55,24 +57,23 @@ def _conv(cursor: _Cursor, name: str, in_channels: int) -> Conv:
     return conv
 
 
-def _stage(cursor: _Cursor, arch: str, name: str, pool_name: str, state: dict) -> None:
-    """After a convolution: activation and pooling (modern), or squash, subsampling, squash (classic)."""
+def _stage(cursor: _Cursor, arch: str, name: str, pool_name: str, state: dict) -> str:
+    """After a convolution: activation and pooling (modern), or squash, subsampling and the pool activation
+    (classic): "squash" when an activation follows the subsampling, "none" when it feeds the next layer."""
     if arch == "modern":
         first = cursor.take((Act, Pool), f"ReLU and 2x2 max pooling after {name}")
         second = cursor.take((Pool,) if isinstance(first, Act) else (Act,), f"ReLU and max pooling after {name}")
         for op in (first, second):
             if (isinstance(op, Act) and op.kind != "relu") or (isinstance(op, Pool) and op.kind != "max"):
                 raise UserError(f"unsupported network: {describe(op)} after {name}")
-        return
+        return "squash"
     cursor.act("squash", name)
     sub = cursor.take((Subsample,), f"2x2 average pooling after {name}")
     state[f"{pool_name}.coefficient"], state[f"{pool_name}.bias"] = sub.coefficient, sub.bias
     if not isinstance(cursor.peek(), Act):
-        found = describe(cursor.peek()) if cursor.peek() is not None else "the end"
-        raise UserError(f"{describe(sub)} feeds {found} without an activation: edgelenet's tanh variant "
-                        f"(classic) squashes after subsampling, as LeNet-5 does, so this network has no exact "
-                        f"counterpart")
+        return "none"
     cursor.act("squash", f"the pooling {pool_name.upper()}")
+    return "squash"
 
 
 def _c5(cursor: _Cursor, c3: int):
@@ -96,8 +97,8 @@ def _dense(cursor: _Cursor, name: str, inputs: int) -> Dense:
     return op
 
 
-def match(arch: str, ops: list, input_size: tuple) -> tuple[dict, list, int]:
-    """(state dict of float64 arrays, layer records, C1 padding) for a lowered op list."""
+def match(arch: str, ops: list, input_size: tuple) -> tuple[dict, list, int, str]:
+    """(state dict of float64 arrays, layer records, C1 padding, pool activation) for a lowered op list."""
     cursor, state, layers = _Cursor(ops), {}, []
     act = "relu" if arch == "modern" else "squash"
 
@@ -110,12 +111,14 @@ def match(arch: str, ops: list, input_size: tuple) -> tuple[dict, list, int]:
         raise UserError(f"input {input_size[0]}x{input_size[1]} with C1 padding {c1.pad}: LeNet-5 reads a 32x32 "
                         "field (32x32 without padding, or 28x28 with padding 2)")
     record("C1", c1.weight, c1.bias, c1.source)
-    _stage(cursor, arch, "C1", "s2", state)
+    pool_activation = _stage(cursor, arch, "C1", "s2", state)
     c3 = _conv(cursor, "C3", c1.weight.shape[0])
     if c3.pad:
         raise UserError(f"{describe(c3)}: C3 must not be padded")
     record("C3", c3.weight, c3.bias, c3.source)
-    _stage(cursor, arch, "C3", "s4", state)
+    if _stage(cursor, arch, "C3", "s4", state) != pool_activation:
+        raise UserError("unsupported network: an activation after one average pooling but not after the other "
+                        "(edgelenet's classic variant has one pool activation for S2 and S4)")
     record("C5", *_c5(cursor, c3.weight.shape[0]))
     cursor.act(act, "C5")
     f6 = _dense(cursor, "F6", state["c5.weight"].shape[0])
@@ -125,7 +128,7 @@ def match(arch: str, ops: list, input_size: tuple) -> tuple[dict, list, int]:
     record("OUTPUT", out.weight, out.bias, out.source)
     if cursor.peek() is not None:
         raise UserError(f"unsupported network: {describe(cursor.peek())} after the output layer")
-    return state, layers, c1.pad
+    return state, layers, c1.pad, pool_activation
 
 
 def check_c3_table(state: dict, mask: np.ndarray) -> None:

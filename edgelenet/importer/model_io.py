@@ -44,10 +44,10 @@ def data_info(count: int, input_size: tuple, background: int, data: Path | None,
     return info, list(range(count))
 
 
-def make_model(arch: str, widths: tuple, info: DataInfo) -> LeNet5:
+def make_model(arch: str, widths: tuple, info: DataInfo, pool_activation: str = "squash") -> LeNet5:
     """An untrained family member with the imported geometry (weights are loaded by the caller)."""
     return LeNet5(ModelConfig(arch=arch, head="softmax", widths=tuple(int(w) for w in widths),
-                              num_classes=info.num_classes), info)
+                              num_classes=info.num_classes, pool_activation=pool_activation), info)
 
 
 def imported_logits(model: LeNet5, pixels: np.ndarray) -> np.ndarray:

@@ -6,6 +6,8 @@
  * (lanes = maps). Each goes through its own output stage (exact requantization, tanh table), and the
  * subsampling combines them exactly as the reference runs the two layers, four maps per vector:
  *   s = bias'[c] + sum_j w_s[c][j] * y_j[c],  out = tanh(s)      (j = (dy, dx))
+ * (A subsampling layer without activation, pool activation "none", has no table: eln_saturate_*_mve then
+ * end with the clamp, as the portable loop's eln_output_s8 does.)
  * A partial connection table (C3) is zero weights. Layout: input (in_side, in_side, Cin) and output
  * (out_side, out_side, Cout), channel-last; weights as eln_conv_maxpool_mve.h's, with 48 epilogue words per
  * 4 maps: the convolution's, the subsampling's, and its coefficients per j (layout_mve.py).

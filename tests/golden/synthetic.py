@@ -43,20 +43,21 @@ def _layer(rng, name, kind, shape, in_shape, out_shape, in_q, activation, **extr
                   pre=pre, lut=tanh_table(pre, output) if pre else None, **extra)
 
 
-def _subsampling(rng, name, maps, side, in_q) -> QLayer:
+def _subsampling(rng, name, maps, side, in_q, activation="tanh") -> QLayer:
     layer = _layer(rng, name, "conv", (maps, 1, 2, 2), [maps, side, side], [maps, side // 2, side // 2], in_q,
-                   "tanh", kernel=2, stride=2, groups=maps)
+                   activation, kernel=2, stride=2, groups=maps)
     layer.weights[:] = layer.weights[:, :, :1, :1]  # LeNet-5: the four weights of a map are one coefficient
     return layer
 
 
 def synthetic_model(arch: str, seed: int = SEED, widths: tuple[int, int, int, int] = (2, 3, 8, 6),
-                    classes: int = 10, shift_32: bool = False) -> QuantizedModel:
+                    classes: int = 10, shift_32: bool = False, pool_activation: str = "squash") -> QuantizedModel:
     """widths: (C1, C3, C5, F6) maps/units (LeNet-5's are 6, 16, 120, 84); the classic C3 table is
     C3_TABLE at the default widths, else every third map pair unconnected (with C1 = 1, every third C3
     map reads nothing); classes: logits (2..100); shift_32: the second layer's first channel requantizes
     with n = 32 (m scaled down to match), which the DSP path's folded epilogues do not cover (layout.py,
-    folded_rounding), so its generic epilogue runs."""
+    folded_rounding), so its generic epilogue runs; pool_activation: "none" leaves S2/S4 without tanh
+    (classic only)."""
     rng = np.random.default_rng([seed, ("modern", "classic").index(arch)])
     act = "relu" if arch == "modern" else "tanh"
     c1, c3, c5, f6 = widths
@@ -70,17 +71,19 @@ def synthetic_model(arch: str, seed: int = SEED, widths: tuple[int, int, int, in
         table = C3_TABLE if (c1, c3) == (2, 3) else (np.arange(c3 * c1).reshape(c3, c1) % 3 != 2).astype(np.uint8)
         layers.append(_layer(rng, "C1", "conv", (c1, 1, 5, 5), [1, 32, 32], [c1, 28, 28], INPUT_QPARAMS, act,
                              kernel=5))
-        layers.append(_subsampling(rng, "S2", c1, 28, layers[-1].output))
+        pool = "tanh" if pool_activation == "squash" else "none"
+        layers.append(_subsampling(rng, "S2", c1, 28, layers[-1].output, pool))
         layers.append(_layer(rng, "C3", "conv", (c3, c1, 5, 5), [c1, 14, 14], [c3, 10, 10], layers[-1].output, act,
                              kernel=5, connections=table))
-        layers.append(_subsampling(rng, "S4", c3, 10, layers[-1].output))
+        layers.append(_subsampling(rng, "S4", c3, 10, layers[-1].output, pool))
     for name, fin, fout, activation in (("C5", 25 * c3, c5, act), ("F6", c5, f6, act), ("OUTPUT", f6, classes, "none")):
         layers.append(_layer(rng, name, "linear", (fout, fin), [fin], [fout], layers[-1].output, activation))
     if shift_32:
         layer = layers[1]
         layer.multiplier[0] = int(layer.multiplier[0]) >> (int(layer.shift[0]) - 32)
         layer.shift[0] = 32
-    model = QuantizedModel(arch, "softmax", INPUT_QPARAMS, layers, {}, {"source": "synthetic", "seed": seed})
+    model = QuantizedModel(arch, "softmax", INPUT_QPARAMS, layers, {}, {"source": "synthetic", "seed": seed},
+                           pool_activation=pool_activation)
     if classes != 10:
         model.data = DataInfo(classes=tuple(f"class {i}" for i in range(classes)))
     artifact_bytes(model)  # sets the checksum

@@ -43,8 +43,6 @@ CASES = {
     "leaky": (dict(act=F.leaky_relu), (1, 1, 28, 28), "unsupported ONNX op LeakyRelu"),
     "rgb": (dict(channels=3), (1, 3, 28, 28), "input shape 1x3x28x28"),
     "extra_layer": (dict(extra=True), (1, 1, 28, 28), "after the output layer"),
-    "no_act_after_avgpool": (dict(act=torch.sigmoid, pool=F.avg_pool2d), (1, 1, 28, 28),
-                             "without an activation"),
     "full_c3_classic": (dict(act=torch.tanh, pool=F.avg_pool2d, act_after_pool=torch.tanh), (1, 1, 28, 28),
                         "partial connection table"),
     "field36": (dict(fc1_in=576), (1, 1, 32, 32), "input 32x32 with C1 padding 2"),

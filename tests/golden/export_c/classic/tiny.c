@@ -965,6 +965,8 @@ ELN_INLINE const int8_t *eln_pair_best_mve(const eln_window_mve *win, const int8
  * (lanes = maps). Each goes through its own output stage (exact requantization, tanh table), and the
  * subsampling combines them exactly as the reference runs the two layers, four maps per vector:
  *   s = bias'[c] + sum_j w_s[c][j] * y_j[c],  out = tanh(s)      (j = (dy, dx))
+ * (A subsampling layer without activation, pool activation "none", has no table: eln_saturate_*_mve then
+ * end with the clamp, as the portable loop's eln_output_s8 does.)
  * A partial connection table (C3) is zero weights. Layout: input (in_side, in_side, Cin) and output
  * (out_side, out_side, Cout), channel-last; weights as eln_conv_maxpool_mve.h's, with 48 epilogue words per
  * 4 maps: the convolution's, the subsampling's, and its coefficients per j (layout_mve.py).
@@ -1028,6 +1030,8 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
  * For each 2x2 window the four convolution outputs go through their own output stage (requantize, tanh
  * table) and are then combined by the subsampling layer exactly as the reference engine runs the two
  * layers one after the other:  s = bias'[c] + sum_(dy,dx) w_s[c][dy][dx] * y[dy][dx],  out = tanh(s).
+ * A subsampling layer without activation (pool activation "none": its eln_quant has no table) ends with
+ * the plain requantize + clamp instead; the folded DSP epilogue learns it from ELN_SUBSAMPLE_LINEAR.
  * Only the subsampled map is written, so the full-resolution convolution output never needs memory.
  * Loop order as eln_conv_maxpool_s8.c: portable paths windows outside, the DSP path output maps outside.
  * Overflow of s: |s| <= |bias'| + 4 * 127 * 128, tiny. Stack: as eln_conv_maxpool_s8.c.
@@ -1053,7 +1057,10 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
         const int8_t *const w_sub = sub->weights + 4 * c; /* (2, 2) */
         const int32_t *const first = xw + maps[1] * plane; /* the first connected input map's words */
 #if defined(ELN_CONV_SUBSAMPLE_FOLDED) /* both output stages folded (eln_dsp_folded): 8 epilogue words */
-        const int8_t *const lut = quant->lut + 128, *const sub_lut = sub->quant.lut + 128;
+        const int8_t *const lut = quant->lut + 128;
+#if !defined(ELN_SUBSAMPLE_LINEAR)
+        const int8_t *const sub_lut = sub->quant.lut + 128;
+#endif
         w = eln_dsp_map_weights(shape, maps, w, 8, ww, &map);
 #else
         w = eln_dsp_map_weights(shape, maps, w, 4, ww, &map);
@@ -1073,7 +1080,11 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
                 s += (int32_t)w_sub[2] * lut[eln_dsp_folded(acc[2] + channel.bias, &channel)];
                 s += (int32_t)w_sub[3] * lut[eln_dsp_folded(acc[3] + channel.bias, &channel)];
                 eln_dsp_channel(epilogue + 4, &channel); /* the subsampling layer's words */
+#if defined(ELN_SUBSAMPLE_LINEAR) /* the saturated requantization is the output */
+                *output++ = (int8_t)eln_dsp_folded(s + channel.bias, &channel); /* (Cout, side, side), in order */
+#else
                 *output++ = sub_lut[eln_dsp_folded(s + channel.bias, &channel)]; /* (Cout, side, side), in order */
+#endif
 #else
                 int32_t s = sub->bias[c], j;
                 eln_dsp_channel(epilogue, &channel);
