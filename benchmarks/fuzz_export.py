@@ -1,6 +1,6 @@
 """Fuzzing the artifact loader and export-c together, with the checksum recomputed as an attacker would.
 
-    .venv/bin/python -m benchmarks.fuzz_export [--examples 400] [--seed 0]
+    .venv/bin/python -m benchmarks.fuzz_export [--examples 750] [--seed 0]
 
 Each example mutates one valid artifact, in turn: modern and classic quantized from the shipped
 checkpoints, and three other family members (`FAMILY`: a narrow modern one with 3 classes, a wide classic
@@ -200,7 +200,7 @@ def family_artifact(name: str) -> bytes:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=400)
+    parser.add_argument("--examples", type=int, default=750)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     from benchmarks.common import write_result
