@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgelenet.artifact import QuantizedModel
-from edgelenet.runtimes import RuntimeUnavailable
+from edgelenet.runtime_api import RuntimeUnavailable
 
 BATCH = 1000  # tinygrad's JIT replays one compiled graph per input shape: a fixed batch compiles once
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgelenet import cli, pipeline
+from edgelenet import cli, commands
 from edgelenet.artifact import artifact_bytes
 from edgelenet.checkpoint import checkpoint_bytes, resolve_model_path
 from edgelenet.errors import UserError
@@ -195,7 +195,7 @@ def test_python_warnings_are_not_printed_beside_the_error(workdir, capsys, monke
     def warn_then_fail(*args):
         warnings.warn("a library's warning", UserWarning)
         raise UserError("the real problem")
-    monkeypatch.setattr(pipeline, "export_c", warn_then_fail)
+    monkeypatch.setattr(commands, "export_c", warn_then_fail)
     code, err = invoke(capsys, ["export-c", "x.safetensors"])
     assert_one_error_line(code, err, "warning then error")
     assert err.strip() == "error: the real problem"
