@@ -10,6 +10,7 @@ from rich.console import Console
 from edgelenet.datasets import check_model_fits, imbalance_note, load_dataset
 from edgelenet.errors import UserError
 from edgelenet.fileio import ensure_dir
+from edgelenet.schema import read_metadata, resolve_model_path
 
 # torch (through edgelenet.checkpoint and edgelenet.model) is imported inside the commands that need a float
 # model: export-c, which firmware builds run on every build, never pays for it.
@@ -102,7 +103,7 @@ def quantize_checkpoint(model_spec: str, out: Path | None, method: str, size: in
     from calibration.selection import check_size
     from edgelenet import reference
     from edgelenet.artifact import save_artifact
-    from edgelenet.checkpoint import load_checkpoint, resolve_model_path
+    from edgelenet.checkpoint import load_checkpoint
     from edgelenet.fileio import check_output_file, refuse_inputs
     from edgelenet.model import logits_numpy
     from edgelenet.qreport import layer_report
@@ -142,8 +143,6 @@ def load_any_model(model_spec: str):
     """An int8 artifact (QuantizedModel) or a float checkpoint (LeNet5), told apart by their metadata."""
     from edgelenet.checkpoint import load_checkpoint
     from edgelenet.artifact import load_artifact
-    from edgelenet.checkpoint import read_metadata, resolve_model_path
-
     path = resolve_model_path(model_spec)
     if path.is_file() and read_metadata(path).get("format") == "edgelenet-int8":
         return load_artifact(path)
@@ -193,21 +192,23 @@ def refuse_onnx(spec: str | Path) -> None:
 
 
 def export_onnx(model_spec: str, out: Path) -> dict:
-    """The float ONNX model, and for an artifact also the int8 one (edgelenet/onnx_export.py, docs/onnx.md)."""
-    from edgelenet.model import float_model_of
-    from edgelenet.artifact import QuantizedModel
-    from edgelenet.checkpoint import read_metadata, resolve_model_path
-    from edgelenet.onnx_export import OPSET, export_models
+    """The float ONNX model, and for an artifact also the int8 one (edgelenet/onnx_export.py, docs/onnx.md).
+    An artifact is exported from its own tensors without torch; a checkpoint needs torch to load."""
+    from edgelenet.artifact import load_artifact
+    from edgelenet.onnx_export import OPSET, artifact_float_proto, checkpoint_float_proto, export_models
 
     refuse_onnx(model_spec)
-    model = load_any_model(model_spec)
     source = resolve_model_path(model_spec)
-    if isinstance(model, QuantizedModel):
-        files = export_models(float_model_of(model), model, source, model.checksum, Path(out))
+    if source.is_file() and read_metadata(source).get("format") == "edgelenet-int8":
+        model = load_artifact(source)
+        files = export_models(artifact_float_proto(model, source.name), model, source, Path(out))
+        variants = ["float", "int8"]
     else:
-        files = export_models(model, None, source, str(read_metadata(source).get("sha256", "")), Path(out))
-    return {"files": [str(f) for f in files], "opset": OPSET, "source": source.name,
-            "variants": ["float", "int8"] if isinstance(model, QuantizedModel) else ["float"]}
+        model = load_any_model(model_spec)
+        checksum = str(read_metadata(source).get("sha256", ""))
+        files = export_models(checkpoint_float_proto(model, source.name, checksum), None, source, Path(out))
+        variants = ["float"]
+    return {"files": [str(f) for f in files], "opset": OPSET, "source": source.name, "variants": variants}
 
 
 def export_c(artifact: Path, out: Path, prefix: str, optimize: str = "size") -> dict:

@@ -342,3 +342,19 @@ def test_the_export_c_command_runs_without_torch(artifact_path, tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["scratch_bytes"] > 0 and (tmp_path / "c" / "lenet5.c").is_file()
+
+
+def test_the_export_onnx_command_runs_without_torch(classic_artifact_path, tmp_path):
+    """`edgelenet export-onnx ARTIFACT` with torch made unimportable: both graphs come from the artifact's own
+    tensors (the float one through edgelenet.layer_plan), and both pass the full checker."""
+    import onnx
+
+    code = ("import runpy, sys; sys.modules['torch'] = None\n"
+            f"sys.argv = ['edgelenet', 'export-onnx', {str(classic_artifact_path)!r}, '--out', {str(tmp_path)!r}, "
+            "'--json']\nrunpy.run_module('edgelenet', run_name='__main__')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["variants"] == ["float", "int8"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["classic-float.onnx", "classic-int8.onnx"]
+    for path in tmp_path.iterdir():
+        onnx.checker.check_model(onnx.load(path), full_check=True)

@@ -15,7 +15,7 @@ PACKAGES = ("edgelenet", "calibration", "firmware_export")
 # The core: file formats, arithmetic, the data readers. It imports nothing above it.
 CORE = ("edgelenet.errors", "edgelenet.fileio", "edgelenet.cache", "edgelenet.intmath", "edgelenet.family",
         "edgelenet.resample", "edgelenet.schema", "edgelenet.schema_model", "edgelenet.artifact",
-        "edgelenet.images", "edgelenet.data", "edgelenet.datasets", "edgelenet.runtime_api")
+        "edgelenet.images", "edgelenet.data", "edgelenet.datasets", "edgelenet.runtime_api", "edgelenet.layer_plan")
 # What calibration/ and firmware_export/ may use of edgelenet: the core (torch-free) and the version.
 ALLOWED_BELOW = {"calibration": ("edgelenet.errors",), "firmware_export": ("edgelenet",) + CORE}
 # The top: the CLI, the commands it calls and the whole-pipeline run; nothing below imports them.
