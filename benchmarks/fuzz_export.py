@@ -3,8 +3,8 @@
     .venv/bin/python -m benchmarks.fuzz_export [--examples 400] [--seed 0]
 
 Each example mutates one valid artifact, in turn: modern and classic quantized from the shipped
-checkpoints, and two other family members (`FAMILY`: a narrow modern one with 3 classes, a wide classic
-one with 12): a metadata value, a layer entry, or a tensor (one element, all values, its shape, its dtype,
+checkpoints, and three other family members (`FAMILY`: a narrow modern one with 3 classes, a wide classic
+one with 12, a classic one whose S2/S4 have no activation): a metadata value, a layer entry, or a tensor (one element, all values, its shape, its dtype,
 or the whole tensor); every third example redraws a layer's integer tensor within the accepted ranges instead (an
 unusual model that must export and run exactly). Then it recomputes the SHA-256 the way edgelenet/artifact.py does. The outcome must be one of
 - refused: `load_artifact` raises a one-line UserError (anything else is a failure), or
@@ -174,7 +174,9 @@ def check(data: bytes, work: Path, cc: str) -> str:
     return "exported"
 
 
-FAMILY = {"narrow": ("modern", (3, 5, 24, 12), tuple("abc")), "wide": ("classic", (8, 20, 150, 100), tuple("abcdefghijkl"))}
+FAMILY = {"narrow": ("modern", (3, 5, 24, 12), tuple("abc"), "squash"),
+          "wide": ("classic", (8, 20, 150, 100), tuple("abcdefghijkl"), "squash"),
+          "plain-subsampling": ("classic", (6, 16, 120, 84), tuple("0123456789"), "none")}
 
 
 def family_artifact(name: str) -> bytes:
@@ -187,10 +189,11 @@ def family_artifact(name: str) -> bytes:
     from edgelenet.model import build_model
     from edgelenet.quantize import quantize_model
 
-    arch, widths, classes = FAMILY[name]
+    arch, widths, classes, pool_activation = FAMILY[name]
     torch.manual_seed(0)
     model = build_model(arch, "softmax", widths, len(classes),
-                        DataInfo(classes=classes, dataset={"name": f"fuzz-{name}", "fingerprint": "0" * 64}))
+                        DataInfo(classes=classes, dataset={"name": f"fuzz-{name}", "fingerprint": "0" * 64}),
+                        pool_activation)
     images = np.random.default_rng(0).integers(0, 256, (100, 28, 28)).astype(np.uint8)
     return artifact_bytes(quantize_model(model, images, "minmax")[0])
 
@@ -229,7 +232,8 @@ def main() -> None:
             kinds[f"{what.split()[0]} {what.split()[1]}" if what.startswith("tensor") else what.split()[0]] += 1
             print(f"{index:5} {arch:8} {outcome:20} {what}", flush=True)
     write_result("fuzz_export", {"examples": args.examples, "seed": args.seed, "bases": {
-        name: list(FAMILY[name][:2]) + [len(FAMILY[name][2])] if name in FAMILY else [name, [6, 16, 120, 84], 10]
+        name: [*FAMILY[name][:2], len(FAMILY[name][2]), FAMILY[name][3]] if name in FAMILY
+        else [name, [6, 16, 120, 84], 10, "squash"]
         for name in names}, "outcomes": dict(outcomes),
                                  "mutations": dict(sorted(kinds.items())), "failures": failures})
 

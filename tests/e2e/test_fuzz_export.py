@@ -48,11 +48,11 @@ def test_mutated_artifacts_are_refused_or_export_clean_c(arch, modern_int8, clas
     assert sum(outcomes.values()) >= EXAMPLES
 
 
-@pytest.mark.parametrize("arch", ["modern", "classic", "narrow", "wide"])
+@pytest.mark.parametrize("arch", ["modern", "classic", "narrow", "wide", "plain-subsampling"])
 def test_unusual_legal_models_export_and_run_exactly(arch, modern_int8, classic_int8, host_cc, tmp_path):
     """Integer tensors redrawn within the accepted ranges: each exports, compiles strict, runs clean under the
-    sanitizers and equals the reference (3 compilations per variant, about a second each). `narrow` and
-    `wide` are family members with other widths and class counts (benchmarks/fuzz_export.py FAMILY)."""
+    sanitizers and equals the reference (3 compilations per variant, about a second each). `narrow`, `wide`
+    and `plain-subsampling` are other family members (benchmarks/fuzz_export.py FAMILY)."""
     valid = {"modern": lambda: artifact_bytes(modern_int8), "classic": lambda: artifact_bytes(classic_int8)}.get(
         arch, lambda: family_artifact(arch))()
     outcomes = _campaign(valid, 3, True, host_cc, tmp_path)
