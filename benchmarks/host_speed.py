@@ -22,7 +22,7 @@ from edgelenet.checkpoint import load_checkpoint
 from edgelenet.data import load_mnist
 from edgelenet.quantize import quantize_model
 from firmware_export import build
-from firmware_export.runtime import CRuntime
+from firmware_export.c_runtimes import CRuntime
 
 def c_engine_latency_us(model, images: np.ndarray, repeats: int) -> float:
     """Microseconds per image of the C engine (gcc -O3 -march=native), best of `repeats` passes."""

@@ -5,7 +5,7 @@
 QEMU's -icount shift=0 makes time count executed instructions, and SysTick reads it: deterministic counts,
 not cycles. Instructions per SysTick tick differ by board, so example/main.c measures them first with a
 loop of known length (recorded per run as `instructions_per_tick`). Each shipped checkpoint is quantized as
-the tests do (300 class-balanced training images, seed 0), exported, built for each core with the example's
+`edgelenet quantize` does by default (minmax, 1,000 class-balanced training images, seed 0), exported, built for each core with the example's
 flags plus a per-step hook, and run on the first test images; every core's logits must equal the integer
 reference's (so they are identical across cores), or the script stops. Cores and the path each compiles
 (firmware_export/kernels/eln_target.h): M0, M0+ (micro:bit) and M3 (an385) the Thumb path; M4 (an386, with
@@ -13,7 +13,8 @@ both export-c --optimize layouts), M7 (an500), M33 (an505) and M55 without MVE (
 with MVE (an547) the Helium path. Beside each run, the naive baseline (benchmarks/naive/naive.c: plain
 per-layer loops) compiled -O3 for the same core. Flash is the engine
 object's code + constants (weights, tables) for that core, -O2; stack is the engine's deepest call chain
-from GCC's -fstack-usage (its frames summed: an upper bound). CMSIS-NN figures are quoted, not measured.
+(GCC's -fstack-usage frames along the call graph, as export-c's report). CMSIS-NN figures are quoted, not
+measured.
 Writes benchmarks/results/mcu.json (benchmarks/common.py).
 """
 
@@ -33,6 +34,7 @@ from edgelenet.checkpoint import load_checkpoint
 from edgelenet.data import load_mnist
 from edgelenet.quantize import quantize_model
 from firmware_export import build, export_c
+from firmware_export.memory import measure_core
 
 NAIVE = Path(__file__).resolve().parent / "naive" / "naive.c"
 # (run name, core, kernel path, export-c --optimize); the board is build.CORE_BOARD[core]. --optimize only
@@ -57,19 +59,16 @@ QUOTED = [
 
 def quantized(arch: str, mnist):
     model, _ = load_checkpoint(arch)
-    images = select_calibration_set(mnist.train, 300, seed=0)
+    images = select_calibration_set(mnist.train, 1000, seed=0)
     return quantize_model(model, images, calibration_info={"source": "mnist-train", "seed": 0})[0]
 
 
 def footprint(out: Path, cpu: str, workdir: Path) -> dict:
-    """Flash (code + constants) and stack of OUT/lenet5.c compiled for `cpu` (-O2, as the example builds it)."""
-    obj = build.compile_arm_object(out / "lenet5.c", cpu, workdir / "engine.o",
-                                   build.ARM_OPT + ["-fstack-usage"])
-    sizes = build.section_sizes(obj)
-    code = sum(v for k, v in sizes.items() if k.startswith(".text"))
-    const = sum(v for k, v in sizes.items() if k.startswith(".rodata"))
-    frames = [int(line.split("\t")[1]) for line in (workdir / "engine.su").read_text().splitlines()]
-    return {"flash_bytes": code + const, "code_bytes": code, "const_bytes": const, "stack_bytes": sum(frames)}
+    """Flash (code + constants) and stack (the deepest call chain) of OUT/lenet5.c compiled for `cpu` (-O2,
+    as the example builds it), measured as export-c's report measures them (firmware_export.memory)."""
+    files = {path.name: path.read_text() for path in out.glob("lenet5*")}
+    core = measure_core(files, "lenet5", cpu, Path(tempfile.mkdtemp(dir=workdir)))
+    return {k: core[k] for k in ("flash_bytes", "code_bytes", "const_bytes", "stack_bytes")}
 
 
 def run_checked(elf: Path, board: str, expected: list, what: str, per_tick: float | None = None

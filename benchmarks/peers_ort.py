@@ -40,7 +40,7 @@ from benchmarks.common import write_result
 from calibration.selection import select_calibration_set
 from edgelenet.checkpoint import load_checkpoint, read_metadata, resolve_model_path
 from edgelenet.data import load_mnist
-from edgelenet.onnx_export import INPUT_NAME, OUTPUT_NAME, float_model_proto
+from edgelenet.onnx_export import INPUT_NAME, OUTPUT_NAME, checkpoint_float_proto
 
 CUT = "input/normalized"   # the float tensor the preprocessing ends in
 BATCH = 100                # calibration images per get_next()
@@ -115,7 +115,7 @@ def main() -> None:
         for arch in args.archs:
             model, _ = load_checkpoint(arch)
             checksum = str(read_metadata(resolve_model_path(arch)).get("sha256", ""))
-            source = float_model_proto(model, f"{arch}.safetensors", checksum)
+            source = checkpoint_float_proto(model, f"{arch}.safetensors", checksum)
             float_pred = logits(source, data.test.images).argmax(1)
             float_acc = float(np.mean(float_pred == data.test.labels))
             floats[arch] = {"accuracy": float_acc, "onnx_bytes": len(source.SerializeToString())}

@@ -29,6 +29,7 @@ KNOWN = {   # name -> (section title, the command that writes it)
     "peers_tflite": ("Peer: TensorFlow Lite + TensorFlow Lite Micro", ".venv/bin/python -m benchmarks.peers_tflite"),
     "onnx_parity": ("ONNX runtimes against the integer reference", ".venv/bin/python -m benchmarks.onnx_parity"),
     "mcu": ("C engine on emulated Cortex-M", ".venv/bin/python -m benchmarks.mcu"),
+    "firmware": ("The engine as firmware, per core", ".venv/bin/python -m benchmarks.firmware"),
     "host_speed": ("C engine on the host", ".venv/bin/python -m benchmarks.host_speed"),
     "export_speed": ("export-c as a firmware build step", ".venv/bin/python -m benchmarks.export_speed"),
     "accumulator_bounds": ("int32 accumulator headroom", ".venv/bin/python -m benchmarks.accumulator_bounds"),
@@ -53,8 +54,9 @@ def comparison(results: dict[str, dict]) -> str:
     if ours:
         rows.append([f"edgelenet ({DEFAULT_METHOD}, {DEFAULT_SIZE} images, {DEFAULT_WEIGHTS})",
                      pct(ours["int8_accuracy"]), pct(ours["agreement"]),
-                     f"{memory['flash_bytes']} (C engine flash on Cortex-M4, mcu)" if memory else "—",
-                     f"{ram_bytes(memory)} (scratch + input + logits, mcu)" if memory else "—"])
+                     f"{memory['flash_bytes']} (C engine flash on Cortex-M4, firmware)" if memory else "—",
+                     f"{ram_bytes(memory)} (scratch + input + logits, firmware; stack {memory['stack_bytes']})"
+                     if memory else "—"])
     if ort:
         rows.append([f"onnxruntime quantize_static ({ort['method']}, {ort['weights']}), best of peers_ort",
                      pct(ort["int8_accuracy"]), pct(ort["agreement"]), f"{ort['onnx_bytes']} (QDQ ONNX)", "—"])
@@ -108,9 +110,9 @@ def render_headline(results: dict[str, dict]) -> str:
                 + [_training_cell(results.get("training"), arch) for arch in ("modern", "classic")])
     tflm, memory = results.get("peers_tflite"), engine_memory(results)
     rows.append(["RAM, like for like: TFLM arena (all tensors, input and output included) vs edgelenet C "
-                 "scratch + input + logits (bytes; stack excluded on both sides)",
+                 "scratch + input + logits (bytes; stack excluded on both sides, edgelenet's Cortex-M4 stack beside)",
                  f"{tflm['arena_bytes'] if tflm else not_run('peers_tflite')} vs "
-                 f"{ram_bytes(memory) if memory else not_run('mcu')}", "—"])
+                 + (f"{ram_bytes(memory)} (stack {memory['stack_bytes']})" if memory else not_run('firmware')), "—"])
     for name in sorted(results):
         for label, value in (results[name].get("headline") or {}).items():
             rows.append([f"{label} ({name})", *_per_arch(value)])

@@ -70,15 +70,17 @@ def lookup(results: dict[str, dict], name: str, *path: str):
     return node
 
 
-def engine_memory(results: dict[str, dict], arch: str = "modern") -> dict | None:
-    """The C engine's memory for `arch` as benchmarks/mcu.py measured it on the Cortex-M4: flash (code +
-    weights + tables of the path that ran), scratch, and the input and logits buffers the caller owns."""
-    flash = lookup(results, "mcu", "models", arch, "flash", "flash_bytes")
-    scratch = lookup(results, "mcu", "models", arch, "scratch_bytes")
-    if flash is None or scratch is None:
+def engine_memory(results: dict[str, dict], arch: str = "modern", core: str = "cortex-m4") -> dict | None:
+    """The C engine's memory for `arch` on `core` as benchmarks/firmware.py measured it (export-c's default
+    layout): flash (code + weights + tables), scratch, deepest stack, and the input field and logits buffers
+    the caller owns."""
+    rows = lookup(results, "firmware", "rows") or []
+    row = next((r for r in rows if isinstance(r, dict) and (r.get("arch"), r.get("core")) == (arch, core)), None)
+    if row is None or not all(isinstance(row.get(k), int) for k in ("flash_bytes", "scratch_bytes", "stack_bytes")):
         return None
-    return {"flash_bytes": flash, "scratch_bytes": scratch, "input_bytes": 1024,
-            "logits_bytes": lookup(results, "mcu", "models", arch, "num_classes") or 10}
+    classes = len(lookup(results, "firmware", "classes", arch) or []) or 10
+    return {"flash_bytes": row["flash_bytes"], "scratch_bytes": row["scratch_bytes"], "stack_bytes": row["stack_bytes"],
+            "input_bytes": 1024, "logits_bytes": classes}
 
 
 def accuracy_section(record: dict) -> str:

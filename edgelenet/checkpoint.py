@@ -15,21 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from importlib import resources
 from pathlib import Path
 
 import torch
 from safetensors.torch import save
 
 from edgelenet import schema
+from edgelenet.schema import PRETRAINED, read_metadata, resolve_model_path  # noqa: F401
 from edgelenet.fileio import write_bytes_atomic
 from edgelenet.family import family_metadata, read_family_metadata
 from edgelenet.model import LeNet5, model_from_state
 
 FORMAT = "edgelenet-checkpoint"
 VERSION = 1
-PRETRAINED = ("classic", "modern")
-ALL_DTYPES = tuple(schema.DTYPES)  # read_metadata serves checkpoints and artifacts
 
 
 def _digest(tensors: dict, body: dict) -> str:
@@ -53,18 +51,6 @@ def checkpoint_bytes(model: LeNet5, training: dict | None = None) -> bytes:
 
 def save_checkpoint(model: LeNet5, path: Path, training: dict | None = None) -> Path:
     return write_bytes_atomic(Path(path), checkpoint_bytes(model, training))
-
-
-def resolve_model_path(spec: str | Path) -> Path:
-    """A checkpoint path, or `classic` / `modern` for the checkpoints shipped in the package."""
-    if str(spec) in PRETRAINED:
-        return Path(str(resources.files("edgelenet") / "pretrained" / f"{spec}.safetensors"))
-    return Path(spec)
-
-
-def read_metadata(path: Path) -> dict:
-    """The `edgelenet` JSON of a checkpoint or artifact ({} when the file has none), size and depth bounded."""
-    return schema.read_safetensors(path, "model file", ALL_DTYPES)[1]
 
 
 def load_checkpoint(spec: str | Path) -> tuple[LeNet5, dict]:

@@ -147,12 +147,12 @@ def train(
     as_json: JsonFlag = False,
 ) -> None:
     """Train LeNet-5 on MNIST or your data; writes a checkpoint, metrics JSON and a loss/accuracy PNG."""
-    from edgelenet import pipeline
+    from edgelenet import commands
     from edgelenet.family import parse_widths
 
     options = {"widths": parse_widths(widths) if widths is not None else None, "lr": lr, "batch_size": batch_size,
                "augment": augment, "valid_fraction": valid_fraction, "pool_activation": pool_activation}
-    result = pipeline.train_and_test(arch, head, epochs, seed, out, limit, data_dir, stderr, resume, options)
+    result = commands.train_and_test(arch, head, epochs, seed, out, limit, data_dir, stderr, resume, options)
     _emit(result, as_json, lambda r: stdout.print(
         f"test accuracy {r['test_accuracy']:.4f} on {r['data']['n_test']:,} test images of {r['data']['name']}  "
         f"({r['train_seconds']:.0f} s, {r['images_per_second']:.0f} img/s)\n"
@@ -168,9 +168,9 @@ def evaluate(
     as_json: JsonFlag = False,
 ) -> None:
     """Accuracy on the test split (MNIST's official 10k by default), and a confusion-matrix PNG."""
-    from edgelenet import pipeline
+    from edgelenet import commands
 
-    result = pipeline.evaluate_model(model, out, data_dir)
+    result = commands.evaluate_model(model, out, data_dir)
     _emit(result, as_json, lambda r: stdout.print(
         f"accuracy {r['accuracy']:.4f} on {r['n']:,} test images of {r['data']['name']} ({r['errors']} errors)"
         f"\nconfusion {r['confusion_png']}"))
@@ -193,9 +193,9 @@ def quantize(
     as_json: JsonFlag = False,
 ) -> None:
     """int8 post-training quantization: writes the artifact every other command reads."""
-    from edgelenet import pipeline
+    from edgelenet import commands
 
-    result = pipeline.quantize_checkpoint(model, out, calib_method, calib_size, calib_data, per_tensor, seed, data_dir)
+    result = commands.quantize_checkpoint(model, out, calib_method, calib_size, calib_data, per_tensor, seed, data_dir)
 
     def render(r: dict) -> None:
         rows = [[l["layer"], l["activation"], f"{l['output_scale']:.5f}", l["output_zero_point"],
@@ -220,9 +220,9 @@ def predict(
     as_json: JsonFlag = False,
 ) -> None:
     """Predicted class names (and indices, logits with --json) for images."""
-    from edgelenet import pipeline
+    from edgelenet import commands
 
-    result = pipeline.predict_images(model, images, backend)
+    result = commands.predict_images(model, images, backend)
     _emit(result, as_json, lambda r: stdout.print("\n".join(r["labels"]), highlight=False, markup=False))
 
 
@@ -274,9 +274,9 @@ def export_onnx(
     as_json: JsonFlag = False,
 ) -> None:
     """ONNX models (opset 21, int8 in QDQ form) that read raw uint8 pixels: see docs/onnx.md."""
-    from edgelenet import pipeline
+    from edgelenet import commands
 
-    result = pipeline.export_onnx(model, out)
+    result = commands.export_onnx(model, out)
     _emit(result, as_json, lambda r: stdout.print("\n".join(r["files"]), highlight=False))
 
 
@@ -291,9 +291,9 @@ def export_c(
     as_json: JsonFlag = False,
 ) -> None:
     """C99 integer-only engine + weight header + example, and a memory report (scratch, flash, stack, MACs)."""
-    from edgelenet import pipeline
+    from edgelenet import commands
 
-    result = pipeline.export_c(artifact, out, prefix, optimize)
+    result = commands.export_c(artifact, out, prefix, optimize)
 
     def render(r: dict) -> None:
         rows = [[name, macs] for name, macs in r["macs"].items()] + [["total", r["total_macs"]]]
@@ -338,11 +338,11 @@ def validate(
     as_json: JsonFlag = False,
 ) -> None:
     """Parity table across runtimes on the test split (MNIST's by default); exit 1 if a threshold fails."""
-    from edgelenet import pipeline
+    from edgelenet import commands
     from edgelenet.parity import Thresholds, table_rows
 
     limits = Thresholds(max_accuracy_drop, min_agreement, min_float_agreement, c_max_logit_diff)
-    result = pipeline.validate_artifact(artifact, runtimes, junit, limit, limits, data_dir, stderr)
+    result = commands.validate_artifact(artifact, runtimes, junit, limit, limits, data_dir, stderr)
     failed = [c for c in result["checks"] if not c["passed"]]
 
     def render(r: dict) -> None:
@@ -380,7 +380,7 @@ def run(
     as_json: JsonFlag = False,
 ) -> None:
     """The whole pipeline: train, quantize, validate, export ONNX and C, run the C on host and an emulated core."""
-    from edgelenet.run import RunConfig, run_pipeline
+    from edgelenet.pipeline import RunConfig, run_pipeline
 
     cfg = RunConfig(out=out, model=model, arch=arch, epochs=epochs, seed=seed, train_limit=limit,
                     validate_limit=validate_limit, data=data_dir, target=target)

@@ -23,35 +23,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from edgelenet.errors import UserError
-from edgelenet.family import (ARCHS, C3_TABLE, DEFAULT_WIDTHS, HEADS, DataInfo, ModelConfig,  # noqa: F401
-                              c3_connections)
+from edgelenet.family import (ARCHS, C3_TABLE, DEFAULT_WIDTHS, DIGIT_BITMAPS, HEADS, PIXEL_SCALE,  # noqa: F401
+                              SQUASH_A, SQUASH_S, DataInfo, ModelConfig, c3_connections, prototype_rows)
 
-SQUASH_A = 1.7159      # paper, appendix A: f(a) = A tanh(S a)
-SQUASH_S = 2.0 / 3.0
-PIXEL_SCALE = 0.005    # (1.175 - (-0.1)) / 255
 PIXEL_OFFSET = -0.1
 INPUT_SIDE = 32
 PAD = 2
 
-# 7x12 bitmaps of the digits; '#' is +1, '.' is -1 (the RBF prototypes of the OUTPUT layer).
-DIGIT_BITMAPS = {
-    0: ".......|..###..|.#...#.|#.....#|#.....#|#.....#|#.....#|#.....#|#.....#|.#...#.|..###..|.......",
-    1: ".......|...#...|..##...|.#.#...|...#...|...#...|...#...|...#...|...#...|...#...|.#####.|.......",
-    2: ".......|.####..|#....#.|......#|......#|.....#.|....#..|...#...|..#....|.#.....|#######|.......",
-    3: ".......|######.|.....#.|....#..|...#...|..###..|.....#.|......#|......#|#....#.|.####..|.......",
-    4: ".......|.....#.|....##.|...#.#.|..#..#.|.#...#.|#....#.|#######|.....#.|.....#.|.....#.|.......",
-    5: ".......|#######|#......|#......|#####..|.....#.|......#|......#|......#|#....#.|.####..|.......",
-    6: ".......|...##..|..#....|.#.....|#......|#.###..|##...#.|#.....#|#.....#|.#...#.|..###..|.......",
-    7: ".......|#######|......#|.....#.|....#..|....#..|...#...|...#...|..#....|..#....|..#....|.......",
-    8: ".......|..###..|.#...#.|#.....#|.#...#.|..###..|.#...#.|#.....#|#.....#|.#...#.|..###..|.......",
-    9: ".......|..###..|.#...#.|#.....#|#.....#|.#...##|..###.#|......#|.....#.|....#..|..##...|.......",
-}
-
 
 def rbf_prototypes() -> torch.Tensor:
-    """(10, 84) fixed +-1 parameter vectors of the RBF output units."""
-    rows = [[1.0 if ch == "#" else -1.0 for ch in DIGIT_BITMAPS[d].replace("|", "")] for d in range(10)]
-    return torch.tensor(rows)
+    """(10, 84) fixed +-1 parameter vectors of the RBF output units (family.DIGIT_BITMAPS)."""
+    return torch.tensor(prototype_rows())
 
 
 def squash(a: torch.Tensor) -> torch.Tensor:
@@ -248,6 +230,11 @@ def logits_numpy(model: LeNet5, pixels: np.ndarray, batch: int = 2000) -> np.nda
         for start in range(0, len(pixels), batch):
             out.append(model.forward_pixels(torch.from_numpy(np.ascontiguousarray(pixels[start:start + batch]))))
     return torch.cat(out).numpy() if out else np.zeros((0, model.config.num_classes), np.float32)
+
+
+def numpy_state(model: LeNet5) -> dict[str, np.ndarray]:
+    """The state dict as float64 numpy arrays (float32 -> float64 is exact): edgelenet.layer_plan's input."""
+    return {name: value.detach().double().numpy() for name, value in model.state_dict().items()}
 
 
 def float_model_of(qmodel) -> LeNet5:

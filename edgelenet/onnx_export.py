@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
@@ -29,9 +30,12 @@ from onnx import TensorProto, helper, numpy_helper
 from edgelenet import __version__
 from edgelenet.artifact import QLayer, QuantizedModel
 from edgelenet.fileio import ensure_dir, write_bytes_atomic
-from edgelenet.family import DataInfo
-from edgelenet.model import PIXEL_SCALE, SQUASH_A, SQUASH_S, LeNet5
+from edgelenet.family import PIXEL_SCALE, SQUASH_A, SQUASH_S, DataInfo, ModelConfig
+from edgelenet.layer_plan import layer_plan
 from edgelenet.resample import matrices, plan
+
+if TYPE_CHECKING:
+    from edgelenet.model import LeNet5
 
 OPSET = 21          # per-channel QuantizeLinear/DequantizeLinear with axis (13+), int8 MaxPool (12+)
 IR_VERSION = 10     # the IR that goes with opset 21
@@ -166,7 +170,7 @@ def _field(g: _Graph, data: DataInfo) -> str:
 
 
 def _walk(g: _Graph, layers: list, ops, data: DataInfo) -> str:
-    """The graph body shared by both variants; `layers` are quantize.LayerPlan (float) or QLayer (int8)."""
+    """The graph body shared by both variants; `layers` are layer_plan.LayerPlan (float) or QLayer (int8)."""
     x = _field(g, data)                                                                   # (N, 1, 32, 32) uint8
     x = g.op("DequantizeLinear", [x, g.const("input/pixel_scale", np.array(PIXEL_SCALE, np.float32)),
                                   g.const("input/pixel_zero", np.array(PIXEL_ZERO_POINT, np.uint8))],
@@ -217,15 +221,28 @@ def _metadata(arch: str, variant: str, source: str, checksum: str, data: DataInf
     }
 
 
-def float_model_proto(model: LeNet5, source: str, checksum: str) -> onnx.ModelProto:
-    """The float LeNet-5 (an RBF head exported as its equivalent linear layer: same argmax, see docs/onnx.md)."""
-    from edgelenet.quantize import layer_plan
-
+def float_model_proto(config: ModelConfig, data: DataInfo, state: dict[str, np.ndarray], source: str,
+                      checksum: str) -> onnx.ModelProto:
+    """The float LeNet-5 from its state dict (an RBF head exported as its equivalent linear layer: same argmax,
+    see docs/onnx.md). No torch: `state` holds numpy arrays under LeNet5.state_dict()'s names."""
     g, ops = _Graph(), _FloatOps()
-    output = _walk(g, layer_plan(model), ops, model.data)
-    metadata = _metadata(model.config.arch, "float", source, checksum, model.data)
-    metadata["logits"] = f"float32 [N,{model.config.num_classes}]"
-    return _model(g, output, ops, f"lenet5_{model.config.arch}_float", metadata, model.data)
+    output = _walk(g, layer_plan(config, state), ops, data)
+    metadata = _metadata(config.arch, "float", source, checksum, data)
+    metadata["logits"] = f"float32 [N,{config.num_classes}]"
+    return _model(g, output, ops, f"lenet5_{config.arch}_float", metadata, data)
+
+
+def artifact_float_proto(qmodel: QuantizedModel, source: str) -> onnx.ModelProto:
+    """The float model an artifact was quantized from, from the artifact's own float tensors."""
+    config = ModelConfig(qmodel.arch, qmodel.head, tuple(qmodel.widths), qmodel.num_classes, qmodel.pool_activation)
+    return float_model_proto(config, qmodel.data, qmodel.float_state, source, qmodel.checksum)
+
+
+def checkpoint_float_proto(model: LeNet5, source: str, checksum: str) -> onnx.ModelProto:
+    """The float model of a torch LeNet5 (a loaded checkpoint)."""
+    from edgelenet.model import numpy_state
+
+    return float_model_proto(model.config, model.data, numpy_state(model), source, checksum)
 
 
 def int8_model_proto(qmodel: QuantizedModel, source: str) -> onnx.ModelProto:
@@ -239,12 +256,11 @@ def int8_model_proto(qmodel: QuantizedModel, source: str) -> onnx.ModelProto:
     return _model(g, output, ops, f"lenet5_{qmodel.arch}_int8", metadata, qmodel.data)
 
 
-
-def export_models(float_model: LeNet5, qmodel: QuantizedModel | None, source: Path, checksum: str,
+def export_models(float_proto: onnx.ModelProto, qmodel: QuantizedModel | None, source: Path,
                   out: Path) -> list[Path]:
     """Write `<name>-float.onnx` (and `<name>-int8.onnx` for an artifact) into `out`, each file atomically."""
     name = source.stem.removesuffix("-int8")
-    protos = [(f"{name}-float.onnx", float_model_proto(float_model, source.name, checksum))]
+    protos = [(f"{name}-float.onnx", float_proto)]
     if qmodel is not None:
         protos.append((f"{name}-int8.onnx", int8_model_proto(qmodel, source.name)))
     ensure_dir(out)

@@ -10,23 +10,22 @@ from __future__ import annotations
 import numpy as np
 
 from edgelenet.artifact import QuantizedModel
-from edgelenet.runtimes import RuntimeUnavailable
+from edgelenet.runtime_api import RuntimeUnavailable
 
 BATCH = 1000  # tinygrad's JIT replays one compiled graph per input shape: a fixed batch compiles once
 
 
 def float_onnx_bytes(model: QuantizedModel) -> bytes:
-    from edgelenet.model import float_model_of
-    from edgelenet.onnx_export import float_model_proto
+    from edgelenet.onnx_export import artifact_float_proto
 
-    return float_model_proto(float_model_of(model), "artifact", model.checksum).SerializeToString()
+    return artifact_float_proto(model, "artifact").SerializeToString()
 
 
 def checkpoint_runtime(backend: str, model) -> "OnnxRuntimeModel | TinygradModel":
     """`predict --backend onnxruntime|tinygrad` on a float checkpoint (a LeNet5): the float ONNX model."""
-    from edgelenet.onnx_export import float_model_proto
+    from edgelenet.onnx_export import checkpoint_float_proto
 
-    model_bytes = float_model_proto(model, "checkpoint", "").SerializeToString()
+    model_bytes = checkpoint_float_proto(model, "checkpoint", "").SerializeToString()
     classes = model.config.num_classes
     if backend == "onnxruntime":
         return OnnxRuntimeModel("ort-float", False, model_bytes, classes)

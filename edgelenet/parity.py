@@ -27,7 +27,8 @@ from rich.console import Console
 from edgelenet.artifact import QuantizedModel
 from edgelenet.errors import UserError
 from edgelenet.progress import progress_bar
-from edgelenet.runtimes import RUNTIMES, RuntimeUnavailable
+from edgelenet.runtime_api import RuntimeUnavailable
+from edgelenet.runtime_registry import RUNTIMES
 
 ALL_RUNTIMES = ("torch", "reference", "ort-float", "ort-int8", "tinygrad-float", "tinygrad-int8", "c")
 BASELINES = ("torch", "reference")

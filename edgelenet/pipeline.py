@@ -1,267 +1,157 @@
-"""What the CLI commands do, one function each, so the CLI stays a thin layer of options."""
+"""`edgelenet run`: the whole pipeline, as a user (or CI) runs it once end to end.
+
+train (or a given checkpoint) -> evaluate -> quantize -> validate -> export-onnx -> export-c
+-> build and run the C example on the host -> and, when the Arm toolchain and QEMU are present, on an
+emulated Cortex-M core (`--target`, qemu-m4 by default) with deterministic instruction counts. Writes DIR/report.md and DIR/report.json with the
+plots beside them; every figure in the report is measured in this run.
+"""
 
 from __future__ import annotations
 
+import json
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 
-from edgelenet.datasets import check_model_fits, imbalance_note, load_dataset
+from edgelenet import commands, reference
+from edgelenet.artifact import load_artifact
+from edgelenet.checkpoint import load_checkpoint, resolve_model_path
+from edgelenet.datasets import load_dataset
 from edgelenet.errors import UserError
-from edgelenet.fileio import ensure_dir
+from edgelenet.fileio import ensure_dir, write_text_atomic
+from edgelenet.parity import Thresholds
+from edgelenet.progress import progress_bar
+from edgelenet.pipeline_report import plot_quantization_error, render_markdown
 
-# torch (through edgelenet.checkpoint and edgelenet.model) is imported inside the commands that need a float
-# model: export-c, which firmware builds run on every build, never pays for it.
-
-
-STATE_FILE = "train_state.pt"
-
-
-def train_and_test(arch: str, head: str, epochs: int | None, seed: int, out: Path, limit: int | None,
-                   data_path: Path | None, console: Console, resume: bool = False, options: dict | None = None) -> dict:
-    """Train on MNIST or --data; `options`: widths, lr, batch_size, augment, valid_fraction, pool_activation
-    (None: defaults)."""
-    from edgelenet.summary import summary_dict
-    from edgelenet.train import TrainConfig, accuracy, train, write_outputs
-
-    options = {k: v for k, v in (options or {}).items() if v is not None}
-    valid_fraction = options.pop("valid_fraction", None)
-    if "lr" in options:
-        options["max_lr"] = options.pop("lr")
-    data = load_dataset(data_path, need_train=True, valid_fraction=valid_fraction)
-    if data_path is not None:
-        options.setdefault("augment", "light")   # digit-style rotation is wrong for many products; see --augment
-        options.setdefault("batch_size", small_set_batch(len(data.train)))
-    cfg = TrainConfig(arch=arch, head=head, seed=seed, train_limit=limit, **options)
-    if epochs is not None:
-        cfg.epochs = epochs
-    cfg.validate()
-    ensure_dir(out)
-    warnings = [note for note in [imbalance_note(data.train, data.classes)] if note]
-    for note in warnings:
-        console.print(f"[yellow]warning:[/yellow] {note}")
-    result = train(cfg, data, console, state_path=Path(out) / STATE_FILE, resume=resume,
-                   data_info=data.info() if data_path is not None else None)
-    metrics = write_outputs(cfg, result, out, accuracy(result.model, data.test))
-    table = summary_dict(result.model)
-    return {**metrics, "widths": list(cfg.widths), "classes": list(data.classes), "data": data.describe(),
-            "n_train": len(data.train), "n_valid": len(data.valid), "warnings": warnings,
-            "total_params": table["total_params"], "total_macs": table["total_macs"],
-            "int8_weight_bytes": table["int8_weight_bytes"]}
+VECTORS_DEFINE = '-DELN_VECTORS="vectors.h"'
+STAGES = ("train", "evaluate", "quantize", "validate", "export-onnx", "export-c", "C on host", "C on Cortex-M")
 
 
-def small_set_batch(count: int) -> int:
-    """Default batch size with --data: a tenth of the training images, within 16..128, so that a small set
-    still takes several optimizer steps per epoch (MNIST: 128)."""
-    return min(128, max(16, count // 10))
+@dataclass
+class RunConfig:
+    out: Path
+    model: str | None = None       # a checkpoint, `classic` or `modern`; None trains one
+    arch: str = "modern"
+    epochs: int | None = None
+    seed: int = 0
+    train_limit: int | None = None
+    calib_method: str = "minmax"      # benchmarks/calibration_choice.py
+    calib_size: int = 1000
+    validate_limit: int | None = None  # None: the whole official test set
+    vectors: int = 20                  # test images embedded in the C example runs
+    data: Path | None = None           # --data: the user's data set (None: MNIST)
+    target: str = "qemu-m4"            # the emulated core of the last stage (validate's qemu-* names)
 
 
-def _measured_on(model_data, data_path: Path | None, what: str):
-    """The test data a command measures `what` on; refuses data the model was not made for."""
-    data = load_dataset(data_path)
-    check_model_fits(model_data, data, data_path is not None, what)
-    return data
+def run_pipeline(cfg: RunConfig, console: Console) -> dict:
+    from firmware_export import build
+
+    if cfg.target not in build.QEMU_RUNTIMES:
+        raise UserError(f"unknown --target {cfg.target!r}: choose from {', '.join(build.QEMU_RUNTIMES)}")
+    if cfg.model is not None:
+        load_checkpoint(cfg.model)   # a bad checkpoint is refused before anything is written
+    out = ensure_dir(Path(cfg.out))
+    results: dict = {"stages": {}}
+    with progress_bar(console) as progress:
+        stage = progress.add_task("edgelenet run", total=len(STAGES))
+
+        def step(name: str) -> None:
+            progress.update(stage, description=f"edgelenet run: {name}")
+
+        step("train")
+        model_path = _train_or_reuse(cfg, out, console, results)
+        progress.advance(stage)
+        step("evaluate")
+        results["evaluate"] = commands.evaluate_model(str(model_path), out, cfg.data)
+        progress.advance(stage)
+        step("quantize")
+        artifact = out / f"{Path(str(model_path)).stem}-int8.safetensors"
+        results["quantize"] = commands.quantize_checkpoint(str(model_path), artifact, cfg.calib_method, cfg.calib_size,
+                                                           None, False, cfg.seed, cfg.data)
+        plot_quantization_error(results["quantize"]["layers"], out / "quantization_error.png")
+        progress.advance(stage)
+        step("validate")
+        results["validate"] = commands.validate_artifact(artifact, None, out / "validate.xml", cfg.validate_limit,
+                                                         Thresholds(), cfg.data, console)
+        write_text_atomic(out / "validate.json", json.dumps(results["validate"], indent=2) + "\n")
+        progress.advance(stage)
+        step("export-onnx")
+        results["export_onnx"] = commands.export_onnx(str(artifact), out / "onnx")
+        progress.advance(stage)
+        step("export-c")
+        results["export_c"] = commands.export_c(artifact, out / "c", "lenet5")
+        progress.advance(stage)
+        step("C on host")
+        model, images = load_artifact(artifact), load_dataset(cfg.data).test.images[:cfg.vectors]
+        results["c_host"] = run_c_host(model, images, out / "c")
+        progress.advance(stage)
+        step(f"C on {cfg.target}")
+        results["c_target"] = run_c_target(model, images, out / "c", cfg.target)
+        progress.advance(stage)
+    results["files"] = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    results["files"] += ["report.md", "report.json"]
+    write_text_atomic(out / "report.json", json.dumps(results, indent=2, default=str) + "\n")
+    write_text_atomic(out / "report.md", render_markdown(results))
+    return results
 
 
-def evaluate_model(model_spec: str, out: Path, data_path: Path | None) -> dict:
-    from edgelenet.checkpoint import load_checkpoint
-    from edgelenet.evaluate import accuracy_report, plot_confusion
-    from edgelenet.model import logits_numpy
-
-    model, _ = load_checkpoint(model_spec)
-    data = _measured_on(model.data, data_path, str(model_spec))
-    ensure_dir(out)
-    test = data.test
-    predictions = logits_numpy(model, test.images).argmax(1)
-    report = accuracy_report(test.labels, predictions, len(data.classes))
-    name = Path(str(model_spec)).stem
-    report["confusion_png"] = str(plot_confusion(np.array(report["confusion_matrix"]), out / f"confusion_{name}.png",
-                                                 f"{name}: {report['accuracy']:.2%} on {report['n']:,} test images "
-                                                 f"({data.name})", data.classes))
-    return {**report, "classes": list(data.classes), "data": data.describe()}
+def _train_or_reuse(cfg: RunConfig, out: Path, console: Console, results: dict) -> Path:
+    if cfg.model is not None:
+        path = resolve_model_path(cfg.model)
+        _, training = load_checkpoint(cfg.model)
+        results["train"] = {"checkpoint": str(path), "trained_in_this_run": False, "record": training}
+        if training.get("history"):
+            from edgelenet.train import plot_history
+            plot_history(training["history"], out / "training.png", f"{path.name}: recorded training curves")
+        return path
+    metrics = commands.train_and_test(cfg.arch, "softmax", cfg.epochs, cfg.seed, out / "train", cfg.train_limit,
+                                      cfg.data, console)
+    results["train"] = {**metrics, "trained_in_this_run": True}
+    return Path(metrics["checkpoint"])
 
 
-def calibration_images(data, calib_data: Path | None, size: int, seed: int) -> tuple[np.ndarray, dict]:
-    from calibration.selection import load_calibration_images, select_calibration_set
+def run_c_host(model, images: np.ndarray, c_dir: Path) -> dict:
+    """The exported example compiled with the host compiler, `images` embedded; logits vs the reference."""
+    from firmware_export import build
 
-    if calib_data is not None:
-        images = load_calibration_images(calib_data, size, seed)
-        return images, {"source": Path(calib_data).name, "seed": seed}
-    if data.train is None or not len(data.train):
-        raise UserError(f"the data set {data.name!r} has no training images to calibrate on: pass --calib-data PATH")
-    source = "mnist-train" if data.name == "mnist" else f"{data.name}-train"
-    return select_calibration_set(data.train, min(size, len(data.train)), seed), {"source": source, "seed": seed}
-
-
-def quantize_checkpoint(model_spec: str, out: Path | None, method: str, size: int, calib_data: Path | None,
-                        per_tensor: bool, seed: int, data_path: Path | None) -> dict:
-    """Quantize, report per layer, measure float vs int8 on the test split, write the artifact."""
-    from calibration.observers import make_observer
-    from calibration.selection import check_size
-    from edgelenet import reference
-    from edgelenet.artifact import save_artifact
-    from edgelenet.checkpoint import load_checkpoint, resolve_model_path
-    from edgelenet.fileio import check_output_file, refuse_inputs
-    from edgelenet.model import logits_numpy
-    from edgelenet.qreport import layer_report
-    from edgelenet.quantize import quantize_model
-
-    make_observer(method)
-    check_size(size)
-    model, _ = load_checkpoint(model_spec)
-    out = Path(out) if out is not None else Path("runs") / f"{Path(str(model_spec)).stem}-int8.safetensors"
-    check_output_file(out)   # before the computation, not after it
-    refuse_inputs(out, [resolve_model_path(model_spec), calib_data])
-    data = _measured_on(model.data, data_path, str(model_spec))
-    ensure_dir(out.parent)
-    images, info = calibration_images(data, calib_data, size, seed)
-    h, w = model.data.input_size
-    if images.shape[1:] != (h, w):
-        raise UserError(f"calibration images are {images.shape[2]}x{images.shape[1]}, the model takes {w}x{h}")
-    qmodel, notes = quantize_model(model, images, method, per_tensor, info)
-    float_pred = logits_numpy(model, data.test.images).argmax(1)
-    int8_pred, _ = reference.predict(qmodel, data.test.images)
-    qmodel.report = {
-        "float_accuracy": float(np.mean(float_pred == data.test.labels)),
-        "int8_accuracy": float(np.mean(int8_pred == data.test.labels)),
-        "agreement": float(np.mean(float_pred == int8_pred)),
-        "n": int(len(data.test)),
-        "layers": layer_report(qmodel, images[:500]),
-        "warnings": notes,
-    }
-    if data.name != "mnist":
-        qmodel.report["data"] = data.describe()
-    save_artifact(qmodel, out)
-    return {"artifact": str(out), **qmodel.report, "calibration": qmodel.calibration, "checksum": qmodel.checksum,
-            "classes": list(data.classes), "data": data.describe()}
+    if not build.host_cc():
+        return {"status": "skipped", "reason": "no host C compiler"}
+    with tempfile.TemporaryDirectory() as tmp:
+        header = build.vectors_header(images, Path(tmp) / "vectors.h")
+        exe = build.compile_host([*build.engine_sources(c_dir), c_dir / "example" / "main.c"], Path(tmp) / "host",
+                                 [*build.HOST_OPT, f"-I{c_dir}", f"-I{header.parent}", VECTORS_DEFINE])
+        return _compare(build.run([str(exe)]), reference.predict(model, images)[1])
 
 
-def load_any_model(model_spec: str):
-    """An int8 artifact (QuantizedModel) or a float checkpoint (LeNet5), told apart by their metadata."""
-    from edgelenet.checkpoint import load_checkpoint
-    from edgelenet.artifact import load_artifact
-    from edgelenet.checkpoint import read_metadata, resolve_model_path
+def run_c_target(model, images: np.ndarray, c_dir: Path, target: str = "qemu-m4") -> dict:
+    """The example for an emulated core (`target`: qemu-m4 is a Cortex-M4 on QEMU mps2-an386) with SysTick
+    instruction counts; unaligned-access traps on, the FPU off for integer builds (firmware_export.build)."""
+    from firmware_export import build
 
-    path = resolve_model_path(model_spec)
-    if path.is_file() and read_metadata(path).get("format") == "edgelenet-int8":
-        return load_artifact(path)
-    return load_checkpoint(model_spec)[0]
-
-
-# predict --backend -> runtime name for an int8 artifact (runtime names themselves are accepted too)
-PREDICT_BACKENDS = {"onnxruntime": "ort-int8", "tinygrad": "tinygrad-int8"}
-
-
-def predict_images(model_spec: str, images: list[Path], backend: str | None) -> dict:
-    from edgelenet.artifact import QuantizedModel
-    from edgelenet.data import load_images
-    from edgelenet.onnx_runtimes import checkpoint_runtime
-    from edgelenet.runtimes import RuntimeUnavailable, TorchFloat, build_runtime
-
-    refuse_onnx(model_spec)
-    model = load_any_model(model_spec)
-    pixels = load_images(images)
-    info = model.data
-    if pixels.shape[1:] != tuple(info.input_size):
-        raise UserError(f"the images are {pixels.shape[2]}x{pixels.shape[1]} but {model_spec} takes "
-                        f"{info.input_size[1]}x{info.input_size[0]} images")
-    try:
-        if isinstance(model, QuantizedModel):
-            runtime = build_runtime(PREDICT_BACKENDS.get(backend, backend) if backend else "reference", model)
-        elif backend in (None, "torch"):
-            runtime = TorchFloat(model)
-        elif backend in ("onnxruntime", "tinygrad"):
-            runtime = checkpoint_runtime(backend, model)
-        else:
-            raise UserError(f"{model_spec} is a float checkpoint: backend {backend!r} needs an int8 artifact "
-                            f"(run `edgelenet quantize` first), or use --backend torch, onnxruntime or tinygrad")
-        logits = runtime.logits(pixels)
-    except RuntimeUnavailable as exc:
-        raise UserError(f"backend {backend!r} cannot run here: {exc}") from None
-    predictions = [int(i) for i in logits.argmax(1)]
-    return {"backend": runtime.name, "predictions": predictions, "labels": [info.classes[i] for i in predictions],
-            "logits": logits.tolist(), "n": int(len(pixels)), "classes": list(info.classes)}
+    cpu = build.QEMU_RUNTIMES[target]
+    board = build.CORE_BOARD[cpu]
+    where = {"target": target, "core": cpu, "board": board}
+    if not (build.have_arm() and build.have_qemu()):
+        return {**where, "status": "skipped", "reason": "arm-none-eabi-gcc or qemu-system-arm not installed"}
+    with tempfile.TemporaryDirectory() as tmp:
+        header = build.vectors_header(images, Path(tmp) / "vectors.h")
+        elf = build.build_arm_example(c_dir, board, Path(tmp) / "target.elf", [VECTORS_DEFINE, "-DELN_SYSTICK"],
+                                      [header.parent], cpu=cpu)
+        return {**where, **_compare(build.run_qemu(elf, board), reference.predict(model, images)[1])}
 
 
-def refuse_onnx(spec: str | Path) -> None:
-    """ONNX files are outputs of export-onnx; a clear error beats a safetensors parse failure."""
-    if Path(str(spec)).suffix.lower() == ".onnx":
-        raise UserError(f"{spec} is an ONNX model: edgelenet reads the artifact or checkpoint it was exported from")
+def _compare(output: str, expected: np.ndarray) -> dict:
+    from firmware_export import build
 
-
-def export_onnx(model_spec: str, out: Path) -> dict:
-    """The float ONNX model, and for an artifact also the int8 one (edgelenet/onnx_export.py, docs/onnx.md)."""
-    from edgelenet.model import float_model_of
-    from edgelenet.artifact import QuantizedModel
-    from edgelenet.checkpoint import read_metadata, resolve_model_path
-    from edgelenet.onnx_export import OPSET, export_models
-
-    refuse_onnx(model_spec)
-    model = load_any_model(model_spec)
-    source = resolve_model_path(model_spec)
-    if isinstance(model, QuantizedModel):
-        files = export_models(float_model_of(model), model, source, model.checksum, Path(out))
-    else:
-        files = export_models(model, None, source, str(read_metadata(source).get("sha256", "")), Path(out))
-    return {"files": [str(f) for f in files], "opset": OPSET, "source": source.name,
-            "variants": ["float", "int8"] if isinstance(model, QuantizedModel) else ["float"]}
-
-
-def export_c(artifact: Path, out: Path, prefix: str, optimize: str = "size") -> dict:
-    """The C engine, weight header, example and memory report for an int8 artifact (firmware_export).
-    optimize: "size" (int8 weights everywhere) or "speed" (16-bit full-layer weights on the DSP path)."""
-    from edgelenet.artifact import load_artifact
-    from firmware_export import export_c as export_engine
-    from firmware_export.render import validate_prefix
-
-    from edgelenet.fileio import refuse_inputs
-
-    validate_prefix(prefix)
-    refuse_inputs(Path(out), [artifact], directory=True)   # OUT is replaced as a whole
-    if optimize not in ("size", "speed"):
-        raise UserError(f"--optimize {optimize!r}: expected size or speed")
-    return export_engine(load_artifact(artifact), Path(out), prefix, optimize=optimize)
-
-
-def validate_artifact(artifact: Path, runtimes: str | None, junit: Path | None, limit: int | None, thresholds,
-                      data_path: Path | None, console: Console) -> dict:
-    """Parity of every runtime on the test split (edgelenet/parity.py); writes JUnit XML if asked."""
-    from edgelenet.artifact import load_artifact
-    from edgelenet.fileio import check_output_file, refuse_inputs, write_bytes_atomic
-    from edgelenet.parity import junit_xml, run_parity, select_runtimes
-
-    names = None if runtimes is None else [name.strip() for name in runtimes.split(",") if name.strip()]
-    if names is not None and not names:
-        raise UserError("--runtimes is empty: name at least one runtime, or leave it out to run all")
-    select_runtimes(names)
-    if limit is not None and limit < 1:
-        raise UserError(f"--limit must be at least 1, got {limit}")
-    check_thresholds(thresholds)
-    refuse_onnx(artifact)
-    if junit is not None:
-        check_output_file(Path(junit))
-        refuse_inputs(Path(junit), [artifact])
-    model = load_artifact(artifact)
-    data = _measured_on(model.data, data_path, str(artifact))
-    test = data.test.subset(limit)
-    if len(test) == 0:
-        raise UserError("the test set holds no images: nothing to validate")
-    report = run_parity(model, test.images, test.labels, names, thresholds, console)
-    report = {"artifact": str(artifact), **report, "classes": list(data.classes), "data": data.describe()}
-    if junit is not None:
-        report["junit"] = str(write_bytes_atomic(Path(junit), junit_xml(report)))
-    return report
-
-
-
-def check_thresholds(limits) -> None:
-    """validate's thresholds: finite, percentages within 0..100, a logit difference within 0..255."""
-    import math
-
-    for name, value in (("--max-accuracy-drop", limits.max_accuracy_drop), ("--min-agreement", limits.min_agreement),
-                        ("--min-float-agreement", limits.min_float_agreement)):
-        if not (math.isfinite(value) and 0 <= value <= 100):
-            raise UserError(f"{name} is a percentage between 0 and 100, got {value}")
-    if not 0 <= limits.c_max_logit_diff <= 255:
-        raise UserError(f"--c-max-logit-diff is an int8 logit difference between 0 and 255, got {limits.c_max_logit_diff}")
+    classes, logits, counts = build.parse_example_output(output)
+    if len(logits) != len(expected):
+        raise UserError(f"the C example printed {len(logits)} results for {len(expected)} images")
+    result = {"status": "ok", "images": len(expected), "identical_to_reference": bool(np.array_equal(logits, expected))}
+    if counts:
+        totals = [c[0] for c in counts]
+        result["instructions_per_inference"] = int(np.median(totals))
+        result["instructions_per_step"] = [int(v) for v in np.median([c[1:] for c in counts], axis=0)]
+    return result

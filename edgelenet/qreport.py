@@ -10,7 +10,7 @@ import torch
 from edgelenet import reference
 from edgelenet.artifact import QParams, QuantizedModel
 from edgelenet.model import float_model_of
-from edgelenet.quantize import layer_plan
+from edgelenet.quantize import model_layer_plan
 
 
 def sqnr_db(signal: np.ndarray, approx: np.ndarray) -> float:
@@ -32,7 +32,7 @@ def layer_report(qmodel: QuantizedModel, images: np.ndarray) -> list[dict]:
     int_record: dict[str, np.ndarray] = {}
     reference.run(qmodel, reference.prepare_input(images, qmodel.data.input_size, qmodel.data.background), int_record)
     rows = []
-    for plan, layer in zip(layer_plan(model), qmodel.layers):
+    for plan, layer in zip(model_layer_plan(model), qmodel.layers):
         row = {"layer": layer.name, "activation": layer.activation,
                "weight_scale_min": float(layer.weight_scales.min()), "weight_scale_max": float(layer.weight_scales.max()),
                "output_scale": layer.output.scale, "output_zero_point": layer.output.zero_point}

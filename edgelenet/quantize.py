@@ -15,96 +15,25 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from calibration.collect import collect_ranges
 from calibration.observers import Range, affine_int8
 from edgelenet.artifact import QLayer, QParams, QuantizedModel
 from edgelenet.errors import UserError
 from edgelenet.intmath import quantize_multiplier, quantize_symmetric
-from edgelenet.model import PIXEL_SCALE, SQUASH_A, SQUASH_S, LeNet5, c3_mask
+from edgelenet.family import PIXEL_SCALE, SQUASH_A, SQUASH_S
+from edgelenet.layer_plan import LayerPlan, layer_plan
+from edgelenet.model import LeNet5, numpy_state
 
 INPUT_QPARAMS = QParams(PIXEL_SCALE, -108)  # q = pixel - 128  <=>  x = 0.005 * (q + 108) = 0.005 * pixel - 0.1
 ACC_LIMIT = 1 << 31
 
 
-@dataclass
-class LayerPlan:
-    """One weighted layer of the float model and the recorded tensors that calibrate it."""
-    name: str
-    kind: str
-    weight: np.ndarray
-    bias: np.ndarray
-    in_shape: list[int]
-    out_shape: list[int]
-    activation: str
-    input_point: str
-    output_point: str
-    pre_point: str | None = None
-    kernel: int = 1
-    stride: int = 1
-    groups: int = 1
-    pool: str = "none"
-    connections: np.ndarray | None = None
-
-
-def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().double().numpy()
-
-
-def layer_plan(model: LeNet5) -> list[LayerPlan]:
-    """The weighted layers in execution order, with the names `LeNet5.forward` records them under."""
-    c1, c3, c5, f6 = model.config.widths
-    classes = model.config.num_classes
-    if model.config.arch == "modern":
-        plan = [
-            LayerPlan("C1", "conv", _np(model.c1.weight), _np(model.c1.bias), [1, 32, 32], [c1, 14, 14],
-                      "relu", "input", "s2.out", kernel=5, pool="max"),
-            LayerPlan("C3", "conv", _np(model.c3.weight), _np(model.c3.bias), [c1, 14, 14], [c3, 5, 5],
-                      "relu", "s2.out", "s4.out", kernel=5, pool="max"),
-        ]
-        act, c5_input = "relu", "s4.out"
-    else:
-        mask = c3_mask(c1, c3, model.config.c3_table)
-        plan = [
-            LayerPlan("C1", "conv", _np(model.c1.weight), _np(model.c1.bias), [1, 32, 32], [c1, 28, 28],
-                      "tanh", "input", "c1.out", "c1.pre", kernel=5),
-            _subsampling("S2", model.s2, [c1, 28, 28], "c1.out", "s2", model.config.pool_activation),
-            LayerPlan("C3", "conv", _np(model.c3.weight * mask), _np(model.c3.bias), [c1, 14, 14], [c3, 10, 10],
-                      "tanh", "s2.out", "c3.out", "c3.pre", kernel=5,
-                      connections=mask[:, :, 0, 0].numpy().astype(np.uint8)),
-            _subsampling("S4", model.s4, [c3, 10, 10], "c3.out", "s4", model.config.pool_activation),
-        ]
-        act, c5_input = "tanh", "s4.out"
-    pre = (lambda name: f"{name}.pre") if act == "tanh" else (lambda name: None)
-    plan += [
-        LayerPlan("C5", "linear", _np(model.c5.weight).reshape(c5, -1), _np(model.c5.bias), [c3 * 25], [c5],
-                  act, c5_input, "c5.out", pre("c5")),
-        LayerPlan("F6", "linear", _np(model.f6.weight), _np(model.f6.bias), [c5], [f6], act, "c5.out", "f6.out",
-                  pre("f6")),
-    ]
-    if model.config.head == "rbf":
-        weight, bias = model.output.as_linear()
-    else:
-        weight, bias = model.output.weight, model.output.bias
-    plan.append(LayerPlan("OUTPUT", "linear", _np(weight), _np(bias), [f6], [classes], "none", "f6.out",
-                          "output.out"))
-    return plan
-
-
-def _subsampling(name: str, module, in_shape: list[int], input_point: str, point: str,
-                 pool_activation: str) -> LayerPlan:
-    """coefficient * (sum of a 2x2 block) + bias == a depthwise 2x2 stride-2 convolution of equal weights;
-    then tanh (the paper's squash) or, for pool_activation "none", a plain requantization."""
-    maps = in_shape[0]
-    weight = _np(module.coefficient).reshape(maps, 1, 1, 1).repeat(2, axis=2).repeat(2, axis=3)
-    squash = pool_activation == "squash"
-    return LayerPlan(name, "conv", weight, _np(module.bias), in_shape, [maps, in_shape[1] // 2, in_shape[2] // 2],
-                     "tanh" if squash else "none", input_point, f"{point}.out", f"{point}.pre" if squash else None,
-                     kernel=2, stride=2, groups=maps)
+def model_layer_plan(model: LeNet5) -> list[LayerPlan]:
+    """edgelenet.layer_plan.layer_plan for a torch model."""
+    return layer_plan(model.config, numpy_state(model))
 
 
 def weight_scales(weight: np.ndarray, per_tensor: bool) -> np.ndarray:
@@ -178,7 +107,7 @@ def quantize_model(model: LeNet5, calibration_images: np.ndarray, method: str = 
                    calibration_info: dict | None = None) -> tuple[QuantizedModel, list[str]]:
     """The int8 model, plus notes (warnings) about degenerate ranges."""
     model.eval()
-    plans = layer_plan(model)
+    plans = model_layer_plan(model)
     ranges = collect_ranges(model, calibration_images, method)
     notes: list[str] = []
     layers, in_q = [], INPUT_QPARAMS

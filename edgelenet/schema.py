@@ -85,6 +85,23 @@ def open_regular(path: Path, what: str, max_bytes: int = MAX_FILE_BYTES) -> byte
         raise UserError(f"{what} {path}: cannot read ({exc.strerror or exc})") from None
 
 
+PRETRAINED = ("classic", "modern")   # the checkpoints shipped inside the package
+
+
+def resolve_model_path(spec: str | Path) -> Path:
+    """A checkpoint or artifact path, or `classic` / `modern` for the checkpoints shipped in the package."""
+    if str(spec) in PRETRAINED:
+        from importlib import resources
+
+        return Path(str(resources.files("edgelenet") / "pretrained" / f"{spec}.safetensors"))
+    return Path(spec)
+
+
+def read_metadata(path: Path) -> dict:
+    """The `edgelenet` JSON of a checkpoint or artifact ({} when the file has none), size and depth bounded."""
+    return read_safetensors(path, "model file", tuple(DTYPES))[1]
+
+
 def read_safetensors(path: Path, what: str, dtypes: tuple[str, ...]) -> tuple[dict[str, np.ndarray], dict]:
     """(tensors, the `edgelenet` metadata dict) of a safetensors file, every structural claim checked."""
     raw = open_regular(path, what)

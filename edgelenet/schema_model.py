@@ -39,7 +39,7 @@ def _linear(name, fin, fout, activation) -> dict:
 
 
 def expected_layers(family: dict) -> list[dict]:
-    """Every layer's structure for an architecture, widths and class count (quantize.layer_plan's output)."""
+    """Every layer's structure for an architecture, widths and class count (edgelenet.layer_plan's output)."""
     c1, c3, c5, f6 = family["widths"]
     n = len(family["classes"])
     if family["arch"] == "modern":

@@ -4,7 +4,8 @@
                                   all or nothing (swapped in with one atomic rename), and returns the report (files, flash, scratch, stack, MACs).
 
 Modules: layout (weights to C arrays, fused steps), memory (scratch plan, report), render (templates ->
-texts), build (compilers, QEMU), runtime (CRuntime: the engine as an edgelenet runtime, through ctypes).
+texts), build (compilers, QEMU), c_runtimes (the engine as edgelenet runtimes: CRuntime on the host through ctypes, QemuRuntime on an
+emulated core).
 """
 
 from __future__ import annotations

@@ -240,7 +240,8 @@ def measure_engine(files: dict[str, str], prefix: str, main_cpu: str = "cortex-m
     artifact on every build pays for the cross-compilations once."""
     if not build.have_arm():
         return None
-    cores = cached_json("measure", _cache_key(files, prefix), lambda: _measure_cores(files, prefix), _valid_cores)
+    cached = cached_json("measure", _cache_key(files, prefix), lambda: _measure_cores(files, prefix), _valid_cores)
+    cores = {cpu: cached[cpu] for cpu in build.CPU_FLAGS}  # the cores' order, whatever the cache file's
     main = cores[main_cpu]
     return {"cpu": main_cpu, "flags": " ".join(build.ARM_OPT),
             **{k: main[k] for k in ("code_bytes", "const_bytes", "data_bytes", "stack_bytes", "stack_chain")},

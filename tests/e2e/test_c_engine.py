@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from edgelenet import reference
-from edgelenet.runtimes import build_runtime
+from edgelenet.runtime_registry import build_runtime
 from firmware_export import build, export_c
-from firmware_export.runtime import CRuntime, export_with_driver
+from firmware_export.c_runtimes import CRuntime, export_with_driver
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "golden"))
 from synthetic import synthetic_model  # noqa: E402

@@ -13,7 +13,7 @@ from edgelenet import reference
 from edgelenet.errors import UserError
 from firmware_export import build, export_c
 from firmware_export.layout import plan_steps
-from firmware_export.runtime import CRuntime
+from firmware_export.c_runtimes import CRuntime
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "golden"))
 from synthetic import synthetic_model  # noqa: E402

@@ -18,7 +18,7 @@ from edgelenet.family import DataInfo
 from edgelenet.onnx_export import IR_VERSION, OPSET, _field, _Graph
 from edgelenet.resample import plan, to_field
 from firmware_export import build
-from firmware_export.runtime import CRuntime, export_with_driver
+from firmware_export.c_runtimes import CRuntime, export_with_driver
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "golden"))
 from synthetic import synthetic_model  # noqa: E402

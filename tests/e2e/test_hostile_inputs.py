@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgelenet import cli, pipeline
+from edgelenet import cli, commands
 from edgelenet.artifact import artifact_bytes
 from edgelenet.checkpoint import checkpoint_bytes, resolve_model_path
 from edgelenet.errors import UserError
@@ -195,7 +195,7 @@ def test_python_warnings_are_not_printed_beside_the_error(workdir, capsys, monke
     def warn_then_fail(*args):
         warnings.warn("a library's warning", UserWarning)
         raise UserError("the real problem")
-    monkeypatch.setattr(pipeline, "export_c", warn_then_fail)
+    monkeypatch.setattr(commands, "export_c", warn_then_fail)
     code, err = invoke(capsys, ["export-c", "x.safetensors"])
     assert_one_error_line(code, err, "warning then error")
     assert err.strip() == "error: the real problem"
@@ -342,3 +342,19 @@ def test_the_export_c_command_runs_without_torch(artifact_path, tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["scratch_bytes"] > 0 and (tmp_path / "c" / "lenet5.c").is_file()
+
+
+def test_the_export_onnx_command_runs_without_torch(classic_artifact_path, tmp_path):
+    """`edgelenet export-onnx ARTIFACT` with torch made unimportable: both graphs come from the artifact's own
+    tensors (the float one through edgelenet.layer_plan), and both pass the full checker."""
+    import onnx
+
+    code = ("import runpy, sys; sys.modules['torch'] = None\n"
+            f"sys.argv = ['edgelenet', 'export-onnx', {str(classic_artifact_path)!r}, '--out', {str(tmp_path)!r}, "
+            "'--json']\nrunpy.run_module('edgelenet', run_name='__main__')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["variants"] == ["float", "int8"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["classic-float.onnx", "classic-int8.onnx"]
+    for path in tmp_path.iterdir():
+        onnx.checker.check_model(onnx.load(path), full_check=True)

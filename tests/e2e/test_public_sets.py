@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from edgelenet.artifact import load_artifact
 from edgelenet.cli import app
 from edgelenet.datasets import load_dataset
-from edgelenet.run import run_c_host, run_c_target
+from edgelenet.pipeline import run_c_host, run_c_target
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 import public_datasets  # noqa: E402

@@ -11,17 +11,17 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from edgelenet import reference, runtimes
+from edgelenet import reference, runtime_registry
 from edgelenet.parity import Thresholds, junit_xml, run_parity
 from firmware_export import build
-from firmware_export.runtime import QemuRuntime
+from firmware_export.c_runtimes import QemuRuntime
 
 pytestmark = pytest.mark.slow
 IMAGES = 120  # more than one driver chunk on the micro:bit (5 images)
 
 
 def test_runtime_names_cover_the_board_matrix():
-    assert set(runtimes.QEMU_RUNTIMES) == set(build.QEMU_RUNTIMES) <= set(runtimes.RUNTIMES)
+    assert set(runtime_registry.QEMU_RUNTIMES) == set(build.QEMU_RUNTIMES) <= set(runtime_registry.RUNTIMES)
     assert all(build.QEMU_RUNTIMES[name] in build.CPU_FLAGS for name in build.QEMU_RUNTIMES)
 
 
@@ -50,7 +50,7 @@ def test_a_wrong_engine_on_the_target_fails_validation(qemu, modern_int8, test_s
             self._elf = build.build_arm_example(self._out, self.board, tmp_path / "broken.elf", ["-DELN_CHUNK=64"],
                                                 cpu=self.cpu, sources=[mutant], main=self._work / "qemu_batch.c")
 
-    monkeypatch.setitem(runtimes.RUNTIMES, "qemu-m4", lambda model: Broken(model, "qemu-m4"))
+    monkeypatch.setitem(runtime_registry.RUNTIMES, "qemu-m4", lambda model: Broken(model, "qemu-m4"))
     report = run_parity(modern_int8, test_subset.images[:40], test_subset.labels[:40], ["qemu-m4"],
                         Thresholds(max_accuracy_drop=100))
     assert not report["passed"] and report["runtimes"]["qemu-m4"]["max_logit_diff"] == 1
@@ -76,7 +76,7 @@ def test_a_fault_on_the_target_fails_validation_with_its_reason(qemu, modern_int
                                                 sources=[mutant_engine(tmp_path / "mutant.c", before=odd)],
                                                 main=self._work / "qemu_batch.c")
 
-    monkeypatch.setitem(runtimes.RUNTIMES, "qemu-m4", lambda model: Faulting(model, "qemu-m4"))
+    monkeypatch.setitem(runtime_registry.RUNTIMES, "qemu-m4", lambda model: Faulting(model, "qemu-m4"))
     report = run_parity(modern_int8, test_subset.images[:10], test_subset.labels[:10], ["qemu-m4"], Thresholds())
     info = report["runtimes"]["qemu-m4"]
     assert not report["passed"] and info["status"] == "skipped" and "FAULT pc" in info["reason"]

@@ -8,6 +8,7 @@ from benchmarks import report
 from benchmarks.report_plots import make_plots
 
 VERSIONS = {"python": "3.11.7", "onnxruntime": "1.31.1"}
+FIRMWARE_M4 = {"arch": "modern", "core": "cortex-m4", "flash_bytes": 70000, "scratch_bytes": 2048, "stack_bytes": 900}
 
 
 def accuracy_record():
@@ -44,9 +45,9 @@ def test_tables_carry_the_command_versions_and_figures():
     assert "| TFLM arena bytes | 10096 |" in text
     # the comparison table picks edgelenet's default row and the best onnxruntime configuration
     assert "| edgelenet (minmax, 1000 images, per-channel) | 98.76 % | 99.50 % | — | — |" in text
-    results["mcu"] = {"models": {"modern": {"scratch_bytes": 2048, "flash": {"flash_bytes": 70000}}}}
+    results["firmware"] = {"rows": [FIRMWARE_M4]}
     assert ("| edgelenet (minmax, 1000 images, per-channel) | 98.76 % | 99.50 % | 70000 (C engine flash on "
-            "Cortex-M4, mcu) | 3082 (scratch + input + logits, mcu) |") in report.render_markdown(results, [])
+            "Cortex-M4, firmware) | 3082 (scratch + input + logits, firmware; stack 900) |") in report.render_markdown(results, [])
     assert "(MinMax, per-channel), best of peers_ort | 98.81 %" in text
 
 
@@ -62,18 +63,19 @@ def test_missing_results_are_reported_as_not_run_with_their_command():
 def test_unknown_results_render_generically_and_feed_the_headline():
     mcu = {"benchmark": "mcu", "command": ".venv/bin/python -m benchmarks.mcu", "versions": VERSIONS,
            "boards": [{"board": "mps2-an386", "instructions": 123456}],
-           "models": {"modern": {"scratch_bytes": 2048, "flash": {"flash_bytes": 70000}}},
-           # a figure of the same name elsewhere in the record must not be taken for the M4 engine's
+           # a figure of the same name elsewhere must not be taken for the M4 engine's
            "peers": [{"scratch_bytes": 1, "flash_bytes": 2}],
            "headline": {"Cortex-M4 instructions per image": 123456}}
-    results = {**peers_records(), "mcu": mcu, "validate": {"command": "edgelenet validate x --json", "passed": True}}
+    firmware = {"rows": [dict(FIRMWARE_M4, core="cortex-m0", scratch_bytes=5), FIRMWARE_M4]}
+    results = {**peers_records(), "mcu": mcu, "firmware": firmware,
+               "validate": {"command": "edgelenet validate x --json", "passed": True}}
     text = report.render_markdown(results, [])
     assert "| mps2-an386 | 123456 |" in text and "| passed | yes |" in text
     assert "| edgelenet (minmax" not in text  # no accuracy record: no edgelenet comparison row
     assert "Command: `edgelenet validate x --json`" in text
     headline = report.render_headline(results)
     # like for like: the arena holds the input and output tensors, so the engine's side adds them (stack on neither)
-    assert "scratch + input + logits (bytes; stack excluded on both sides) | 10096 vs 3082 | — |" in headline
+    assert "edgelenet's Cortex-M4 stack beside) | 10096 vs 3082 (stack 900) | — |" in headline
     assert "| Cortex-M4 instructions per image (mcu) | 123456 | — |" in headline
     per_arch = report.render_headline({"mcu": {"headline": {"M4 per MAC": {"modern": 1.2, "classic": 2.3}}}})
     assert "| M4 per MAC (mcu) | 1.2 | 2.3 |" in per_arch

@@ -10,7 +10,7 @@ import pytest
 
 from edgelenet import reference
 from edgelenet.model import float_model_of, logits_numpy
-from edgelenet.onnx_export import OPSET, export_models, float_model_proto, int8_model_proto
+from edgelenet.onnx_export import OPSET, artifact_float_proto, export_models, int8_model_proto
 from edgelenet.onnx_runtimes import OnnxRuntimeModel, TinygradModel
 
 MAX_INT8_STEPS = 1          # measured: 1 on 10,000 images, both variants, both runtimes
@@ -22,7 +22,7 @@ def _int8(model):
 
 
 def _float(model):
-    return float_model_proto(float_model_of(model), "test.safetensors", model.checksum)
+    return artifact_float_proto(model, "test.safetensors")
 
 
 def test_both_models_pass_the_full_checker_with_the_contract_interface(int8_model):
@@ -47,8 +47,8 @@ def test_int8_weights_are_per_channel_qdq(modern_int8):
 
 def test_export_is_byte_identical_and_holds_no_absolute_path(tmp_path, classic_int8):
     source = tmp_path / "classic-int8.safetensors"
-    first = export_models(float_model_of(classic_int8), classic_int8, source, classic_int8.checksum, tmp_path / "a")
-    second = export_models(float_model_of(classic_int8), classic_int8, source, classic_int8.checksum, tmp_path / "b")
+    first = export_models(artifact_float_proto(classic_int8, source.name), classic_int8, source, tmp_path / "a")
+    second = export_models(artifact_float_proto(classic_int8, source.name), classic_int8, source, tmp_path / "b")
     assert [p.name for p in first] == ["classic-float.onnx", "classic-int8.onnx"]
     for a, b in zip(first, second):
         assert a.read_bytes() == b.read_bytes()

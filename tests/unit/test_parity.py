@@ -5,14 +5,15 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from edgelenet import parity, runtimes
+from edgelenet import parity, runtime_registry
+from edgelenet.runtime_api import RuntimeUnavailable
 from edgelenet.errors import UserError
 from edgelenet.parity import Thresholds, junit_xml, run_parity, select_runtimes
 
 
 class _Unavailable:
     def __init__(self, model):
-        raise runtimes.RuntimeUnavailable("no C compiler on this machine")
+        raise RuntimeUnavailable("no C compiler on this machine")
 
 
 class _OffByOne:
@@ -20,7 +21,7 @@ class _OffByOne:
     name, int8 = "c", True
 
     def __init__(self, model):
-        self._reference = runtimes.Reference(model)
+        self._reference = runtime_registry.Reference(model)
 
     def logits(self, pixels):
         out = self._reference.logits(pixels).astype(np.int16)
@@ -31,8 +32,8 @@ class _OffByOne:
 @pytest.fixture()
 def with_c(monkeypatch):
     def install(factory):
-        monkeypatch.setitem(runtimes.RUNTIMES, "c", factory)
-    monkeypatch.delitem(runtimes.RUNTIMES, "c", raising=False)
+        monkeypatch.setitem(runtime_registry.RUNTIMES, "c", factory)
+    monkeypatch.delitem(runtime_registry.RUNTIMES, "c", raising=False)
     return install
 
 

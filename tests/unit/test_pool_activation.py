@@ -19,7 +19,7 @@ from edgelenet.checkpoint import checkpoint_bytes, load_checkpoint
 from edgelenet.errors import UserError
 from edgelenet.family import ModelConfig
 from edgelenet.model import build_model, float_model_of, logits_numpy
-from edgelenet.onnx_export import float_model_proto, int8_model_proto
+from edgelenet.onnx_export import checkpoint_float_proto, int8_model_proto
 from edgelenet.quantize import quantize_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -141,7 +141,7 @@ def test_onnx_exports_without_tanh_after_subsampling(linear_pair, test_subset):
     model, qmodel = linear_pair
     images = test_subset.images[:100]
     pixels = images[:, None]
-    float_proto, int8_proto = float_model_proto(model, "m", "0" * 64), int8_model_proto(qmodel, "m")
+    float_proto, int8_proto = checkpoint_float_proto(model, "m", "0" * 64), int8_model_proto(qmodel, "m")
     assert not [n.name for n in int8_proto.graph.node if n.name.startswith(("S2/", "S4/")) and "lut" in n.name]
     assert not [n.name for n in float_proto.graph.node if n.name.startswith(("S2/", "S4/")) and "tanh" in n.name]
     run = lambda proto: ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"]).run(

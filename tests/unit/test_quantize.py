@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from calibration.selection import load_calibration_images, select_calibration_set
+from calibration.selection import select_calibration_set
+from edgelenet.calibration_data import load_calibration_images
 from edgelenet import reference
 from edgelenet.artifact import artifact_bytes, load_artifact, save_artifact
 from edgelenet.errors import UserError

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from edgelenet.artifact import QuantizedModel
-from edgelenet.runtimes import RuntimeUnavailable
+from edgelenet.runtime_api import RuntimeUnavailable
 from firmware_export import build
 from firmware_export.render import render, template
 from firmware_export import write_files

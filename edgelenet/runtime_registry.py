@@ -1,29 +1,18 @@
-"""Runtimes: every way edgelenet can execute a model, behind one small interface.
-
-A runtime maps uint8 pixels (N, 28, 28) to logits (N, 10): float logits for the float runtimes, int8
-logits for the int8 ones. `validate`, `predict` and the benchmarks pick runtimes from `RUNTIMES` by name.
-A runtime that cannot run here (missing compiler, missing package) raises `RuntimeUnavailable` when built.
+"""The runtime registry: every way edgelenet can execute a model, by name (`validate --runtimes`, `predict
+--backend`, the benchmarks). The interface the runtimes implement is edgelenet/runtime_api.py; the ONNX
+runtimes live in edgelenet/onnx_runtimes.py and the C engine's in firmware_export/c_runtimes.py, each
+imported on use (onnx and compilers are heavy).
 """
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from typing import Callable
 
 import numpy as np
 
 from edgelenet.artifact import QuantizedModel
 from edgelenet.errors import UserError
-
-
-class RuntimeUnavailable(Exception):
-    """The runtime cannot run on this machine (the reason is the message)."""
-
-
-class Runtime(Protocol):
-    name: str
-    int8: bool
-
-    def logits(self, pixels: np.ndarray) -> np.ndarray: ...
+from edgelenet.runtime_api import Runtime
 
 
 class TorchFloat:
@@ -51,7 +40,7 @@ class Reference:
 
 
 def _onnx(factory: str) -> Callable[[QuantizedModel], Runtime]:
-    """A builder from edgelenet.onnx_runtimes, imported on use (it imports this module, and onnx is heavy)."""
+    """A builder from edgelenet.onnx_runtimes, imported on use (onnx is heavy)."""
     def build(model: QuantizedModel) -> Runtime:
         from edgelenet import onnx_runtimes
 
@@ -66,16 +55,16 @@ def _float_model(model: QuantizedModel):
 
 
 def _c_engine(model: QuantizedModel) -> Runtime:
-    """The exported C engine (firmware_export.runtime), compiled with the host C compiler on use."""
-    from firmware_export.runtime import CRuntime
+    """The exported C engine (firmware_export.c_runtimes), compiled with the host C compiler on use."""
+    from firmware_export.c_runtimes import CRuntime
 
     return CRuntime(model)
 
 
 def _qemu(name: str) -> Callable[[QuantizedModel], Runtime]:
-    """The exported C engine cross-compiled for one Cortex-M core, run under QEMU (firmware_export.runtime)."""
+    """The exported C engine cross-compiled for one Cortex-M core, run under QEMU (firmware_export.c_runtimes)."""
     def build(model: QuantizedModel) -> Runtime:
-        from firmware_export.runtime import QemuRuntime
+        from firmware_export.c_runtimes import QemuRuntime
 
         return QemuRuntime(model, name)
     return build
