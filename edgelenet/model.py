@@ -204,7 +204,7 @@ def normalize_pixels(pixels: torch.Tensor, data: DataInfo | None = None) -> torc
 
 
 def _default_data(num_classes: int) -> DataInfo:
-    """MNIST's record for ten classes; placeholder names `0`..`N-1` otherwise (set `data` to name them)."""
+    """MNIST's record for ten classes; the default names `0`..`N-1` otherwise (set `data` to name them)."""
     return DataInfo() if num_classes == 10 else DataInfo(classes=tuple(str(i) for i in range(num_classes)))
 
 
