@@ -17,7 +17,7 @@ import edgelenet
 from edgelenet.artifact import QuantizedModel
 from edgelenet.errors import UserError
 from edgelenet.fileio import replace_tree
-from firmware_export.memory import flash_for_core, measure_engine, report
+from firmware_export.memory import flash_for_core, measure_engine, report, weights_bytes
 from firmware_export.render import Rendered, render
 
 __all__ = ["export_c", "render", "write_files"]
@@ -57,14 +57,12 @@ def export_c(model: QuantizedModel, out: Path, prefix: str = "lenet5", measure_f
     result = report(rendered.steps, rendered.arrays, rendered.scratch_bytes, names, measured)
     other = "speed" if optimize == "size" else "size"
     twin = render(model, prefix, other)
-    twin_flash = flash_for_core(twin.files, prefix) if measured else None
     result["optimize"] = optimize
-    if twin_flash is None:  # no Arm compiler: the Cortex-M4 weights of each layout
-        twin_flash, mine = report(twin.steps, twin.arrays, twin.scratch_bytes, names, None)["weights_bytes_dsp"], \
-            result["weights_bytes_dsp"]
-    else:
-        mine = result["flash_bytes"]
-    result["flash_bytes_by_optimize"] = {optimize: mine, other: twin_flash}
+    if measured:  # Cortex-M4 code + constants of each layout
+        both = {optimize: result["flash_bytes"], other: flash_for_core(twin.files, prefix)}
+    else:  # no Arm compiler: the Cortex-M4 weights of each layout
+        both = {optimize: result["weights_bytes_dsp"], other: weights_bytes(twin.arrays, "dsp")}
+    result["flash_bytes_by_optimize"] = both
     result = {"generator": f"edgelenet {edgelenet.__version__}", "prefix": prefix, "checksum": model.checksum,
               **result}
     files = dict(rendered.files, **{REPORT: json.dumps(result, indent=2, sort_keys=True) + "\n"})
