@@ -73,7 +73,7 @@ def conv_pack(kernels: np.ndarray) -> np.ndarray:
     """int8 (Cout, Cin, 5, 5) -> the host path's int16 (Cout, 2, Cin*36) of kernels/eln_conv_window.h: the
     6-wide kernels E[ky] = {w0..w4, 0} (dx = 0) and O[ky] = {0, w0..w4} (dx = 1) over the patch's 6
     columns, indexed [E/O][i][g][ky][l] (row ky = 5 zero; column pairs {0, 2}, {1, 3}, {4, 5} of
-    kernels/eln_conv_patch.h)."""
+    kernels/eln_conv_window.h, eln_conv_patch)."""
     cout, cin = kernels.shape[:2]
     six = np.zeros((cout, cin, 2, 6, 6), np.int64)                     # (Cout, Cin, E/O, ky, column)
     six[:, :, 0, :5, :5] = kernels
@@ -84,9 +84,9 @@ def conv_pack(kernels: np.ndarray) -> np.ndarray:
 
 def conv_pack_dsp(kernels: np.ndarray, epilogue: np.ndarray, in_side: int, optimize: str,
                   maps: list[list[int]]) -> np.ndarray:
-    """int8 (Cout, Cin, 5, 5) -> the DSP path's words (kernels/eln_conv_dsp.h), per output map its kernels
-    and then its `epilogue` row (Cout, 4): bias', m, n - 32, rounding. The kernels of its connected input
-    maps `maps[c]` only (a partial C3 table costs no MACs), per input map i and
+    """int8 (Cout, Cin, 5, 5) -> the DSP path's words (kernels/eln_conv_window.h, DSP section), per output
+    map its kernels and then its `epilogue` row (Cout, 4): bias', m, n - 32, rounding. The kernels of its
+    connected input maps `maps[c]` only (a partial C3 table costs no MACs), per input map i and
     patch column pair g = 0..2 (columns {2g, 2g + 1}), kernel rows ky = 0..4, as the 16-bit pairs
     E[ky][g] = {w[2g], w[2g+1]} (dx = 0) and O[ky][g] = {w[2g-1], w[2g]} (dx = 1), w[-1] = w[5] = 0:
     - speed: the words E, O per ky, then the patch words to skip to the next column pair (in_side - 6),
@@ -244,7 +244,7 @@ def output_stage(layer: QLayer) -> OutputStage:
 
 def folded_rounding(layer: QLayer, acc_bound: int) -> np.ndarray | None:
     """round'[c] = 2^(k-1) + z * 2^k (k = n - 32) of the DSP epilogue that folds the zero point z of the
-    layer's output stage (or of its tanh input) into the rounding constant (kernels/eln_conv_dsp.h,
+    layer's output stage (or of its tanh input) into the rounding constant (kernels/eln_conv_window.h,
     eln_dsp_folded), or None where that form is not exact: it needs act_min = -128 (the clamp is then
     SSAT #8; ReLU has z_out = -128), every n > 32, and SMMLA's round' + floor(x * m / 2^32) to fit int32 for
     every |x| <= acc_bound."""

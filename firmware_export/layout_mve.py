@@ -1,10 +1,10 @@
-"""The Helium (MVE, Cortex-M55/M85) twins of the weight arrays (kernels/eln_*_mve.h).
+"""The Helium (MVE, Cortex-M55/M85) twins of the weight arrays (the ELN_MVE sections of the kernels).
 
 Feature maps between the Helium kernels are channel-last, (H, W, C), so that one kernel row of one pixel
-is 5 * Cin contiguous bytes (kernels/eln_conv_window_mve.h). Each convolution's weights become one int8
-row per output map in that tap order, zero-padded to a multiple of 16 (one vector per 16 taps); each full
-layer's rows are interleaved four at a time per 16 inputs, and the first full layer after a convolution
-takes its inputs in channel-last order too. Every array is a twin (path "mve") of the other paths' array
+is 5 * Cin contiguous bytes (kernels/eln_conv_window.h, Helium section). Each convolution's weights
+become one int8 row per output map in that tap order, zero-padded to a multiple of 16 (one vector per 16
+taps); each full layer's rows are interleaved four at a time per 16 inputs, and the first full layer
+after a convolution takes its inputs in channel-last order too. Every array is a twin (path "mve") of the other paths' array
 of the same name, chosen by `__ARM_FEATURE_MVE` (render.c_arrays).
 """
 
@@ -39,7 +39,7 @@ def conv_pack_mve(kernels: np.ndarray, bias: np.ndarray, multiplier: np.ndarray,
     (Cout, 1, 2, 2) coefficients: classic's S2/S4), 16 more words of its own and 16 of its coefficients
     [j = dy * 2 + dx][map].
     Row c: tap t = (ky * 5 + kx) * Cin + i, zero-padded to K = 25 * Cin rounded up to 32 (the window loop's
-    pass): the order of the channel-last im2col columns (kernels/eln_conv_window_mve.h). Little-endian."""
+    pass): the order of the channel-last im2col columns (kernels/eln_conv_window.h, Helium section). Little-endian."""
     cout, cin, kh, kw = kernels.shape
     rows = np.zeros((cout + cout % 2, _pad(kh * kw * cin, 2 * VECTOR)), np.int64)
     rows[:cout, :kh * kw * cin] = kernels.transpose(0, 2, 3, 1).reshape(cout, -1)

@@ -34,9 +34,7 @@ C_KEYWORDS = frozenset("""
     _BitInt _Decimal32 _Decimal64 _Decimal128
 """.split())
 KERNELS = {"conv_maxpool": "eln_conv_maxpool_s8.c", "conv_subsample": "eln_conv_subsample_s8.c", "fc": "eln_fc_s8.c"}
-MVE = "defined(__ARM_FEATURE_MVE)"  # the Helium path's twin of each kernel and weight array (kernels/eln_*_mve.h)
-KERNELS_MVE = {"conv_maxpool": "eln_conv_maxpool_mve.h", "conv_subsample": "eln_conv_subsample_mve.h",
-               "fc": "eln_fc_mve.h"}
+MVE = "defined(__ARM_FEATURE_MVE)"  # the Helium path's twin of each weight array (layout_mve.py)
 CALLS = {
     "conv_maxpool": "eln_conv_maxpool_s8(&{p}_shape, &{p}_quant, {src}, {p}_weights, {p}_bias, {dst});",
     "conv_subsample": "eln_conv_subsample_s8(&{p}_shape, &{p}_quant, &{s}_sub, {src}, {p}_weights, {p}_bias, {dst});",
@@ -142,8 +140,7 @@ def pasted_kernels(steps: list[Step], optimize: str = "size") -> str:
     names = ["eln_target.h", "eln_requant.h", "eln_kernels.h", "eln_dsp.h", "eln_requant_mve.h"]
     convs = [step for step in steps if step.kind != "fc"]
     if convs:
-        names += ["eln_conv_patch.h", "eln_conv_dsp.h", "eln_conv_thumb.h", "eln_conv_window.h",
-                  "eln_conv_window_mve.h"]
+        names += ["eln_conv_window.h"]
     kinds = sorted({step.kind for step in steps}, key=lambda kind: KERNELS[kind])
     bounds = [f"#define ELN_FC_MAX_IN {max(-(-s.in_shape[0] // 8) * 8 for s in steps if s.kind == 'fc')}"
               " /* largest F_in, rounded up to a multiple of 8 */"]
@@ -169,8 +166,8 @@ def pasted_kernels(steps: list[Step], optimize: str = "size") -> str:
         parts.append(_pasted(name))
         if name == "eln_target.h":
             parts.append("ELN_INTEGER_BEGIN /* to the end of the file */\n\n")
-    for kind in kinds:  # each kernel: its Helium twin, or the other paths' file
-        parts.append(f"#if {MVE}\n{_pasted(KERNELS_MVE[kind])}#else\n{_pasted(KERNELS[kind])}#endif\n\n")
+    for kind in kinds:  # each kernel once: one function with every path (kernels/eln_target.h)
+        parts.append(_pasted(KERNELS[kind]))
     return "".join(parts)
 
 

@@ -4,21 +4,54 @@
  * Only the pooled map is written: max pooling commutes with the monotonic requantization and the ReLU
  * clamp (docs/quantization.md), so the four accumulators of a window are pooled first and requantized
  * once. The result is bit-identical to requantize -> clamp -> pool, at a quarter of the requantizations.
- * - portable (host and Thumb paths): windows outside, output maps inside: each window's input patch is
- *   prepared once for all output maps (eln_conv_window.h); the layer's output stage is read through the
- *   pointer (the Thumb path's 8 low registers run faster that way).
- * - DSP: the input is widened once, then output maps outside, windows inside, so each map's kernels are
- *   widened once (eln_conv_dsp.h); the map's epilogue words are read once per map.
- * Stack: the patch (ELN_PATCH_WORDS * 4 bytes), or on the DSP path the widened input and one map's kernels.
+ * The window sums come from eln_conv_window.h, one function per path; the paths, in this file's order:
+ * - Helium (ELN_MVE): per window, its four im2col columns are built once and shared by every output map;
+ *   per pair of maps the window sums come from VMLADAVA and are pooled by VMAXV (eln_pair_best_mve), and
+ *   four maps' maxima are requantized together, exactly (eln_requant_mve.h). Input (in_side, in_side, Cin)
+ *   and output (out_side, out_side, Cout) are channel-last; weights (layout_mve.py): per 4 maps (fewer at
+ *   the end), their (4, K) int8 and their 16 epilogue words.
+ * - DSP (ELN_DSP): the input is widened once, then output maps outside, windows inside, so each map's
+ *   kernels are widened once; the map's epilogue words are read once per map.
+ * - Thumb (ELN_THUMB) and portable: windows outside, output maps inside: each window's input (the portable
+ *   patch, or on Thumb the int8 input in place) is prepared once for all output maps; the layer's output
+ *   stage is read through the pointer (the Thumb path's 8 low registers run faster that way).
+ * Stack: the patch (ELN_PATCH_WORDS * 4 bytes); on the DSP path the widened input and one map's kernels;
+ * on the Helium path eln_window_mve (4 * K + 64 bytes).
  */
 #include "eln_conv_window.h"
+#include "eln_requant_mve.h"
 
 ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant *quant, const int8_t *input,
                                     const void *weights, const int32_t *bias, int8_t *output)
 {
+#if defined(ELN_MVE)
+    const int32_t side = shape->out_side, cout = shape->out_channels, high = eln_high_shifts_mve(quant, cout);
+    const eln_quant stage = *quant; /* local copies: no reloads after the int8 stores (they could alias them) */
+    eln_window_mve win;
+    int32_t py, px, c, q;
+    eln_window_init_mve(shape, &win);
+    for (py = 0; py < side; ++py) {
+        for (px = 0; px < side; ++px, output += cout) { /* output: pixel (py, px)'s Cout values */
+            const int8_t *w = (const int8_t *)weights;
+            eln_window_columns_mve(shape, input, py, px, &win);
+            for (c = 0; c < cout; c += 4, w += 64) { /* maps c..c+3, then their epilogue words */
+                int32_t best[4] __attribute__((aligned(16))); /* per map: max of its four window sums */
+                int32x4_t y;
+                for (q = 0; q < 4 && c + q < cout; q += 2) {
+                    w = eln_pair_best_mve(&win, w, win.passes, best + q);
+                }
+                y = eln_conv_stage_mve(vldrwq_s32(best), (const int32_t *)(const void *)w, bias, &stage, c, cout, high);
+                if (cout - c >= 4) {
+                    vstrbq_s32(output + c, y);
+                } else {
+                    vstrbq_p_s32(output + c, y, vctp32q((uint32_t)(cout - c)));
+                }
+            }
+        }
+    }
+#elif defined(ELN_DSP)
     const int32_t side = shape->out_side;
     int32_t c, py;
-#if defined(ELN_DSP)
     int32_t xw[ELN_CONV_INPUT_WORDS]; /* the widened input */
 #if defined(ELN_CONV_INT8)
     int32_t ww[ELN_CONV_MAP_WORDS]; /* one map's widened kernels */
@@ -38,7 +71,7 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
             do { /* windows (py, px), px = 0..side-1 */
                 int32_t acc[4], best;
                 eln_channel channel;
-                eln_dsp_channel(eln_dsp_window(patch, map, acc), &channel);
+                eln_dsp_channel(eln_conv_window_dsp(patch, map, acc), &channel);
                 best = acc[0] > acc[1] ? acc[0] : acc[1];
                 best = acc[2] > best ? acc[2] : best;
                 best = acc[3] > best ? acc[3] : best;
@@ -52,20 +85,30 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
         }
     }
     (void)bias, (void)stage;
-#else
-    const int32_t plane = side * side;
-    int32_t px;
+#else /* Thumb and portable */
+    const int32_t side = shape->out_side, plane = side * side;
+    int32_t c, py, px;
+#if !defined(ELN_THUMB)
     eln_patch patch;
+#endif
     for (py = 0; py < side; ++py) {
         for (px = 0; px < side; ++px) {
             const void *w_map = weights;           /* output map c's weights (eln_conv_window.h) */
             const uint8_t *maps = shape->maps;     /* output map c's input maps: n, then n indices */
             int8_t *out = output + py * side + px; /* (Cout, side, side): map c's pixel (py, px) */
+#if defined(ELN_THUMB) /* the int8 input is read in place, from the window's top-left value in map 0 */
+            const int8_t *const origin = input + 2 * (py * shape->in_side + px);
+#else
             eln_conv_patch(shape, input, py, px, &patch);
+#endif
             for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0], out += plane) {
                 int32_t acc[4], best;
                 eln_channel channel;
+#if defined(ELN_THUMB)
+                w_map = eln_conv_window_thumb(shape, maps, &origin, w_map, acc);
+#else
                 w_map = eln_conv_window(shape, maps, &patch, w_map, acc);
+#endif
                 w_map = eln_conv_channel(w_map, bias, quant, c, &channel);
                 best = acc[0] > acc[1] ? acc[0] : acc[1];
                 best = acc[2] > best ? acc[2] : best;

@@ -6,18 +6,69 @@
  * A subsampling layer without activation (pool activation "none": its eln_quant has no table) ends with
  * the plain requantize + clamp instead; the folded DSP epilogue learns it from ELN_SUBSAMPLE_LINEAR.
  * Only the subsampled map is written, so the full-resolution convolution output never needs memory.
- * Loop order as eln_conv_maxpool_s8.c: portable paths windows outside, the DSP path output maps outside.
- * Overflow of s: |s| <= |bias'| + 4 * 127 * 128, tiny. Stack: as eln_conv_maxpool_s8.c.
+ * Overflow of s: |s| <= |bias'| + 4 * 127 * 128, tiny. Loop order and stack as eln_conv_maxpool_s8.c:
+ * - Helium (ELN_MVE): per four maps, the window sums come from VMLADAVA (eln_pair_sums_mve) as four
+ *   vectors (lanes = maps); each goes through its own exact output stage and the subsampling combines them
+ *   four maps per vector. A partial connection table (C3) is zero weights. Channel-last maps; weights as
+ *   eln_conv_maxpool_s8's, with 48 epilogue words per 4 maps: the convolution's, the subsampling's, and
+ *   its coefficients per j (layout_mve.py).
+ * - DSP (ELN_DSP): output maps outside; with ELN_CONV_SUBSAMPLE_FOLDED both output stages are folded into
+ *   8 epilogue words per map (eln_dsp_folded).
+ * - Thumb (ELN_THUMB) and portable: windows outside, output maps inside.
  */
 #include "eln_conv_window.h"
+#include "eln_requant_mve.h"
 
 ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_quant *quant,
                                       const eln_subsample *sub, const int8_t *input, const void *weights,
                                       const int32_t *bias, int8_t *output)
 {
+#if defined(ELN_MVE)
+    const int32_t side = shape->out_side, cout = shape->out_channels;
+    const int32_t high = eln_high_shifts_mve(quant, cout) && eln_high_shifts_mve(&sub->quant, cout);
+    const uint32x4_t every_fourth = vmulq_n_u32(vidupq_n_u32(0, 1), 4); /* byte offsets of w_s[c..c+3][j] */
+    const eln_quant stage = *quant, sub_stage = sub->quant; /* local copies: no reloads after the stores */
+    int32_t sums[4][4] __attribute__((aligned(16))); /* [output pixel j][map q of the four] */
+    eln_window_mve win;
+    int32_t py, px, c, j, q;
+    eln_window_init_mve(shape, &win);
+    for (py = 0; py < side; ++py) {
+        for (px = 0; px < side; ++px, output += cout) { /* output: pixel (py, px)'s Cout values */
+            const int8_t *w = (const int8_t *)weights;
+            eln_window_columns_mve(shape, input, py, px, &win);
+            for (c = 0; c < cout; c += 4, w += 192) { /* maps c..c+3, then their 48 epilogue words */
+                const int32_t *words;
+                int32x4_t s = vdupq_n_s32(0), y;
+                for (q = 0; q < 4 && c + q < cout; q += 2) {
+                    w = eln_pair_sums_mve(&win, w, win.passes, q, sums);
+                }
+                words = (const int32_t *)(const void *)w; /* the convolution's, the subsampling's, [j][map] */
+                if (high) {
+                    for (j = 0; j < 4; ++j) {
+                        y = eln_saturate_words_mve(eln_requantize_words_mve(vldrwq_s32(sums[j]), words), &stage);
+                        s = vaddq_s32(s, vmulq_s32(y, vldrwq_s32(words + 32 + 4 * j)));
+                    }
+                    y = eln_saturate_words_mve(eln_requantize_words_mve(s, words + 16), &sub_stage);
+                } else { /* some n <= 32: the layers' arrays, lane by lane */
+                    const mve_pred16_t lanes = vctp32q((uint32_t)(cout - c));
+                    for (j = 0; j < 4; ++j) { /* w_s (Cout, 2, 2): map c's coefficient j at 4c + j */
+                        y = eln_stage_mve(vldrwq_s32(sums[j]), bias, &stage, c, cout, 0);
+                        s = vaddq_s32(s, vmulq_s32(y, vldrbq_gather_offset_z_s32(sub->weights + 4 * c + j,
+                                                                                    every_fourth, lanes)));
+                    }
+                    y = eln_stage_mve(s, sub->bias, &sub_stage, c, cout, 0);
+                }
+                if (cout - c >= 4) {
+                    vstrbq_s32(output + c, y);
+                } else {
+                    vstrbq_p_s32(output + c, y, vctp32q((uint32_t)(cout - c)));
+                }
+            }
+        }
+    }
+#elif defined(ELN_DSP)
     const int32_t side = shape->out_side;
     int32_t c, py;
-#if defined(ELN_DSP)
     int32_t xw[ELN_CONV_INPUT_WORDS]; /* the widened input */
 #if defined(ELN_CONV_INT8)
     int32_t ww[ELN_CONV_MAP_WORDS]; /* one map's widened kernels */
@@ -45,7 +96,7 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
             do { /* windows (py, px), px = 0..side-1 */
                 int32_t acc[4];
                 eln_channel channel;
-                const int32_t *const epilogue = eln_dsp_window(patch, map, acc);
+                const int32_t *const epilogue = eln_conv_window_dsp(patch, map, acc);
 #if defined(ELN_CONV_SUBSAMPLE_FOLDED)
                 int32_t s;
                 eln_dsp_channel(epilogue, &channel);
@@ -73,19 +124,30 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
         }
     }
     (void)bias;
-#else
-    int32_t px, j;
+#else /* Thumb and portable */
+    const int32_t side = shape->out_side;
+    int32_t c, py, px, j;
+#if !defined(ELN_THUMB)
     eln_patch patch;
+#endif
     for (py = 0; py < side; ++py) {
         for (px = 0; px < side; ++px) {
             const void *w_map = weights;        /* output map c's weights (layout: eln_conv_window.h) */
             const uint8_t *maps = shape->maps;  /* output map c's input maps: n, then n indices */
+#if defined(ELN_THUMB) /* the int8 input is read in place, from the window's top-left value in map 0 */
+            const int8_t *const origin = input + 2 * (py * shape->in_side + px);
+#else
             eln_conv_patch(shape, input, py, px, &patch);
+#endif
             for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0]) {
                 const int8_t *w_sub = sub->weights + 4 * c; /* (2, 2) */
                 int32_t acc[4], s = sub->bias[c];
                 eln_channel channel;
+#if defined(ELN_THUMB)
+                w_map = eln_conv_window_thumb(shape, maps, &origin, w_map, acc);
+#else
                 w_map = eln_conv_window(shape, maps, &patch, w_map, acc);
+#endif
                 w_map = eln_conv_channel(w_map, bias, quant, c, &channel);
                 for (j = 0; j < 4; ++j) {
                     s += (int32_t)w_sub[j] * eln_saturate_s8(eln_requantize_channel(acc[j] + channel.bias, &channel),

@@ -1,31 +1,65 @@
-/* eln_conv_window.h: the convolution inner loop nest of the host and Thumb paths, shared by the two
- * convolution kernels (the DSP path's is eln_dsp_window, eln_conv_dsp.h).
+/* eln_conv_window.h: the window of a 2x2-pooled 5x5 convolution on every path, the portable loop first.
  *
- * One call computes the four convolution outputs of one 2x2 pooling window (py, px) of one output map:
+ * A window is the four convolution outputs of one 2x2 pooling window (py, px) of one output map:
  *   acc[dy][dx] = sum over input maps i, taps (ky, kx) of x[i][2py+dy+ky][2px+dx+kx] * w[i][ky][kx]
- * from the window's input patch, prepared once per window and shared by every output map.
- * Patch layout (eln_conv_patch.h): word (i, g, r) = column pair g of row r of map i ({0, 2}, {1, 3},
- * {4, 5}), rows r, r+1 adjacent; the weights pair their columns the same way.
- * Weights, prepared by the exporter (layout.py), come as two 6-wide kernels over the patch's 6 columns:
- *   E[ky] = {w0, w1, w2, w3, w4, 0} (dx = 0) and O[ky] = {0, w0, w1, w2, w3, w4} (dx = 1),
- * so dy = 1 is the same dot product one row further down. Bias and zero point are added by the caller.
- * Overflow: each product is at most 128 * 127 in magnitude, so |acc| <= fan_in * 16,256 <= 6,502,400 for
- * LeNet-5's largest fan-in (400), far below 2^31 (the exact per-layer bound is in the generated engine).
- *
- * Three paths, bit-identical (integer sums in any order are exact):
- * - host: int16 weights (2, Cin*36), E then O, row 5 zero: four dot products over the flat patch.
- * - Thumb (ELN_THUMB): int8 (n, 5, 5) kernels of the connected maps only, read in place (eln_conv_thumb.h).
- * - DSP (ELN_DSP): the same E and O kernels as 16-bit pairs of adjacent columns, over the whole layer's
- *   widened input, output maps outside (eln_conv_dsp.h).
+ * Both convolution kernels (eln_conv_maxpool_s8.c, eln_conv_subsample_s8.c) compute it and differ only in
+ * the output stage that follows. One function per path, each bit-identical to the portable loop (integer
+ * sums in any order are exact), in this order:
+ * - portable (host): eln_conv_window, over the window's input widened once (eln_conv_patch);
+ * - Thumb (ELN_THUMB: Cortex-M0/M0+/M3): eln_conv_window_thumb, the int8 input read in place;
+ * - DSP (ELN_DSP: Cortex-M4/M7/M33, M55 without MVE): eln_conv_window_dsp, SMLAD over the whole layer's
+ *   widened input, output maps outside;
+ * - Helium (ELN_MVE: Cortex-M55/M85): eln_pair_sums_mve and eln_pair_best_mve, VMLADAVA over the window's
+ *   im2col columns, two output maps per call.
+ * Bias and zero point are added by the caller. Overflow: each product is at most 128 * 127 in magnitude,
+ * so |acc| <= fan_in * 16,256 <= 6,502,400 for LeNet-5's largest fan-in (400), far below 2^31 (the exact
+ * per-layer bound is in the generated engine).
  */
 #ifndef ELN_CONV_WINDOW_H
 #define ELN_CONV_WINDOW_H
 
-#include "eln_conv_dsp.h"
-#include "eln_conv_patch.h"
-#include "eln_conv_thumb.h"
+#include "eln_dsp.h"
+#include "eln_kernels.h"
 
-#if !defined(ELN_DSP) && !defined(ELN_THUMB) /* the other paths: eln_conv_dsp.h, eln_conv_thumb.h */
+#ifndef ELN_CONV_MAX_MAPS
+#define ELN_CONV_MAX_MAPS 16 /* input maps of the largest convolution (the engine defines the exact one) */
+#endif
+
+/* ---- portable (host) ---------------------------------------------------------------------------------
+ * The window's input is widened to int16 once (eln_conv_patch) and shared by every output map.
+ * Patch layout (Cin, 3, 6, 2): the 6 columns of each row of the 6x6 input window are grouped in three
+ * 16-bit pairs, g = 0: {x[r][0], x[r][2]}, g = 1: {x[r][1], x[r][3]}, g = 2: {x[r][4], x[r][5]}, pair
+ * (i, g, r) at word (i*3 + g)*6 + r, so the words of rows r and r+1 are adjacent.
+ * Weights (layout.py): int16 (2, Cin*36) per output map, two 6-wide kernels over the patch's 6 columns,
+ *   E[ky] = {w0, w1, w2, w3, w4, 0} (dx = 0) and O[ky] = {0, w0, w1, w2, w3, w4} (dx = 1), row 5 zero,
+ * so dy = 1 is the same dot product one row further down: four dot products over the flat patch.
+ */
+#if !defined(ELN_MVE) && !defined(ELN_DSP) && !defined(ELN_THUMB)
+#define ELN_PATCH_WORDS (ELN_CONV_MAX_MAPS * 18 + 1) /* + 1: the portable dy = 1 products read 2 values past */
+
+typedef union { /* values, and words to clear the pad */
+    int32_t words[ELN_PATCH_WORDS];
+    int16_t values[2 * ELN_PATCH_WORDS];
+} eln_patch;
+
+/* input: (Cin, in_side, in_side) int8 -> patch: the 6x6 input window of every map, int16, layout above. */
+ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input, int32_t py, int32_t px,
+                                  eln_patch *patch)
+{
+    const int32_t side = shape->in_side;
+    int32_t i, r;
+    for (i = 0; i < shape->in_channels; ++i) {
+        const int8_t *row = input + (i * side + 2 * py) * side + 2 * px;
+        int16_t *pair = patch->values + i * 36; /* pair (i, g = 0, r), as two int16 values */
+        for (r = 0; r < 6; ++r, row += side, pair += 2) {
+            pair[0] = row[0], pair[1] = row[2];
+            pair[12] = row[1], pair[13] = row[3];
+            pair[24] = row[4], pair[25] = row[5];
+        }
+    }
+    patch->words[shape->in_channels * 18] = 0;
+}
+
 /* weights: this output map's (2, Cin*36) int16; acc: (2, 2) out; returns the next map's weights. Four dot
  * products of one fixed length: contiguous int16 operands into int32 sums, which compilers vectorise
  * (pmaddwd-style) on hosts. Every input map is read (a partial table is zero weights). */
@@ -50,7 +84,7 @@ ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_
 }
 #endif
 
-#if !defined(ELN_DSP) /* the DSP path stores these four words after the map's weights (eln_dsp_channel) */
+#if !defined(ELN_MVE) && !defined(ELN_DSP) /* the DSP path's epilogue words: eln_dsp_channel */
 /* output map c's bias' and requantization (eln_channel); returns weights unchanged: threading the weight
  * pointer through the call keeps GCC's Cortex-M0 code of the subsampling kernel 4% shorter (measured). */
 ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant, int32_t c,
@@ -61,6 +95,423 @@ ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias
     channel->round = n > 32 ? (int32_t)1 << (n - 33) : 0;
     return weights;
 }
+#endif
+
+/* ---- Thumb (ELN_THUMB) --------------------------------------------------------------------------------
+ * ARM cores without the DSP extension: Cortex-M0/M0+ run Thumb-1 with 8 low registers, Cortex-M3 Thumb-2
+ * with MLA.
+ * No widening and no zero padding: the int8 input is read in place (LDRSB) and each output map stores the
+ * 5x5 int8 kernels of only the input maps it is connected to (classic C3 skips its table's zeros).
+ * Per kernel row ky, the two input rows ky (top) and ky + 1 (bottom) slide left to right: tap kx loads
+ * one weight and one new column {top[kx+1], bottom[kx+1]}, and the previous column is still in registers:
+ *   a00 += w*top[kx]   a01 += w*top[kx+1]   a10 += w*bottom[kx]   a11 += w*bottom[kx+1]
+ * 3 loads for 4 MACs (MLA on M3; MULS + ADD on M0), 9 live values, pointers advanced, not indexed.
+ * Overflow: |acc| <= n * 25 * 128 * 127 <= 6,502,400 for 16 maps (the engine states the exact bound).
+ */
+#if defined(ELN_THUMB)
+/* tap kx: weight v; (lt, lb) = column kx, already loaded; (rt, rb) = column kx + 1, loaded here */
+#define ELN_TAP(kx, lt, lb, rt, rb) \
+    (v = w[kx], rt = top[(kx) + 1], rb = bottom[(kx) + 1], \
+     a00 += v * lt, a01 += v * rt, a10 += v * lb, a11 += v * rb)
+
+/* *origin: the window's top-left input value in map 0 (by address: with Cortex-M0's 8 low registers GCC
+ * then reloads it per input map instead of keeping it live across the output maps, 1.5% fewer instructions,
+ * measured); maps: n, then this output map's n input maps; weights: their (n, 5, 5) int8 kernels;
+ * acc: (2, 2) out. Returns the next output map's weights. */
+ELN_INLINE const void *eln_conv_window_thumb(const eln_conv_shape *shape, const uint8_t *maps, const int8_t *const *origin,
+                                             const void *weights, int32_t acc[4])
+{
+    const int32_t side = shape->in_side, plane = side * side;
+    const int8_t *w = (const int8_t *)weights;
+    const uint8_t *map = maps + 1, *const last = map + maps[0];
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    for (; map < last; ++map) { /* one connected input map per pass */
+        const int8_t *top = *origin + *map * plane, *bottom = top + side;
+        const int8_t *const end = w + 25;
+        for (; w < end; w += 5, top += side, bottom += side) { /* kernel row ky */
+            int32_t t0 = top[0], b0 = bottom[0], t1, b1, v;
+            ELN_TAP(0, t0, b0, t1, b1);
+            ELN_TAP(1, t1, b1, t0, b0);
+            ELN_TAP(2, t0, b0, t1, b1);
+            ELN_TAP(3, t1, b1, t0, b0);
+            ELN_TAP(4, t0, b0, t1, b1);
+        }
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+    return w;
+}
+#undef ELN_TAP
+#endif
+
+/* ---- DSP (ELN_DSP) ------------------------------------------------------------------------------------
+ * The layer's input is widened once (eln_dsp_widen_input) into int16 pairs of adjacent columns, stored
+ * column pair major: word (i, j, r) = {x[i][r][2j], x[i][r][2j+1]} at (i * side/2 + j) * side + r, so the
+ * 6 rows 2py..2py+5 of a window's column pair are 6 consecutive words. Then, per output map, its kernels
+ * are widened once (eln_dsp_map_weights) into 16-bit pairs over the window's three column pairs g:
+ *   E[ky][g] = {w[2g], w[2g+1]} (dx = 0)   O[ky][g] = {w[2g-1], w[2g]} (dx = 1)   (w[-1] = w[5] = 0)
+ * and eln_conv_window_dsp runs the 2x2 pooling window of every position over them: per input map and column
+ * pair, the 6 patch words and the 10 weight words are loaded with LDM (one instruction for 2-4 words) into
+ * fixed registers, and 20 SMLADs (two 16-bit MACs each) update the four accumulators:
+ *   a00 += P[ky].E[ky]   a01 += P[ky].O[ky]   a10 += P[ky+1].E[ky]   a11 += P[ky+1].O[ky]
+ * 27 instructions per column pair for 40 MAC slots (33 used), 83 per input map with the loop test.
+ * After each column pair's weights comes the number of patch words to skip to the next column pair, or
+ * after the last one to the next connected input map (a partial C3 table costs no MACs), and 0 after the
+ * last one: all 14 registers are busy, so the loop keeps no end pointer and no stride.
+ * Memory: the widened input (ELN_CONV_INPUT_WORDS words) and one map's widened kernels (ELN_CONV_MAP_WORDS)
+ * on the stack; with ELN_CONV_INT8 (export-c --optimize size) flash holds one int8 word per kernel row and
+ * column pair (layout.py, conv_pack_dsp), widened here, and with 16-bit pairs (speed) the words themselves.
+ * Alignment: the input is read bytewise; every word access is to an int32 array.
+ */
+#if defined(ELN_DSP)
+#ifndef ELN_CONV_INPUT_WORDS
+#define ELN_CONV_INPUT_WORDS (16 * 14 * 7) /* largest Cin * side * side / 2 (the engine defines the exact one) */
+#endif
+#ifndef ELN_CONV_MAP_WORDS
+#define ELN_CONV_MAP_WORDS (16 * 33 + 8) /* largest Cin * 33 + 8: one map's widened kernels, skips, epilogue */
+#endif
+
+/* acc += the two 16-bit products of x and y, in place (a statement): with ACLE's __smlad, GCC 12 renames
+ * the accumulators through the LDM registers and copies the weight pointer around the loop (2 MOVs/map) */
+#define ELN_SMLAD(acc, x, y) __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(x), "r"(y))
+/* the first products of a window: acc = the two 16-bit products of x and y (no zeroing needed) */
+#define ELN_SMUAD(acc, x, y) __asm__("smuad %0, %1, %2" : "=r"(acc) : "r"(x), "r"(y))
+/* kernel row ky = patch rows (top, bottom) with weights (e, o); OP: ELN_SMLAD, or ELN_SMUAD to start */
+#define ELN_ROW_OP(OP, top, bottom, e, o)                                                           \
+    do {                                                                                            \
+        OP(a00, top, e); OP(a01, top, o);                                                           \
+        OP(a10, bottom, e); OP(a11, bottom, o);                                                     \
+    } while (0)
+#define ELN_ROW(top, bottom, e, o) ELN_ROW_OP(ELN_SMLAD, top, bottom, e, o)
+/* one column pair: patch rows 0..5, kernel rows 0..4, then the skip to the next column pair (into e1);
+ * FIRST: ELN_SMUAD for the window's first products, else ELN_SMLAD */
+#define ELN_PAIR_OP(FIRST)                                                                          \
+    do {                                                                                            \
+        ELN_LDM3(p, p0, p1, p2); /* rows 0..2 */                                                    \
+        ELN_LDM4(w, e0, o0, e1, o1); /* ky = 0, 1 */                                                \
+        ELN_ROW_OP(FIRST, p0, p1, e0, o0); ELN_ROW(p1, p2, e1, o1);                                 \
+        ELN_LDM2(p, p0, p1); /* rows 3, 4 */                                                        \
+        ELN_LDM4(w, e0, o0, e1, o1); /* ky = 2, 3 */                                                \
+        ELN_ROW(p2, p0, e0, o0); ELN_ROW(p0, p1, e1, o1);                                           \
+        ELN_LDR1(p, p2); /* row 5 */                                                                \
+        ELN_LDM3(w, e0, o0, e1); /* ky = 4, and the skip */                                         \
+        ELN_ROW(p1, p2, e0, o0);                                                                    \
+        p += e1;                                                                                    \
+    } while (0)
+#define ELN_PAIR() ELN_PAIR_OP(ELN_SMLAD)
+
+/* patch: the window's first word (first connected input map, column pair px, row 2py) of the widened input;
+ * weights: one output map's widened kernels; acc: (2, 2) out. Returns the map's epilogue words, which
+ * follow its kernels (layout.py, conv_pack_dsp). */
+ELN_INLINE const int32_t *eln_conv_window_dsp(const int32_t *patch, const int32_t *weights, int32_t acc[4])
+{
+    const int32_t *p = patch, *w = weights;
+    register int32_t e0 __asm__("r0"), o0 __asm__("r1"), e1 __asm__("r2"), o1 __asm__("r3");
+    register int32_t p0 __asm__("r4"), p1 __asm__("r5"), p2 __asm__("r6");
+    int32_t a00, a01, a10, a11;
+    ELN_PAIR_OP(ELN_SMUAD); /* the first input map: its first products start the sums */
+    ELN_PAIR();
+    ELN_PAIR();
+    while (e1 != 0) { /* the other input maps; the skip after the last one is 0 */
+        ELN_PAIR();
+        ELN_PAIR();
+        ELN_PAIR();
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+    return w;
+}
+#undef ELN_PAIR
+#undef ELN_PAIR_OP
+#undef ELN_ROW
+#undef ELN_ROW_OP
+#undef ELN_SMUAD
+#undef ELN_SMLAD
+
+/* input: (Cin, side, side) int8 -> xw: (Cin, side/2, side) words of adjacent column pairs (above). */
+ELN_INLINE void eln_dsp_widen_input(const eln_conv_shape *shape, const int8_t *input, int32_t *xw)
+{
+    const int32_t side = shape->in_side, half = side / 2, rows = shape->in_channels * side;
+    int32_t row, j;
+    for (row = 0; row < rows; ++row) { /* row r of map i: row = i * side + r */
+        const int8_t *x = input + row * side;
+        int32_t *pair = xw + (row / side) * half * side + row % side; /* word (i, 0, r) */
+        for (j = 0; j < half; ++j, x += 2, pair += side) {
+            *pair = (int32_t)(((uint32_t)(int32_t)x[0] & 0xFFFFu) | (uint32_t)(int32_t)x[1] << 16);
+        }
+    }
+}
+
+/* The DSP epilogue when the exporter has folded the output stage into the epilogue words (layout.py,
+ * folded_rounding: act_min = -128, every shift n > 32, no int32 overflow below): the words are
+ * {bias', m, k = n - 32, round' = 2^(k-1) + z * 2^k}, and for x = acc + bias'
+ *   y = SSAT8((SMMLA(x, m, round')) >> k)
+ * is bit-identical to clamp(requantize(x) + z, -128, 127) (docs/quantization.md):
+ * - SMMLA gives round' + floor(x * m / 2^32) exactly (round' * 2^32 added to the 64-bit product is a
+ *   multiple of 2^32), the high word that eln_requantize_high shifts;
+ * - adding z * 2^k before the floor shift by k is adding z after it (a multiple of 2^k);
+ * - with act_min = -128 the clamp is a signed 8-bit saturation. ReLU layers have z_out = act_min = -128:
+ *   the lower clamp is the ReLU, and requantize(x <= 0) <= 0 lands at or below -128; a tanh layer's z is
+ *   its table's input zero point, and the table follows;
+ * - no overflow: the exporter checks |floor(x * m / 2^32)| + |round'| < 2^31 for |x| <= the accumulator
+ *   bound. Per output: SMMLA, ASR, SSAT. */
+ELN_INLINE int32_t eln_dsp_folded(int32_t x, const eln_channel *channel)
+{
+    int32_t value;
+    __asm__("smmla %0, %1, %2, %3" : "=r"(value) : "r"(x), "r"(channel->multiplier), "r"(channel->round));
+    value = value >= 0 ? value >> channel->high_shift : ~(~value >> channel->high_shift); /* floor shift: ASR */
+    __asm__("ssat %0, #8, %1" : "=r"(value) : "r"(value)); /* not ACLE's __ssat: fails -Wsign-conversion */
+    return value;
+}
+
+/* maps: output map c's connected input maps (n, then n indices); weights: its words in flash (layout.py,
+ * conv_pack_dsp), ending with epilogue_words; map: its widened kernels and epilogue words for
+ * eln_conv_window_dsp, either ww (filled here) or the flash words themselves. Returns the next map's flash
+ * words. */
+ELN_INLINE const int32_t *eln_dsp_map_weights(const eln_conv_shape *shape, const uint8_t *maps,
+                                               const int32_t *weights, int32_t epilogue_words, int32_t *ww,
+                                               const int32_t **map)
+{
+#if defined(ELN_CONV_INT8)
+    const int32_t side = shape->in_side, next_pair = side - 6, plane = side / 2 * side;
+    const int32_t *z = weights;
+    int32_t k, g;
+    *map = ww;
+    for (k = 1; k <= maps[0]; ++k) { /* the connected input maps maps[1..n] */
+        for (g = 0; g < 3; ++g, ww += 11) { /* kernel rows 0..4: {E.lo, O.lo, E.hi, O.hi} -> E, O */
+            register int32_t z0 __asm__("r0"), z1 __asm__("r1"), z2 __asm__("r2"), z3 __asm__("r3"), z4 __asm__("r4");
+            ELN_LDM5(z, z0, z1, z2, z3, z4);
+            ww[0] = __sxtb16(z0), ww[1] = eln_sxtb16_ror8(z0), ww[2] = __sxtb16(z1), ww[3] = eln_sxtb16_ror8(z1);
+            ww[4] = __sxtb16(z2), ww[5] = eln_sxtb16_ror8(z2), ww[6] = __sxtb16(z3), ww[7] = eln_sxtb16_ror8(z3);
+            ww[8] = __sxtb16(z4), ww[9] = eln_sxtb16_ror8(z4);
+            ww[10] = g < 2 ? next_pair : k < maps[0] ? (maps[k + 1] - maps[k]) * plane - 2 * side - 6 : 0;
+        }
+    }
+    for (k = 0; k < epilogue_words; ++k) { /* the epilogue words */
+        ww[k] = z[k];
+    }
+    return z + epilogue_words;
+#else
+    (void)shape, (void)ww;
+    *map = weights;
+    return weights + maps[0] * 33 + epilogue_words;
+#endif
+}
+
+/* epilogue: output map c's four words {bias', m, n - 32, rounding} -> channel, with one LDM. */
+ELN_INLINE void eln_dsp_channel(const int32_t *epilogue, eln_channel *channel)
+{
+    register int32_t b __asm__("r0"), m __asm__("r1"), k __asm__("r2"), round __asm__("r3");
+    ELN_LDM4(epilogue, b, m, k, round);
+    channel->bias = b, channel->multiplier = m, channel->high_shift = k, channel->round = round;
+}
+#endif
+
+/* ---- Helium (ELN_MVE) --------------------------------------------------------------------------------
+ * Helium multiplies 16 int8 pairs and adds them to a 32-bit scalar in one VMLADAVA.S8, so the window is
+ * turned into four columns (im2col), one per output pixel j = (dy, dx) of the window:
+ *   column j[t] = x[2py + dy + ky][2px + dx + kx][i],  t = (ky * 5 + kx) * Cin + i  (channel-last order)
+ * padded to K = 25 * Cin rounded up to 32, and every output map's weights are the same K int8 values
+ * (layout_mve.py, conv_pack_mve; zero in the padding, so the padding's values never count). Then each
+ * pair of output maps costs, per 16 taps, four column loads, two weight loads and eight VMLADAVA: 128 MAC
+ * slots in 14 instructions, however few input channels there are; 32 taps per pass (C1's K = 32 is one
+ * pass). The columns are one array of fixed stride, so the four column loads use one base register with
+ * immediate offsets (VLDRW reaches +-508 bytes: K <= 160, LeNet-5's; wider layers use the C loop).
+ * Feature maps between the Helium kernels are channel-last, (H, W, C): one kernel row of one pixel is then
+ * 5 * Cin contiguous bytes, copied with whole-vector loads (the last one predicated: no read past the row).
+ * C1's single input channel makes its columns 25 scattered bytes: two gather loads (VLDRB with a vector of
+ * byte offsets) fetch each column instead of five row copies.
+ * The four maps' sums are returned as four vectors acc[j], lanes = maps, for the vector epilogues
+ * (eln_requant_mve.h). Integer sums in any order are exact; |acc| is bounded per layer at export time.
+ */
+#if defined(ELN_MVE)
+#include <arm_mve.h>
+
+#define ELN_MVE_MAX_TAPS ((25 * ELN_CONV_MAX_MAPS + 31) / 32 * 32) /* K of the largest convolution */
+
+/* The four im2col columns of one pooling window, K bytes each (+ 16: a row copy's last store may spill
+ * up to 15 bytes into the next column, which is written after it), and what builds them. */
+typedef struct {
+    int8_t column[4 * ELN_MVE_MAX_TAPS + 16] __attribute__((aligned(16)));
+    uint8x16_t gather[2];  /* one input channel: byte offsets of taps 0..15 and 16..31 */
+    mve_pred16_t tail;     /* the lanes of a kernel row's last 16-byte piece */
+    int32_t gathered;      /* one input channel, and every offset fits a byte (in_side <= 62) */
+    int32_t passes;        /* K / 32 */
+} eln_window_mve;
+
+/* 16 taps of column j from byte `at` of the current pass, as int8 (a word load: its immediate offsets
+ * reach further than a byte load's; the columns are 16-byte aligned) */
+#define ELN_COLUMN_MVE(column, j, at) \
+    vreinterpretq_s8_s32(vldrwq_s32((const int32_t *)((column) + (j) * ELN_MVE_MAX_TAPS + (at))))
+
+/* Once per kernel call: the gather offsets (tap t = ky * 5 + kx at ky * side + kx; padding lanes read
+ * offset 0), the row copies' tail lanes, K / 32, and zero columns (their padding is never written). */
+ELN_INLINE void eln_window_init_mve(const eln_conv_shape *shape, eln_window_mve *win)
+{
+    uint8_t offsets[32] __attribute__((aligned(16)));
+    const int32_t row = 5 * shape->in_channels;
+    int32_t t;
+    for (t = 0; t < 32; ++t) {
+        offsets[t] = (uint8_t)(t < 25 ? t / 5 * shape->in_side + t % 5 : 0);
+    }
+    win->gather[0] = vldrbq_u8(offsets), win->gather[1] = vldrbq_u8(offsets + 16);
+    win->gathered = shape->in_channels == 1 && 4 * shape->in_side + 4 <= 255;
+    win->tail = vctp8q((uint32_t)(row - (row - 1) / 16 * 16));
+    win->passes = (25 * shape->in_channels + 31) / 32;
+    for (t = 0; t < 4 * ELN_MVE_MAX_TAPS + 16; t += 16) {
+        vstrbq_s8(win->column + t, vdupq_n_s8(0));
+    }
+}
+
+/* input: (in_side, in_side, Cin) int8 -> the four columns of pooling window (py, px), layout above. */
+ELN_INLINE void eln_window_columns_mve(const eln_conv_shape *shape, const int8_t *input, int32_t py,
+                                       int32_t px, eln_window_mve *win)
+{
+    const int32_t cin = shape->in_channels, stride = shape->in_side * cin, row = 5 * cin;
+    const int8_t *const origin = input + 2 * (py * stride + px * cin); /* pixel (2py, 2px) */
+    int32_t j, ky, b;
+    if (win->gathered) { /* two gathers per column: taps 0..15, then 16..24 and 7 padding lanes */
+        const uint8x16_t low = win->gather[0], high = win->gather[1];
+        int8_t *const column = win->column;
+        vstrbq_s8(column, vldrbq_gather_offset_s8(origin, low));                  /* (dy, dx) = (0, 0) */
+        vstrbq_s8(column + 16, vldrbq_gather_offset_s8(origin, high));
+        vstrbq_s8(column + ELN_MVE_MAX_TAPS, vldrbq_gather_offset_s8(origin + 1, low)); /* (0, 1) */
+        vstrbq_s8(column + ELN_MVE_MAX_TAPS + 16, vldrbq_gather_offset_s8(origin + 1, high));
+        vstrbq_s8(column + 2 * ELN_MVE_MAX_TAPS, vldrbq_gather_offset_s8(origin + stride, low)); /* (1, 0) */
+        vstrbq_s8(column + 2 * ELN_MVE_MAX_TAPS + 16, vldrbq_gather_offset_s8(origin + stride, high));
+        vstrbq_s8(column + 3 * ELN_MVE_MAX_TAPS, vldrbq_gather_offset_s8(origin + stride + 1, low)); /* (1, 1) */
+        vstrbq_s8(column + 3 * ELN_MVE_MAX_TAPS + 16, vldrbq_gather_offset_s8(origin + stride + 1, high));
+        return;
+    }
+    for (j = 0; j < 4; ++j) { /* five kernel rows of 5 * Cin contiguous bytes each */
+        const int8_t *at = origin + (j >> 1) * stride + (j & 1) * cin;
+        int8_t *column = win->column + j * ELN_MVE_MAX_TAPS;
+        for (ky = 0; ky < 5; ++ky, at += stride, column += row) {
+            for (b = 0; b + 16 < row; b += 16) {
+                vstrbq_s8(column + b, vldrbq_s8(at + b));
+            }
+            vstrbq_s8(column + b, vldrbq_z_s8(at + b, win->tail)); /* spills zeros past the row */
+        }
+    }
+}
+
+/* One pair of maps over the window's columns: weights, the pair's (K / 16, 2, 16) int8 (the two maps
+ * interleaved per 16 taps: layout_mve.py), passes = K / 32. Sums a[j] (map q) and b[j] (map q + 1) for the
+ * four output pixels j. Per 32 taps: eight column loads shared by both maps, four weight loads and sixteen
+ * VMLADAVA, 30 instructions for 128 MAC slots; the first 16 taps set the sums (VMLADAV), so none is zeroed. */
+#if 3 * ELN_MVE_MAX_TAPS + 16 <= 508 /* every column offset is a VLDRW immediate: one base register */
+/* GCC 12 spills the intrinsics' addresses of this loop to the stack, so the loop is written out.
+ * VMLADAVA accumulates into even registers only: the eight sums take all eight of them. */
+#define ELN_PAIR_DECLARE_MVE(win, weights, passes)                                                           \
+    register int32_t a00 __asm__("r0"), a01 __asm__("r2"), a10 __asm__("r4"), a11 __asm__("r6");            \
+    register int32_t b00 __asm__("r8"), b01 __asm__("r10"), b10 __asm__("r12"), b11 __asm__("r14");         \
+    register const int8_t *column __asm__("r3") = (win)->column;                                            \
+    register const int8_t *w __asm__("r1") = (weights);                                                     \
+    register int32_t n __asm__("r5") = (passes)
+/* 16 taps at byte `at` of the pass: OP is vmladav (set) or vmladava (add) */
+#define ELN_PAIR_TAPS_MVE(OP, at, k1, k2, k3)                                                                \
+    "vldrw.32 q2, [%[col], #" at "]\n\t"                                                                     \
+    "vldrw.32 q3, [%[col], %[" k1 "]]\n\t"                                                                   \
+    "vldrw.32 q4, [%[col], %[" k2 "]]\n\t"                                                                   \
+    "vldrw.32 q5, [%[col], %[" k3 "]]\n\t"                                                                   \
+    "vldrb.8 q0, [%[w]], #16\n\t"                                                                            \
+    "vldrb.8 q1, [%[w]], #16\n\t"                                                                            \
+    OP ".s8 %[a00], q2, q0\n\t" OP ".s8 %[a01], q3, q0\n\t" OP ".s8 %[a10], q4, q0\n\t"                     \
+    OP ".s8 %[a11], q5, q0\n\t" OP ".s8 %[b00], q2, q1\n\t" OP ".s8 %[b01], q3, q1\n\t"                     \
+    OP ".s8 %[b10], q4, q1\n\t" OP ".s8 %[b11], q5, q1\n\t"
+#define ELN_PAIR_PASSES_MVE                                                                                  \
+    ELN_PAIR_TAPS_MVE("vmladav", "0", "k1", "k2", "k3")                                                      \
+    ELN_PAIR_TAPS_MVE("vmladava", "16", "k1b", "k2b", "k3b")                                                 \
+    "subs %[n], %[n], #1\n\t"                                                                                \
+    "beq 2f\n"                                                                                               \
+    "1:\n\t"                                                                                                 \
+    "adds %[col], %[col], #32\n\t"                                                                           \
+    ELN_PAIR_TAPS_MVE("vmladava", "0", "k1", "k2", "k3")                                                     \
+    ELN_PAIR_TAPS_MVE("vmladava", "16", "k1b", "k2b", "k3b")                                                 \
+    "subs %[n], %[n], #1\n\t"                                                                                \
+    "bne 1b\n"                                                                                               \
+    "2:\n\t"
+#define ELN_PAIR_OUTPUTS_MVE                                                                                 \
+    [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [b00] "=&r"(b00),               \
+    [b01] "=&r"(b01), [b10] "=&r"(b10), [b11] "=&r"(b11), [w] "+r"(w), [col] "+r"(column), [n] "+r"(n)
+#define ELN_PAIR_INPUTS_MVE                                                                             \
+    [k1] "i"(ELN_MVE_MAX_TAPS), [k2] "i"(2 * ELN_MVE_MAX_TAPS), [k3] "i"(3 * ELN_MVE_MAX_TAPS),             \
+    [k1b] "i"(ELN_MVE_MAX_TAPS + 16), [k2b] "i"(2 * ELN_MVE_MAX_TAPS + 16),                                  \
+    [k3b] "i"(3 * ELN_MVE_MAX_TAPS + 16) /* the columns are read: the asm's "memory" clobber */
+
+/* The pair's sums into sums[j][q] and sums[j][q + 1]; returns the next pair's weights. */
+ELN_INLINE const int8_t *eln_pair_sums_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
+                                           int32_t q, int32_t sums[4][4])
+{
+    ELN_PAIR_DECLARE_MVE(win, weights, passes);
+    __asm__(ELN_PAIR_PASSES_MVE : ELN_PAIR_OUTPUTS_MVE : ELN_PAIR_INPUTS_MVE
+            : "q0", "q1", "q2", "q3", "q4", "q5", "cc", "memory");
+    sums[0][q] = a00, sums[0][q + 1] = b00, sums[1][q] = a01, sums[1][q + 1] = b01;
+    sums[2][q] = a10, sums[2][q + 1] = b10, sums[3][q] = a11, sums[3][q + 1] = b11;
+    return w;
+}
+
+/* The pair's pooled sums, max over the four output pixels (two VMOV and one VMAXV per map), into best[0]
+ * and best[1]; returns the next pair's weights. */
+ELN_INLINE const int8_t *eln_pair_best_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
+                                           int32_t best[2])
+{
+    ELN_PAIR_DECLARE_MVE(win, weights, passes);
+    __asm__(ELN_PAIR_PASSES_MVE
+            "vmov q2[2], q2[0], %[a00], %[a10]\n\t"
+            "vmov q2[3], q2[1], %[a01], %[a11]\n\t"
+            "vmaxv.s32 %[a00], q2\n\t"
+            "vmov q3[2], q3[0], %[b00], %[b10]\n\t"
+            "vmov q3[3], q3[1], %[b01], %[b11]\n\t"
+            "vmaxv.s32 %[b00], q3"
+            : ELN_PAIR_OUTPUTS_MVE : ELN_PAIR_INPUTS_MVE
+            : "q0", "q1", "q2", "q3", "q4", "q5", "cc", "memory");
+    (void)a01, (void)a10, (void)a11, (void)b01, (void)b10, (void)b11;
+    best[0] = a00, best[1] = b00;
+    return w;
+}
+#else /* wider convolutions: the same loop with intrinsics, one address per column */
+ELN_INLINE const int8_t *eln_pair_sums_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
+                                           int32_t q, int32_t sums[4][4])
+{
+    const int8_t *column = win->column;
+    int32_t a[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}}, p, h, j;
+    for (p = 0; p < 2 * passes; ++p, column += 16) { /* 16 taps per step */
+        for (h = 0; h < 2; ++h, weights += 16) {
+            const int8x16_t w = vldrbq_s8(weights);
+            for (j = 0; j < 4; ++j) {
+                a[h][j] = vmladavaq_s8(a[h][j], ELN_COLUMN_MVE(column, j, 0), w);
+            }
+        }
+    }
+    for (j = 0; j < 4; ++j) {
+        sums[j][q] = a[0][j], sums[j][q + 1] = a[1][j];
+    }
+    return weights;
+}
+
+ELN_INLINE const int8_t *eln_pair_best_mve(const eln_window_mve *win, const int8_t *weights, int32_t passes,
+                                           int32_t best[2])
+{
+    int32_t sums[4][4], h;
+    weights = eln_pair_sums_mve(win, weights, passes, 0, sums);
+    for (h = 0; h < 2; ++h) {
+        best[h] = sums[0][h] > sums[1][h] ? sums[0][h] : sums[1][h];
+        best[h] = sums[2][h] > best[h] ? sums[2][h] : best[h];
+        best[h] = sums[3][h] > best[h] ? sums[3][h] : best[h];
+    }
+    return weights;
+}
+#endif
+#undef ELN_PAIR_INPUTS_MVE
+#undef ELN_PAIR_OUTPUTS_MVE
+#undef ELN_PAIR_PASSES_MVE
+#undef ELN_PAIR_TAPS_MVE
+#undef ELN_PAIR_DECLARE_MVE
 #endif
 
 #endif /* ELN_CONV_WINDOW_H */

@@ -16,7 +16,7 @@
 
 #include "eln_requant.h"
 
-#if defined(__ARM_FEATURE_MVE)
+#if defined(ELN_MVE)
 #include <arm_mve.h>
 
 /* 1 if channels 0..count-1 all have n > 32 (the vector form below is exact), else 0. */

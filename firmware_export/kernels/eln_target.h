@@ -3,21 +3,24 @@
 #ifndef ELN_TARGET_H
 #define ELN_TARGET_H
 
-/* Four compile-time paths, chosen by the compiler's feature macros, all bit-identical:
- * - Helium (__ARM_FEATURE_MVE: Cortex-M55/M85 with MVE): VMLADAVA on int8 vectors, im2col columns, exact
- *   vector requantization (eln_*_mve.h: the engine pastes each kernel's _mve.h twin in place of its .c
- *   under this macro; docs/helium.md). Feature maps between Helium kernels are channel-last (H, W, C), and
- *   the weights have their own layout (layout_mve.py). MVE instructions need coprocessors CP10/CP11
- *   enabled (CPACR bits 20-23, as for the FPU; example/startup.c sets them); no FP instruction is used;
+/* Four compile-time paths, chosen by the compiler's feature macros, exactly one macro defined, all
+ * bit-identical. Every kernel is one function with the paths side by side, the portable loop last:
+ * - Helium (ELN_MVE, from __ARM_FEATURE_MVE: Cortex-M55/M85 with MVE): VMLADAVA on int8 vectors, im2col
+ *   columns, exact vector requantization (eln_requant_mve.h; docs/helium.md). Feature maps between Helium
+ *   kernels are channel-last (H, W, C), and the weights have their own layout (layout_mve.py). MVE
+ *   instructions need coprocessors CP10/CP11 enabled (CPACR bits 20-23, as for the FPU; example/startup.c
+ *   sets them); no FP instruction is used;
  * - DSP (ELN_DSP, from __ARM_FEATURE_DSP: Cortex-M4/M7/M33, M55 without MVE): SMLAD on 16-bit pairs, int8
- *   weights widened at run time (ELN_CONV_INT8, ELN_FC_INT8: export-c --optimize size) or stored as pairs (speed)
- *   (eln_conv_dsp.h, eln_fc_s8.c);
+ *   weights widened at run time (ELN_CONV_INT8, ELN_FC_INT8: export-c --optimize size) or stored as pairs
+ *   (speed);
  * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
- *   padding, unconnected input maps skipped (eln_conv_thumb.h);
- * - host (everything else): the portable C loops, shaped for compilers that vectorise.
+ *   padding, unconnected input maps skipped;
+ * - host (none of them): the portable C loops, shaped for compilers that vectorise.
  * Chosen here, once, ahead of the integer-only region below: GCC's target pragma defines the feature
  * macros again, which would undo a -U__ARM_FEATURE_DSP (the Thumb path on a DSP core, for comparisons). */
-#if defined(__ARM_FEATURE_DSP)
+#if defined(__ARM_FEATURE_MVE)
+#define ELN_MVE 1
+#elif defined(__ARM_FEATURE_DSP)
 #define ELN_DSP 1
 #elif defined(__arm__) || defined(__thumb__)
 #define ELN_THUMB 1

@@ -109,7 +109,7 @@ def test_folded_bias_equals_reference_accumulator(modern_int8, rng):
 
 
 def test_folded_maxpool_epilogue_equals_requantize_and_clamp(modern_int8, rng):
-    """The DSP max-pooling epilogue (eln_conv_dsp.h, eln_dsp_folded):
+    """The DSP max-pooling epilogue (eln_conv_window.h, eln_dsp_folded):
     SSAT8(floor((floor(x * m / 2^32) + round') / 2^k)), round' = 2^(k-1) + z_out * 2^k, k = n - 32, equals
     clamp(requantize(x) + z_out, act_min, 127) for every |x| <= acc_bound, with SMMLA's int32 sum in range."""
     steps = plan_steps(modern_int8)

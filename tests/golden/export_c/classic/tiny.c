@@ -29,21 +29,24 @@
 #ifndef ELN_TARGET_H
 #define ELN_TARGET_H
 
-/* Four compile-time paths, chosen by the compiler's feature macros, all bit-identical:
- * - Helium (__ARM_FEATURE_MVE: Cortex-M55/M85 with MVE): VMLADAVA on int8 vectors, im2col columns, exact
- *   vector requantization (eln_*_mve.h: the engine pastes each kernel's _mve.h twin in place of its .c
- *   under this macro; docs/helium.md). Feature maps between Helium kernels are channel-last (H, W, C), and
- *   the weights have their own layout (layout_mve.py). MVE instructions need coprocessors CP10/CP11
- *   enabled (CPACR bits 20-23, as for the FPU; example/startup.c sets them); no FP instruction is used;
+/* Four compile-time paths, chosen by the compiler's feature macros, exactly one macro defined, all
+ * bit-identical. Every kernel is one function with the paths side by side, the portable loop last:
+ * - Helium (ELN_MVE, from __ARM_FEATURE_MVE: Cortex-M55/M85 with MVE): VMLADAVA on int8 vectors, im2col
+ *   columns, exact vector requantization (eln_requant_mve.h; docs/helium.md). Feature maps between Helium
+ *   kernels are channel-last (H, W, C), and the weights have their own layout (layout_mve.py). MVE
+ *   instructions need coprocessors CP10/CP11 enabled (CPACR bits 20-23, as for the FPU; example/startup.c
+ *   sets them); no FP instruction is used;
  * - DSP (ELN_DSP, from __ARM_FEATURE_DSP: Cortex-M4/M7/M33, M55 without MVE): SMLAD on 16-bit pairs, int8
- *   weights widened at run time (ELN_CONV_INT8, ELN_FC_INT8: export-c --optimize size) or stored as pairs (speed)
- *   (eln_conv_dsp.h, eln_fc_s8.c);
+ *   weights widened at run time (ELN_CONV_INT8, ELN_FC_INT8: export-c --optimize size) or stored as pairs
+ *   (speed);
  * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
- *   padding, unconnected input maps skipped (eln_conv_thumb.h);
- * - host (everything else): the portable C loops, shaped for compilers that vectorise.
+ *   padding, unconnected input maps skipped;
+ * - host (none of them): the portable C loops, shaped for compilers that vectorise.
  * Chosen here, once, ahead of the integer-only region below: GCC's target pragma defines the feature
  * macros again, which would undo a -U__ARM_FEATURE_DSP (the Thumb path on a DSP core, for comparisons). */
-#if defined(__ARM_FEATURE_DSP)
+#if defined(__ARM_FEATURE_MVE)
+#define ELN_MVE 1
+#elif defined(__ARM_FEATURE_DSP)
 #define ELN_DSP 1
 #elif defined(__arm__) || defined(__thumb__)
 #define ELN_THUMB 1
@@ -300,7 +303,7 @@ typedef int32_t eln_word __attribute__((__may_alias__));
 #define ELN_REQUANT_MVE_H
 
 
-#if defined(__ARM_FEATURE_MVE)
+#if defined(ELN_MVE)
 #include <arm_mve.h>
 
 /* 1 if channels 0..count-1 all have n > 32 (the vector form below is exact), else 0. */
@@ -399,33 +402,42 @@ ELN_INLINE int32x4_t eln_conv_stage_mve(int32x4_t acc, const int32_t *words, con
 
 #endif /* ELN_REQUANT_MVE_H */
 
-/* ---- firmware_export/kernels/eln_conv_patch.h ---- */
-/* eln_conv_patch.h: a convolution window's input, widened to int16 once and shared by every output map.
+/* ---- firmware_export/kernels/eln_conv_window.h ---- */
+/* eln_conv_window.h: the window of a 2x2-pooled 5x5 convolution on every path, the portable loop first.
  *
- * Patch layout (Cin, 3, 6, 2): the 6 columns of each row of the 6x6 input window are grouped in three
- * 16-bit pairs, g = 0: {x[r][0], x[r][2]}, g = 1: {x[r][1], x[r][3]}, g = 2: {x[r][4], x[r][5]}, pair (i, g, r) at word (i*3 + g)*6 + r, so the words of
- * rows r and r+1 are adjacent (eln_conv_window.h explains why; the weights use the same pairs).
- * Host path only: the Thumb path reads the input in place, the DSP path widens the whole layer input.
+ * A window is the four convolution outputs of one 2x2 pooling window (py, px) of one output map:
+ *   acc[dy][dx] = sum over input maps i, taps (ky, kx) of x[i][2py+dy+ky][2px+dx+kx] * w[i][ky][kx]
+ * Both convolution kernels (eln_conv_maxpool_s8.c, eln_conv_subsample_s8.c) compute it and differ only in
+ * the output stage that follows. One function per path, each bit-identical to the portable loop (integer
+ * sums in any order are exact), in this order:
+ * - portable (host): eln_conv_window, over the window's input widened once (eln_conv_patch);
+ * - Thumb (ELN_THUMB: Cortex-M0/M0+/M3): eln_conv_window_thumb, the int8 input read in place;
+ * - DSP (ELN_DSP: Cortex-M4/M7/M33, M55 without MVE): eln_conv_window_dsp, SMLAD over the whole layer's
+ *   widened input, output maps outside;
+ * - Helium (ELN_MVE: Cortex-M55/M85): eln_pair_sums_mve and eln_pair_best_mve, VMLADAVA over the window's
+ *   im2col columns, two output maps per call.
+ * Bias and zero point are added by the caller. Overflow: each product is at most 128 * 127 in magnitude,
+ * so |acc| <= fan_in * 16,256 <= 6,502,400 for LeNet-5's largest fan-in (400), far below 2^31 (the exact
+ * per-layer bound is in the generated engine).
  */
-#ifndef ELN_CONV_PATCH_H
-#define ELN_CONV_PATCH_H
+#ifndef ELN_CONV_WINDOW_H
+#define ELN_CONV_WINDOW_H
 
 
-#if defined(ELN_THUMB)
-/* The Thumb path reads the int8 input in place: the patch is the window's top-left value in map 0. */
-typedef struct {
-    const int8_t *origin;
-} eln_patch;
-
-ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input, int32_t py, int32_t px,
-                                  eln_patch *patch)
-{
-    patch->origin = input + (2 * py * shape->in_side + 2 * px);
-}
-#elif !defined(ELN_DSP) /* the DSP path widens the whole input instead (eln_conv_dsp.h) */
 #ifndef ELN_CONV_MAX_MAPS
 #define ELN_CONV_MAX_MAPS 16 /* input maps of the largest convolution (the engine defines the exact one) */
 #endif
+
+/* ---- portable (host) ---------------------------------------------------------------------------------
+ * The window's input is widened to int16 once (eln_conv_patch) and shared by every output map.
+ * Patch layout (Cin, 3, 6, 2): the 6 columns of each row of the 6x6 input window are grouped in three
+ * 16-bit pairs, g = 0: {x[r][0], x[r][2]}, g = 1: {x[r][1], x[r][3]}, g = 2: {x[r][4], x[r][5]}, pair
+ * (i, g, r) at word (i*3 + g)*6 + r, so the words of rows r and r+1 are adjacent.
+ * Weights (layout.py): int16 (2, Cin*36) per output map, two 6-wide kernels over the patch's 6 columns,
+ *   E[ky] = {w0, w1, w2, w3, w4, 0} (dx = 0) and O[ky] = {0, w0, w1, w2, w3, w4} (dx = 1), row 5 zero,
+ * so dy = 1 is the same dot product one row further down: four dot products over the flat patch.
+ */
+#if !defined(ELN_MVE) && !defined(ELN_DSP) && !defined(ELN_THUMB)
 #define ELN_PATCH_WORDS (ELN_CONV_MAX_MAPS * 18 + 1) /* + 1: the portable dy = 1 products read 2 values past */
 
 typedef union { /* values, and words to clear the pad */
@@ -450,19 +462,100 @@ ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input,
     }
     patch->words[shape->in_channels * 18] = 0;
 }
+
+/* weights: this output map's (2, Cin*36) int16; acc: (2, 2) out; returns the next map's weights. Four dot
+ * products of one fixed length: contiguous int16 operands into int32 sums, which compilers vectorise
+ * (pmaddwd-style) on hosts. Every input map is read (a partial table is zero weights). */
+ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
+                                          const void *weights, int32_t acc[4])
+{
+    const int32_t n = shape->in_channels * 36;
+    const int16_t *const p = patch->values, *const e = (const int16_t *)weights, *const o = e + n;
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, t;
+    for (t = 0; t < n; ++t) {
+        a00 += p[t] * e[t];
+        a01 += p[t] * o[t];
+        a10 += p[t + 2] * e[t];
+        a11 += p[t + 2] * o[t];
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+    (void)maps;
+    return o + n;
+}
 #endif
 
-#endif /* ELN_CONV_PATCH_H */
+#if !defined(ELN_MVE) && !defined(ELN_DSP) /* the DSP path's epilogue words: eln_dsp_channel */
+/* output map c's bias' and requantization (eln_channel); returns weights unchanged: threading the weight
+ * pointer through the call keeps GCC's Cortex-M0 code of the subsampling kernel 4% shorter (measured). */
+ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant, int32_t c,
+                                        eln_channel *channel)
+{
+    const int32_t n = quant->shift[c];
+    channel->bias = bias[c], channel->multiplier = quant->multiplier[c], channel->high_shift = n - 32;
+    channel->round = n > 32 ? (int32_t)1 << (n - 33) : 0;
+    return weights;
+}
+#endif
 
-/* ---- firmware_export/kernels/eln_conv_dsp.h ---- */
-/* eln_conv_dsp.h: the convolution on the Cortex-M4/M7/M33 DSP extension (ELN_DSP), output maps outside.
- *
+/* ---- Thumb (ELN_THUMB) --------------------------------------------------------------------------------
+ * ARM cores without the DSP extension: Cortex-M0/M0+ run Thumb-1 with 8 low registers, Cortex-M3 Thumb-2
+ * with MLA.
+ * No widening and no zero padding: the int8 input is read in place (LDRSB) and each output map stores the
+ * 5x5 int8 kernels of only the input maps it is connected to (classic C3 skips its table's zeros).
+ * Per kernel row ky, the two input rows ky (top) and ky + 1 (bottom) slide left to right: tap kx loads
+ * one weight and one new column {top[kx+1], bottom[kx+1]}, and the previous column is still in registers:
+ *   a00 += w*top[kx]   a01 += w*top[kx+1]   a10 += w*bottom[kx]   a11 += w*bottom[kx+1]
+ * 3 loads for 4 MACs (MLA on M3; MULS + ADD on M0), 9 live values, pointers advanced, not indexed.
+ * Overflow: |acc| <= n * 25 * 128 * 127 <= 6,502,400 for 16 maps (the engine states the exact bound).
+ */
+#if defined(ELN_THUMB)
+/* tap kx: weight v; (lt, lb) = column kx, already loaded; (rt, rb) = column kx + 1, loaded here */
+#define ELN_TAP(kx, lt, lb, rt, rb) \
+    (v = w[kx], rt = top[(kx) + 1], rb = bottom[(kx) + 1], \
+     a00 += v * lt, a01 += v * rt, a10 += v * lb, a11 += v * rb)
+
+/* *origin: the window's top-left input value in map 0 (by address: with Cortex-M0's 8 low registers GCC
+ * then reloads it per input map instead of keeping it live across the output maps, 1.5% fewer instructions,
+ * measured); maps: n, then this output map's n input maps; weights: their (n, 5, 5) int8 kernels;
+ * acc: (2, 2) out. Returns the next output map's weights. */
+ELN_INLINE const void *eln_conv_window_thumb(const eln_conv_shape *shape, const uint8_t *maps, const int8_t *const *origin,
+                                             const void *weights, int32_t acc[4])
+{
+    const int32_t side = shape->in_side, plane = side * side;
+    const int8_t *w = (const int8_t *)weights;
+    const uint8_t *map = maps + 1, *const last = map + maps[0];
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    for (; map < last; ++map) { /* one connected input map per pass */
+        const int8_t *top = *origin + *map * plane, *bottom = top + side;
+        const int8_t *const end = w + 25;
+        for (; w < end; w += 5, top += side, bottom += side) { /* kernel row ky */
+            int32_t t0 = top[0], b0 = bottom[0], t1, b1, v;
+            ELN_TAP(0, t0, b0, t1, b1);
+            ELN_TAP(1, t1, b1, t0, b0);
+            ELN_TAP(2, t0, b0, t1, b1);
+            ELN_TAP(3, t1, b1, t0, b0);
+            ELN_TAP(4, t0, b0, t1, b1);
+        }
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+    return w;
+}
+#undef ELN_TAP
+#endif
+
+/* ---- DSP (ELN_DSP) ------------------------------------------------------------------------------------
  * The layer's input is widened once (eln_dsp_widen_input) into int16 pairs of adjacent columns, stored
  * column pair major: word (i, j, r) = {x[i][r][2j], x[i][r][2j+1]} at (i * side/2 + j) * side + r, so the
  * 6 rows 2py..2py+5 of a window's column pair are 6 consecutive words. Then, per output map, its kernels
  * are widened once (eln_dsp_map_weights) into 16-bit pairs over the window's three column pairs g:
  *   E[ky][g] = {w[2g], w[2g+1]} (dx = 0)   O[ky][g] = {w[2g-1], w[2g]} (dx = 1)   (w[-1] = w[5] = 0)
- * and eln_dsp_window runs the 2x2 pooling window of every position over them: per input map and column
+ * and eln_conv_window_dsp runs the 2x2 pooling window of every position over them: per input map and column
  * pair, the 6 patch words and the 10 weight words are loaded with LDM (one instruction for 2-4 words) into
  * fixed registers, and 20 SMLADs (two 16-bit MACs each) update the four accumulators:
  *   a00 += P[ky].E[ky]   a01 += P[ky].O[ky]   a10 += P[ky+1].E[ky]   a11 += P[ky+1].O[ky]
@@ -475,10 +568,6 @@ ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input,
  * column pair (layout.py, conv_pack_dsp), widened here, and with 16-bit pairs (speed) the words themselves.
  * Alignment: the input is read bytewise; every word access is to an int32 array.
  */
-#ifndef ELN_CONV_DSP_H
-#define ELN_CONV_DSP_H
-
-
 #if defined(ELN_DSP)
 #ifndef ELN_CONV_INPUT_WORDS
 #define ELN_CONV_INPUT_WORDS (16 * 14 * 7) /* largest Cin * side * side / 2 (the engine defines the exact one) */
@@ -519,7 +608,7 @@ ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input,
 /* patch: the window's first word (first connected input map, column pair px, row 2py) of the widened input;
  * weights: one output map's widened kernels; acc: (2, 2) out. Returns the map's epilogue words, which
  * follow its kernels (layout.py, conv_pack_dsp). */
-ELN_INLINE const int32_t *eln_dsp_window(const int32_t *patch, const int32_t *weights, int32_t acc[4])
+ELN_INLINE const int32_t *eln_conv_window_dsp(const int32_t *patch, const int32_t *weights, int32_t acc[4])
 {
     const int32_t *p = patch, *w = weights;
     register int32_t e0 __asm__("r0"), o0 __asm__("r1"), e1 __asm__("r2"), o1 __asm__("r3");
@@ -583,8 +672,9 @@ ELN_INLINE int32_t eln_dsp_folded(int32_t x, const eln_channel *channel)
 }
 
 /* maps: output map c's connected input maps (n, then n indices); weights: its words in flash (layout.py,
- * conv_pack_dsp), ending with epilogue_words; map: its widened kernels and epilogue words for eln_dsp_window, either ww (filled here)
- * or the flash words themselves. Returns the next map's flash words. */
+ * conv_pack_dsp), ending with epilogue_words; map: its widened kernels and epilogue words for
+ * eln_conv_window_dsp, either ww (filled here) or the flash words themselves. Returns the next map's flash
+ * words. */
 ELN_INLINE const int32_t *eln_dsp_map_weights(const eln_conv_shape *shape, const uint8_t *maps,
                                                const int32_t *weights, int32_t epilogue_words, int32_t *ww,
                                                const int32_t **map)
@@ -624,131 +714,7 @@ ELN_INLINE void eln_dsp_channel(const int32_t *epilogue, eln_channel *channel)
 }
 #endif
 
-#endif /* ELN_CONV_DSP_H */
-
-/* ---- firmware_export/kernels/eln_conv_thumb.h ---- */
-/* eln_conv_thumb.h: the inner loop of eln_conv_window.h for ARM cores without the DSP extension
- * (ELN_THUMB: Cortex-M0/M0+ run Thumb-1 with 8 low registers, Cortex-M3 Thumb-2 with MLA).
- *
- * No widening and no zero padding: the int8 input is read in place (LDRSB) and each output map stores the
- * 5x5 int8 kernels of only the input maps it is connected to (classic C3 skips its table's zeros).
- * Per kernel row ky, the two input rows ky (top) and ky + 1 (bottom) slide left to right: tap kx loads
- * one weight and one new column {top[kx+1], bottom[kx+1]}, and the previous column is still in registers:
- *   a00 += w*top[kx]   a01 += w*top[kx+1]   a10 += w*bottom[kx]   a11 += w*bottom[kx+1]
- * 3 loads for 4 MACs (MLA on M3; MULS + ADD on M0), 9 live values, pointers advanced, not indexed.
- * Overflow: |acc| <= n * 25 * 128 * 127 <= 6,502,400 for 16 maps (the engine states the exact bound).
- */
-#ifndef ELN_CONV_THUMB_H
-#define ELN_CONV_THUMB_H
-
-
-#if defined(ELN_THUMB)
-/* tap kx: weight v; (lt, lb) = column kx, already loaded; (rt, rb) = column kx + 1, loaded here */
-#define ELN_TAP(kx, lt, lb, rt, rb) \
-    (v = w[kx], rt = top[(kx) + 1], rb = bottom[(kx) + 1], \
-     a00 += v * lt, a01 += v * rt, a10 += v * lb, a11 += v * rb)
-
-/* maps: n, then this output map's n input maps; weights: their (n, 5, 5) int8 kernels; acc: (2, 2) out.
- * Returns the next output map's weights. */
-ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
-                                          const void *weights, int32_t acc[4])
-{
-    const int32_t side = shape->in_side, plane = side * side;
-    const int8_t *w = (const int8_t *)weights;
-    const uint8_t *map = maps + 1, *const last = map + maps[0];
-    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-    for (; map < last; ++map) { /* one connected input map per pass */
-        const int8_t *top = patch->origin + *map * plane, *bottom = top + side;
-        const int8_t *const end = w + 25;
-        for (; w < end; w += 5, top += side, bottom += side) { /* kernel row ky */
-            int32_t t0 = top[0], b0 = bottom[0], t1, b1, v;
-            ELN_TAP(0, t0, b0, t1, b1);
-            ELN_TAP(1, t1, b1, t0, b0);
-            ELN_TAP(2, t0, b0, t1, b1);
-            ELN_TAP(3, t1, b1, t0, b0);
-            ELN_TAP(4, t0, b0, t1, b1);
-        }
-    }
-    acc[0] = a00;
-    acc[1] = a01;
-    acc[2] = a10;
-    acc[3] = a11;
-    return w;
-}
-#endif
-
-#endif /* ELN_CONV_THUMB_H */
-
-/* ---- firmware_export/kernels/eln_conv_window.h ---- */
-/* eln_conv_window.h: the convolution inner loop nest of the host and Thumb paths, shared by the two
- * convolution kernels (the DSP path's is eln_dsp_window, eln_conv_dsp.h).
- *
- * One call computes the four convolution outputs of one 2x2 pooling window (py, px) of one output map:
- *   acc[dy][dx] = sum over input maps i, taps (ky, kx) of x[i][2py+dy+ky][2px+dx+kx] * w[i][ky][kx]
- * from the window's input patch, prepared once per window and shared by every output map.
- * Patch layout (eln_conv_patch.h): word (i, g, r) = column pair g of row r of map i ({0, 2}, {1, 3},
- * {4, 5}), rows r, r+1 adjacent; the weights pair their columns the same way.
- * Weights, prepared by the exporter (layout.py), come as two 6-wide kernels over the patch's 6 columns:
- *   E[ky] = {w0, w1, w2, w3, w4, 0} (dx = 0) and O[ky] = {0, w0, w1, w2, w3, w4} (dx = 1),
- * so dy = 1 is the same dot product one row further down. Bias and zero point are added by the caller.
- * Overflow: each product is at most 128 * 127 in magnitude, so |acc| <= fan_in * 16,256 <= 6,502,400 for
- * LeNet-5's largest fan-in (400), far below 2^31 (the exact per-layer bound is in the generated engine).
- *
- * Three paths, bit-identical (integer sums in any order are exact):
- * - host: int16 weights (2, Cin*36), E then O, row 5 zero: four dot products over the flat patch.
- * - Thumb (ELN_THUMB): int8 (n, 5, 5) kernels of the connected maps only, read in place (eln_conv_thumb.h).
- * - DSP (ELN_DSP): the same E and O kernels as 16-bit pairs of adjacent columns, over the whole layer's
- *   widened input, output maps outside (eln_conv_dsp.h).
- */
-#ifndef ELN_CONV_WINDOW_H
-#define ELN_CONV_WINDOW_H
-
-
-#if !defined(ELN_DSP) && !defined(ELN_THUMB) /* the other paths: eln_conv_dsp.h, eln_conv_thumb.h */
-/* weights: this output map's (2, Cin*36) int16; acc: (2, 2) out; returns the next map's weights. Four dot
- * products of one fixed length: contiguous int16 operands into int32 sums, which compilers vectorise
- * (pmaddwd-style) on hosts. Every input map is read (a partial table is zero weights). */
-ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
-                                          const void *weights, int32_t acc[4])
-{
-    const int32_t n = shape->in_channels * 36;
-    const int16_t *const p = patch->values, *const e = (const int16_t *)weights, *const o = e + n;
-    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, t;
-    for (t = 0; t < n; ++t) {
-        a00 += p[t] * e[t];
-        a01 += p[t] * o[t];
-        a10 += p[t + 2] * e[t];
-        a11 += p[t + 2] * o[t];
-    }
-    acc[0] = a00;
-    acc[1] = a01;
-    acc[2] = a10;
-    acc[3] = a11;
-    (void)maps;
-    return o + n;
-}
-#endif
-
-#if !defined(ELN_DSP) /* the DSP path stores these four words after the map's weights (eln_dsp_channel) */
-/* output map c's bias' and requantization (eln_channel); returns weights unchanged: threading the weight
- * pointer through the call keeps GCC's Cortex-M0 code of the subsampling kernel 4% shorter (measured). */
-ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant, int32_t c,
-                                        eln_channel *channel)
-{
-    const int32_t n = quant->shift[c];
-    channel->bias = bias[c], channel->multiplier = quant->multiplier[c], channel->high_shift = n - 32;
-    channel->round = n > 32 ? (int32_t)1 << (n - 33) : 0;
-    return weights;
-}
-#endif
-
-#endif /* ELN_CONV_WINDOW_H */
-
-/* ---- firmware_export/kernels/eln_conv_window_mve.h ---- */
-/* eln_conv_window_mve.h: the Helium (MVE, Cortex-M55/M85) convolution inner loops, shared by the two
- * convolution kernels; the Helium twin of eln_conv_window.h (the portable loop it matches is that file's
- * host eln_conv_window: the four outputs of one 2x2 pooling window, here of four output maps at once).
- *
+/* ---- Helium (ELN_MVE) --------------------------------------------------------------------------------
  * Helium multiplies 16 int8 pairs and adds them to a 32-bit scalar in one VMLADAVA.S8, so the window is
  * turned into four columns (im2col), one per output pixel j = (dy, dx) of the window:
  *   column j[t] = x[2py + dy + ky][2px + dx + kx][i],  t = (ky * 5 + kx) * Cin + i  (channel-last order)
@@ -765,16 +731,9 @@ ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias
  * The four maps' sums are returned as four vectors acc[j], lanes = maps, for the vector epilogues
  * (eln_requant_mve.h). Integer sums in any order are exact; |acc| is bounded per layer at export time.
  */
-#ifndef ELN_CONV_WINDOW_MVE_H
-#define ELN_CONV_WINDOW_MVE_H
-
-
-#if defined(__ARM_FEATURE_MVE)
+#if defined(ELN_MVE)
 #include <arm_mve.h>
 
-#ifndef ELN_CONV_MAX_MAPS
-#define ELN_CONV_MAX_MAPS 16 /* input maps of the largest convolution (the engine defines the exact one) */
-#endif
 #define ELN_MVE_MAX_TAPS ((25 * ELN_CONV_MAX_MAPS + 31) / 32 * 32) /* K of the largest convolution */
 
 /* The four im2col columns of one pooling window, K bytes each (+ 16: a row copy's last store may spill
@@ -951,33 +910,40 @@ ELN_INLINE const int8_t *eln_pair_best_mve(const eln_window_mve *win, const int8
     return weights;
 }
 #endif
+#undef ELN_PAIR_INPUTS_MVE
+#undef ELN_PAIR_OUTPUTS_MVE
+#undef ELN_PAIR_PASSES_MVE
+#undef ELN_PAIR_TAPS_MVE
+#undef ELN_PAIR_DECLARE_MVE
 #endif
 
-#endif /* ELN_CONV_WINDOW_MVE_H */
+#endif /* ELN_CONV_WINDOW_H */
 
-#if defined(__ARM_FEATURE_MVE)
-/* ---- firmware_export/kernels/eln_conv_subsample_mve.h ---- */
-/* eln_conv_subsample_s8, Helium (MVE) path: convolution + tanh, then LeNet-5 subsampling + tanh, fused
- * (classic C1+S2, C3+S4). The portable loop it matches: eln_conv_subsample_s8.c; bit-identical to it.
+/* ---- firmware_export/kernels/eln_conv_subsample_s8.c ---- */
+/* eln_conv_subsample_s8: convolution + tanh, then LeNet-5 subsampling + tanh, fused (classic C1+S2, C3+S4).
  *
- * Per pooling window (py, px): the four im2col columns are built once and shared by every output map;
- * per four maps, the window sums come from VMLADAVA (eln_pair_sums_mve) as four vectors acc[j]
- * (lanes = maps). Each goes through its own output stage (exact requantization, tanh table), and the
- * subsampling combines them exactly as the reference runs the two layers, four maps per vector:
- *   s = bias'[c] + sum_j w_s[c][j] * y_j[c],  out = tanh(s)      (j = (dy, dx))
- * (A subsampling layer without activation, pool activation "none", has no table: eln_saturate_*_mve then
- * end with the clamp, as the portable loop's eln_output_s8 does.)
- * A partial connection table (C3) is zero weights. Layout: input (in_side, in_side, Cin) and output
- * (out_side, out_side, Cout), channel-last; weights as eln_conv_maxpool_mve.h's, with 48 epilogue words per
- * 4 maps: the convolution's, the subsampling's, and its coefficients per j (layout_mve.py).
- * Stack: eln_window_mve.
+ * For each 2x2 window the four convolution outputs go through their own output stage (requantize, tanh
+ * table) and are then combined by the subsampling layer exactly as the reference engine runs the two
+ * layers one after the other:  s = bias'[c] + sum_(dy,dx) w_s[c][dy][dx] * y[dy][dx],  out = tanh(s).
+ * A subsampling layer without activation (pool activation "none": its eln_quant has no table) ends with
+ * the plain requantize + clamp instead; the folded DSP epilogue learns it from ELN_SUBSAMPLE_LINEAR.
+ * Only the subsampled map is written, so the full-resolution convolution output never needs memory.
+ * Overflow of s: |s| <= |bias'| + 4 * 127 * 128, tiny. Loop order and stack as eln_conv_maxpool_s8.c:
+ * - Helium (ELN_MVE): per four maps, the window sums come from VMLADAVA (eln_pair_sums_mve) as four
+ *   vectors (lanes = maps); each goes through its own exact output stage and the subsampling combines them
+ *   four maps per vector. A partial connection table (C3) is zero weights. Channel-last maps; weights as
+ *   eln_conv_maxpool_s8's, with 48 epilogue words per 4 maps: the convolution's, the subsampling's, and
+ *   its coefficients per j (layout_mve.py).
+ * - DSP (ELN_DSP): output maps outside; with ELN_CONV_SUBSAMPLE_FOLDED both output stages are folded into
+ *   8 epilogue words per map (eln_dsp_folded).
+ * - Thumb (ELN_THUMB) and portable: windows outside, output maps inside.
  */
 
-#if defined(__ARM_FEATURE_MVE)
 ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_quant *quant,
                                       const eln_subsample *sub, const int8_t *input, const void *weights,
                                       const int32_t *bias, int8_t *output)
 {
+#if defined(ELN_MVE)
     const int32_t side = shape->out_side, cout = shape->out_channels;
     const int32_t high = eln_high_shifts_mve(quant, cout) && eln_high_shifts_mve(&sub->quant, cout);
     const uint32x4_t every_fourth = vmulq_n_u32(vidupq_n_u32(0, 1), 4); /* byte offsets of w_s[c..c+3][j] */
@@ -1020,30 +986,9 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
             }
         }
     }
-}
-#endif
-
-#else
-/* ---- firmware_export/kernels/eln_conv_subsample_s8.c ---- */
-/* eln_conv_subsample_s8: convolution + tanh, then LeNet-5 subsampling + tanh, fused (classic C1+S2, C3+S4).
- *
- * For each 2x2 window the four convolution outputs go through their own output stage (requantize, tanh
- * table) and are then combined by the subsampling layer exactly as the reference engine runs the two
- * layers one after the other:  s = bias'[c] + sum_(dy,dx) w_s[c][dy][dx] * y[dy][dx],  out = tanh(s).
- * A subsampling layer without activation (pool activation "none": its eln_quant has no table) ends with
- * the plain requantize + clamp instead; the folded DSP epilogue learns it from ELN_SUBSAMPLE_LINEAR.
- * Only the subsampled map is written, so the full-resolution convolution output never needs memory.
- * Loop order as eln_conv_maxpool_s8.c: portable paths windows outside, the DSP path output maps outside.
- * Overflow of s: |s| <= |bias'| + 4 * 127 * 128, tiny. Stack: as eln_conv_maxpool_s8.c.
- */
-
-ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_quant *quant,
-                                      const eln_subsample *sub, const int8_t *input, const void *weights,
-                                      const int32_t *bias, int8_t *output)
-{
+#elif defined(ELN_DSP)
     const int32_t side = shape->out_side;
     int32_t c, py;
-#if defined(ELN_DSP)
     int32_t xw[ELN_CONV_INPUT_WORDS]; /* the widened input */
 #if defined(ELN_CONV_INT8)
     int32_t ww[ELN_CONV_MAP_WORDS]; /* one map's widened kernels */
@@ -1071,7 +1016,7 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
             do { /* windows (py, px), px = 0..side-1 */
                 int32_t acc[4];
                 eln_channel channel;
-                const int32_t *const epilogue = eln_dsp_window(patch, map, acc);
+                const int32_t *const epilogue = eln_conv_window_dsp(patch, map, acc);
 #if defined(ELN_CONV_SUBSAMPLE_FOLDED)
                 int32_t s;
                 eln_dsp_channel(epilogue, &channel);
@@ -1099,19 +1044,30 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
         }
     }
     (void)bias;
-#else
-    int32_t px, j;
+#else /* Thumb and portable */
+    const int32_t side = shape->out_side;
+    int32_t c, py, px, j;
+#if !defined(ELN_THUMB)
     eln_patch patch;
+#endif
     for (py = 0; py < side; ++py) {
         for (px = 0; px < side; ++px) {
             const void *w_map = weights;        /* output map c's weights (layout: eln_conv_window.h) */
             const uint8_t *maps = shape->maps;  /* output map c's input maps: n, then n indices */
+#if defined(ELN_THUMB) /* the int8 input is read in place, from the window's top-left value in map 0 */
+            const int8_t *const origin = input + 2 * (py * shape->in_side + px);
+#else
             eln_conv_patch(shape, input, py, px, &patch);
+#endif
             for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0]) {
                 const int8_t *w_sub = sub->weights + 4 * c; /* (2, 2) */
                 int32_t acc[4], s = sub->bias[c];
                 eln_channel channel;
+#if defined(ELN_THUMB)
+                w_map = eln_conv_window_thumb(shape, maps, &origin, w_map, acc);
+#else
                 w_map = eln_conv_window(shape, maps, &patch, w_map, acc);
+#endif
                 w_map = eln_conv_channel(w_map, bias, quant, c, &channel);
                 for (j = 0; j < 4; ++j) {
                     s += (int32_t)w_sub[j] * eln_saturate_s8(eln_requantize_channel(acc[j] + channel.bias, &channel),
@@ -1124,32 +1080,39 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
 #endif
 }
 
-#endif
-
-#if defined(__ARM_FEATURE_MVE)
-/* ---- firmware_export/kernels/eln_fc_mve.h ---- */
-/* eln_fc_s8, Helium (MVE) path: fully connected layer + activation (C5, F6, OUTPUT).
- * The portable loop it matches: eln_fc_s8.c (portable path, four rows per pass); bit-identical to it.
+/* ---- firmware_export/kernels/eln_fc_s8.c ---- */
+/* eln_fc_s8: fully connected layer + activation (C5, F6, OUTPUT).
  *
  *   acc[o] = bias'[o] + sum_k x[k] * w[o][k]      then the shared output stage (ReLU, tanh table or none)
  *
- * The input is copied once into a zero-padded stack buffer of K = F_in rounded up to 16 (ELN_FC_MAX_IN
- * rounded up likewise), so every load is a whole vector. Weights (layout.py, fc_pack_mve): per 4 rows,
- * per 16 inputs, the 4 rows' 16 int8 weights, zero-padded (rows past F_out are zero and not written):
- * per 16 inputs, one input load, four weight loads and four VMLADAVA, 64 MACs in 9 instructions.
- * After a convolution the input is channel-last (eln_conv_window_mve.h); the exporter orders that
- * layer's weight columns to match. The four rows' outputs are requantized together (eln_requant_mve.h).
+ * Four outputs per pass share each input load. Overflow: the partial sums are at most
+ * F_in * 128 * 127 <= 6,502,400 (F_in = 400) before the bias, whose exact bound is checked at export time.
+ * - portable: int8 weights (F_out, F_in); the k loop is a plain dot product that compilers vectorise.
+ * - DSP: the input is widened once into int16 pairs on the stack (ELN_FC_MAX_IN * 2 bytes), each 4 values
+ *   {x0..x3} by two SXTB16 into the pairs {x0, x2}, {x1, x3}. Two weight layouts (export-c --optimize):
+ *   - speed: int16 pairs in the same order, (ceil(F_out/4), F_in/2 rounded up to a multiple of 4, 4)
+ *     words, zero-padded: per input pair, one LDM of four weight words feeds 4 SMLADs (8 MACs); 4 pairs per
+ *     pass: 2 LDRD, 4 LDM, 16 SMLAD and the loop test, 26 instructions for 32 MACs; twice the int8 flash.
+ *   - size (ELN_FC_INT8): int8, (ceil(F_out/4), F_in/4 rounded up to even, 4) words of 4 weights, widened
+ *     at run time as CMSIS-NN does: SXTB16 of a word gives {w0, w2}, of it rotated by 8 {w1, w3}, the
+ *     input's pairs; per 8 inputs: 2 LDRD, 2 LDM, 16 SXTB16, 16 SMLAD and the loop test, 38 for 32 MACs.
+ *   The input is a scratch region (4-byte aligned) and every weight word is an int32: aligned loads only.
+ * - Helium (ELN_MVE): the input is copied once into a zero-padded stack buffer of K = F_in rounded up to 16
+ *   (ELN_FC_MAX_IN rounded up likewise), so every load is a whole vector. Weights (layout_mve.py,
+ *   fc_pack_mve): per 4 rows, per 16 inputs, the 4 rows' 16 int8 weights, zero-padded (rows past F_out are
+ *   zero and not written): per 16 inputs, one input load, four weight loads and four VMLADAVA, 64 MACs in
+ *   9 instructions. After a convolution the input is channel-last; the exporter orders that layer's weight
+ *   columns to match. The four rows' outputs are requantized together (eln_requant_mve.h).
  */
 
-#if defined(__ARM_FEATURE_MVE)
-#include <arm_mve.h>
 #ifndef ELN_FC_MAX_IN
-#define ELN_FC_MAX_IN 400 /* largest F_in (the engine defines the exact one) */
+#define ELN_FC_MAX_IN 400 /* largest F_in rounded up to a multiple of 8 (the engine defines the exact one) */
 #endif
 
 ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, const int8_t *input,
                           const void *weights, const int32_t *bias, int8_t *output)
 {
+#if defined(ELN_MVE)
     const int32_t n_in = shape->in_features, n_out = shape->out_features, taps = (n_in + 15) / 16 * 16;
     int8_t x[(ELN_FC_MAX_IN + 15) / 16 * 16] __attribute__((aligned(16))); /* (K,) input, zero-padded */
     const int8_t *w = (const int8_t *)weights;
@@ -1171,42 +1134,9 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
         acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
         eln_output_mve(vldrwq_s32(acc), bias, quant, o, n_out, high, output + o);
     }
-}
-#endif
-
-#else
-/* ---- firmware_export/kernels/eln_fc_s8.c ---- */
-/* eln_fc_s8: fully connected layer + activation (C5, F6, OUTPUT).
- *
- *   acc[o] = bias'[o] + sum_k x[k] * w[o][k]      then the shared output stage (ReLU, tanh table or none)
- *
- * Four outputs per pass share each input load. Overflow: the partial sums are at most
- * F_in * 128 * 127 <= 6,502,400 (F_in = 400) before the bias, whose exact bound is checked at export time.
- * - portable: int8 weights (F_out, F_in); the k loop is a plain dot product that compilers vectorise.
- * - DSP: the input is widened once into int16 pairs on the stack (ELN_FC_MAX_IN * 2 bytes), each 4 values
- *   {x0..x3} by two SXTB16 into the pairs {x0, x2}, {x1, x3}. Two weight layouts (export-c --optimize):
- *   - speed: int16 pairs in the same order, (ceil(F_out/4), F_in/2 rounded up to a multiple of 4, 4)
- *     words, zero-padded: per input pair, one LDM of four weight words feeds 4 SMLADs (8 MACs); 4 pairs per
- *     pass: 2 LDRD, 4 LDM, 16 SMLAD and the loop test, 26 instructions for 32 MACs; twice the int8 flash.
- *   - size (ELN_FC_INT8): int8, (ceil(F_out/4), F_in/4 rounded up to even, 4) words of 4 weights, widened
- *     at run time as CMSIS-NN does: SXTB16 of a word gives {w0, w2}, of it rotated by 8 {w1, w3}, the
- *     input's pairs; per 8 inputs: 2 LDRD, 2 LDM, 16 SXTB16, 16 SMLAD and the loop test, 38 for 32 MACs.
- *   The input is a scratch region (4-byte aligned) and every weight word is an int32: aligned loads only.
- */
-
-
-#if defined(ELN_DSP)
-#ifndef ELN_FC_MAX_IN
-#define ELN_FC_MAX_IN 400 /* largest F_in rounded up to a multiple of 8 (the engine defines the exact one) */
-#endif
-#endif
-
-ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, const int8_t *input,
-                          const void *weights, const int32_t *bias, int8_t *output)
-{
+#elif defined(ELN_DSP)
     const int32_t n_in = shape->in_features, n_out = shape->out_features;
     int32_t o, k, q;
-#if defined(ELN_DSP)
     union { int32_t words[ELN_FC_MAX_IN / 2]; int16_t values[ELN_FC_MAX_IN]; } x; /* (F_in padded,) int16 */
     const int32_t n_pairs = (n_in + 7) / 8 * 4; /* words of input pairs: F_in rounded up to 8, halved */
     const int32_t *w = (const int32_t *)weights;
@@ -1259,6 +1189,8 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
         }
     }
 #else
+    const int32_t n_in = shape->in_features, n_out = shape->out_features;
+    int32_t o, k, q;
     const int8_t *w = (const int8_t *)weights; /* row o of (F_out, F_in); advanced, not indexed */
     for (o = 0; o < n_out; o += 4, w += 4 * n_in) { /* rows o..o+3, or fewer at the end */
         const int32_t rows = n_out - o < 4 ? n_out - o : 4;
@@ -1283,8 +1215,6 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     }
 #endif
 }
-
-#endif
 
 
 /* ===================================================================================================
