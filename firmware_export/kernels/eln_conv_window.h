@@ -118,8 +118,8 @@ ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias
  * then reloads it per input map instead of keeping it live across the output maps, 1.5% fewer instructions,
  * measured); maps: n, then this output map's n input maps; weights: their (n, 5, 5) int8 kernels;
  * acc: (2, 2) out. Returns the next output map's weights. */
-ELN_INLINE const void *eln_conv_window_thumb(const eln_conv_shape *shape, const uint8_t *maps, const int8_t *const *origin,
-                                             const void *weights, int32_t acc[4])
+ELN_INLINE const void *eln_conv_window_thumb(const eln_conv_shape *shape, const uint8_t *maps,
+                                             const int8_t *const *origin, const void *weights, int32_t acc[4])
 {
     const int32_t side = shape->in_side, plane = side * side;
     const int8_t *w = (const int8_t *)weights;
