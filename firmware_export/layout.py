@@ -85,13 +85,15 @@ def conv_pack(kernels: np.ndarray) -> np.ndarray:
 def conv_pack_dsp(kernels: np.ndarray, epilogue: np.ndarray, in_side: int, optimize: str,
                   maps: list[list[int]]) -> np.ndarray:
     """int8 (Cout, Cin, 5, 5) -> the DSP path's words (kernels/eln_conv_window.h, DSP section), per output
-    map its kernels and then its `epilogue` row (Cout, 4): bias', m, n - 32, rounding. The kernels of its
+    map its kernels and then its `epilogue` row (Cout, 4, or 10 with a folded subsampling: bias', m, n - 32,
+    rounding, then the subsampling weights as pairs {w00, w01}, {w10, w11} and its own four). The kernels of its
     connected input maps `maps[c]` only (a partial C3 table costs no MACs), per input map i and
     patch column pair g = 0..2 (columns {2g, 2g + 1}), kernel rows ky = 0..4, as the 16-bit pairs
     E[ky][g] = {w[2g], w[2g+1]} (dx = 0) and O[ky][g] = {w[2g-1], w[2g]} (dx = 1), w[-1] = w[5] = 0:
     - speed: the words E, O per ky, then the patch words to skip to the next column pair (in_side - 6),
       or after g = 2 to the next connected input map i' ((i' - i) * plane - 2 * in_side - 6, plane =
-      in_side/2 * in_side words; 0 after the last one): 33 words;
+      in_side/2 * in_side words; after the last one back to the next window's first word, column pair
+      px + 1: -(last - first) * plane - in_side - 6 < 0, which ends the window loop): 33 words;
     - size: one word per ky with bytes {E.lo, O.lo, E.hi, O.hi}, of which SXTB16 makes E and, rotated
       by 8, O (the kernel widens a map's 15 words per input map at run time and adds the skips)."""
     cout, cin = kernels.shape[:2]
@@ -112,11 +114,24 @@ def conv_pack_dsp(kernels: np.ndarray, epilogue: np.ndarray, in_side: int, optim
             if optimize == "size":
                 out.append(words[c, i].reshape(-1))
                 continue
-            last = 0 if k + 1 == len(maps[c]) else (maps[c][k + 1] - i) * plane - 2 * in_side - 6
+            last = (-(i - maps[c][0]) * plane - in_side - 6 if k + 1 == len(maps[c])   # to the next window
+                    else (maps[c][k + 1] - i) * plane - 2 * in_side - 6)
             skips = np.array([[in_side - 6], [in_side - 6], [last]], np.int64)
             out.append(np.concatenate([words[c, i], skips], axis=1).reshape(-1))
         out.append(epilogue[c].astype(np.int64))
     return _int32(np.concatenate(out))
+
+
+def fc_with_epilogue(words: np.ndarray, epilogue: np.ndarray | None) -> np.ndarray:
+    """A full layer's DSP words (ceil(F_out/4) row blocks), each block followed by its rows' epilogue words
+    {bias', m, n - 32, round'} (4, 4), padding rows zero (kernels/eln_fc_s8.c, ELN_FC_FOLDED); without a
+    folded epilogue (None), the words as they are."""
+    if epilogue is None:
+        return words
+    blocks = -(-len(epilogue) // 4)
+    rows = np.zeros((blocks * 4, 4), np.int64)
+    rows[:len(epilogue)] = epilogue
+    return _int32(np.concatenate([words.astype(np.int64).reshape(blocks, -1), rows.reshape(blocks, 16)], 1).reshape(-1))
 
 
 def fc_pack(weights: np.ndarray) -> np.ndarray:
@@ -259,6 +274,8 @@ def folded_rounding(layer: QLayer, acc_bound: int) -> np.ndarray | None:
 
 
 def _step_folded(step: Step) -> bool:
+    if step.kind == "fc":
+        return folded_rounding(step.layers[0], step.acc_bound) is not None
     if step.kind == "conv_maxpool":
         return not output_stage(step.layers[0]).has_lut and folded_rounding(step.layers[0], step.acc_bound) is not None
     sub = step.layers[1]
@@ -267,10 +284,11 @@ def _step_folded(step: Step) -> bool:
 
 
 def folded_steps(steps: list[Step]) -> dict[str, bool]:
-    """Per convolution kind, True if every step of it has the folded DSP epilogue (the engine defines
-    ELN_CONV_MAXPOOL_FOLDED / ELN_CONV_SUBSAMPLE_FOLDED; one kernel body serves every step of a kind)."""
+    """Per kernel, True if every step of it has the folded DSP epilogue (the engine defines
+    ELN_CONV_MAXPOOL_FOLDED / ELN_CONV_SUBSAMPLE_FOLDED / ELN_FC_FOLDED; one kernel body serves every step
+    of a kind)."""
     result = {}
-    for kind in ("conv_maxpool", "conv_subsample"):
+    for kind in ("conv_maxpool", "conv_subsample", "fc"):
         group = [step for step in steps if step.kind == kind]
         result[kind] = bool(group) and all(_step_folded(step) for step in group)
     return result
@@ -294,9 +312,10 @@ def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False, o
         if folded:  # the DSP words only: the other paths add z themselves
             rounding = folded_rounding(layer, step.acc_bound)
         epilogue = np.stack([fold_bias(layer), layer.multiplier.astype(np.int64), shift - 32, rounding], 1)
-        if folded and step.kind == "conv_subsample":  # and the subsampling layer's four words
+        if folded and step.kind == "conv_subsample":  # the subsampling weights' pairs, its layer's four words
             sub = step.layers[1]
-            epilogue = np.concatenate([epilogue, np.stack([
+            w_sub = sub.weights.astype(np.int64).reshape(cout, 4) & 0xFFFF  # 16-bit pairs {w00, w01}, {w10, w11}
+            epilogue = np.concatenate([epilogue, w_sub[:, [0, 2]] | w_sub[:, [1, 3]] << 16, np.stack([
                 fold_bias(sub), sub.multiplier.astype(np.int64), sub.shift.astype(np.int64) - 32,
                 folded_rounding(sub, accumulator_bound(sub, sub.weights))], 1)], axis=1)
         portable = conv_pack(layer.weights.astype(np.int64))
@@ -312,7 +331,8 @@ def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False, o
                       "{E, O} 16-bit pair words and a patch skip after each column pair")
                    + " (per column pair and kernel row, dx = 0 and dx = 1); then bias', m, n - 32, rounding"
                    + (" + z * 2^(n - 32)" if folded else "")
-                   + (", and the subsampling layer's four" if folded and step.kind == "conv_subsample" else ""),
+                   + (", the subsampling weights as 16-bit pairs and the subsampling layer's four"
+                      if folded and step.kind == "conv_subsample" else ""),
                    path="dsp"),
             CArray(symbol(prefix, name, "weights"), "int8_t", thumb.astype(np.int64),
                    f"{name} weights for the Thumb path: per output map, its connected maps' {k}x{k} kernels, "
@@ -328,11 +348,16 @@ def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False, o
                              f"{name} weights ({'x'.join(map(str, layer.weights.shape))}) int8"))
     else:
         shape = "x".join(map(str, layer.weights.shape))
-        dsp = (CArray(symbol(prefix, name, "weights"), "int32_t", fc_pack(layer.weights.astype(np.int64)),
-                      f"{name} weights for the DSP path: ({shape}) as 16-bit pairs, 4 rows interleaved", path="dsp")
-               if optimize == "speed" else
-               CArray(symbol(prefix, name, "weights"), "int32_t", fc_pack_int8(layer.weights.astype(np.int64)),
-                      f"{name} weights for the DSP path: ({shape}) int8, 4 per word, 4 rows interleaved", path="dsp"))
+        epilogue = (np.stack([fold_bias(layer), layer.multiplier.astype(np.int64), layer.shift.astype(np.int64) - 32,
+                              folded_rounding(layer, step.acc_bound)], 1) if folded else None)
+        pack = fc_pack if optimize == "speed" else fc_pack_int8
+        dsp = CArray(symbol(prefix, name, "weights"), "int32_t",
+                     fc_with_epilogue(pack(layer.weights.astype(np.int64)), epilogue),
+                     f"{name} weights for the DSP path: ({shape}) "
+                     + ("as 16-bit pairs" if optimize == "speed" else "int8, 4 per word") + ", 4 rows interleaved"
+                     + (", each 4 rows followed by their bias', m, n - 32, rounding + z * 2^(n - 32)"
+                        if folded else ""),
+                     path="dsp")
         arrays += [
             dsp,
             CArray(symbol(prefix, name, "weights"), "int8_t", layer.weights.reshape(-1), f"{name} weights ({shape}) int8",

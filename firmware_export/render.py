@@ -152,6 +152,8 @@ def pasted_kernels(steps: list[Step], optimize: str = "size") -> str:
         bounds.insert(0, "#define ELN_CONV_SUBSAMPLE_FOLDED 1 /* the subsampling epilogue words add z (layout.py) */")
         if not any(output_stage(step.layers[1]).has_lut for step in convs if step.kind == "conv_subsample"):
             bounds.insert(1, "#define ELN_SUBSAMPLE_LINEAR 1 /* the subsampling layers have no tanh table */")
+    if folded_steps(steps)["fc"]:
+        bounds.insert(0, "#define ELN_FC_FOLDED 1 /* the full layers' epilogue words add z (layout.py) */")
     if folded_steps(steps)["conv_maxpool"]:
         bounds.insert(0, "#define ELN_CONV_MAXPOOL_FOLDED 1 /* the max-pooling epilogue words add z_out (layout.py) */")
     if convs:
@@ -159,7 +161,7 @@ def pasted_kernels(steps: list[Step], optimize: str = "size") -> str:
             f"#define ELN_CONV_MAX_MAPS {max(s.in_shape[0] for s in convs)} /* input maps of the largest convolution */",
             f"#define ELN_CONV_INPUT_WORDS {max(s.in_shape[0] * s.in_shape[1] ** 2 // 2 for s in convs)} /* DSP: the "
             "largest widened convolution input */",
-            f"#define ELN_CONV_MAP_WORDS {max(s.in_shape[0] * 33 + 8 for s in convs)} /* DSP: one output map's "
+            f"#define ELN_CONV_MAP_WORDS {max(s.in_shape[0] * 33 + 10 for s in convs)} /* DSP: one output map's "
             "widened kernels and epilogue */"]
     parts = ["\n".join(bounds) + "\n\n"]
     for name in names:

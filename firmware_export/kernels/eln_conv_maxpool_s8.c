@@ -66,12 +66,12 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
         const int32_t *const first = xw + maps[1] * plane; /* the first connected input map's words */
         w = eln_dsp_map_weights(shape, maps, w, 4, ww, &map);
         for (py = 0; py < side; ++py) {
-            const int32_t *patch = first + 2 * py;      /* window (py, 0): column pair 0, row 2py */
+            const int32_t *patch = first + 2 * py; /* window (py, 0): column pair 0, row 2py */
             const int8_t *const end = output + side;
             do { /* windows (py, px), px = 0..side-1 */
                 int32_t acc[4], best;
                 eln_channel channel;
-                eln_dsp_channel(eln_conv_window_dsp(patch, map, acc), &channel);
+                eln_dsp_channel(eln_conv_window_dsp(&patch, map, acc), &channel);
                 best = acc[0] > acc[1] ? acc[0] : acc[1];
                 best = acc[2] > best ? acc[2] : best;
                 best = acc[3] > best ? acc[3] : best;
@@ -80,8 +80,7 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
 #else
                 *output++ = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), &stage); /* no tanh */
 #endif
-                patch += in_side; /* the next column pair */
-            } while (output != end);
+            } while (output != end); /* eln_conv_window_dsp moved patch to the next window */
         }
     }
     (void)bias, (void)stage;

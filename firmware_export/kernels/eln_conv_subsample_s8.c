@@ -12,8 +12,9 @@
  *   four maps per vector. A partial connection table (C3) is zero weights. Channel-last maps; weights as
  *   eln_conv_maxpool_s8's, with 48 epilogue words per 4 maps: the convolution's, the subsampling's, and
  *   its coefficients per j (layout_mve.py).
- * - DSP (ELN_DSP): output maps outside; with ELN_CONV_SUBSAMPLE_FOLDED both output stages are folded into
- *   8 epilogue words per map (eln_dsp_folded).
+ * - DSP (ELN_DSP): output maps outside; with ELN_CONV_SUBSAMPLE_FOLDED both output stages and the
+ *   subsampling weights are folded into 10 epilogue words per map, read with two LDMs per window
+ *   (eln_dsp_subsample: 35 instructions after the window's MACs, where the generic stage takes about 60).
  * - Thumb (ELN_THUMB) and portable: windows outside, output maps inside.
  */
 #include "eln_conv_window.h"
@@ -79,49 +80,43 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
     const uint8_t *maps = shape->maps; /* output map c's connected input maps: n, then n indices */
     eln_dsp_widen_input(shape, input, xw);
     for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0]) {
-        const int8_t *const w_sub = sub->weights + 4 * c; /* (2, 2) */
         const int32_t *const first = xw + maps[1] * plane; /* the first connected input map's words */
-#if defined(ELN_CONV_SUBSAMPLE_FOLDED) /* both output stages folded (eln_dsp_folded): 8 epilogue words */
+#if defined(ELN_CONV_SUBSAMPLE_FOLDED) /* both output stages folded (eln_dsp_subsample): 10 epilogue words */
         const int8_t *const lut = quant->lut + 128;
-#if !defined(ELN_SUBSAMPLE_LINEAR)
+#if defined(ELN_SUBSAMPLE_LINEAR)
+        const int8_t *const sub_lut = 0; /* the subsampling words are all that is read of sub */
+        (void)sub;
+#else
         const int8_t *const sub_lut = sub->quant.lut + 128;
 #endif
-        w = eln_dsp_map_weights(shape, maps, w, 8, ww, &map);
+        w = eln_dsp_map_weights(shape, maps, w, 10, ww, &map);
+        for (py = 0; py < side; ++py) {
+            const int32_t *patch = first + 2 * py; /* window (py, 0); eln_conv_window_dsp moves it along */
+            const int8_t *const end = output + side;
+            do { /* windows (py, px), px = 0..side-1 */
+                int32_t acc[4];
+                const int32_t *const epilogue = eln_conv_window_dsp(&patch, map, acc);
+                *output++ = (int8_t)eln_dsp_subsample(acc, epilogue, lut, sub_lut); /* (Cout, side, side) */
+            } while (output != end);
+        }
 #else
+        const int8_t *const w_sub = sub->weights + 4 * c; /* (2, 2) */
         w = eln_dsp_map_weights(shape, maps, w, 4, ww, &map);
-#endif
         for (py = 0; py < side; ++py) {
             const int32_t *patch = first + 2 * py;      /* window (py, 0): column pair 0, row 2py */
             const int8_t *const end = output + side;
             do { /* windows (py, px), px = 0..side-1 */
-                int32_t acc[4];
+                int32_t acc[4], s = sub->bias[c], j;
                 eln_channel channel;
-                const int32_t *const epilogue = eln_conv_window_dsp(patch, map, acc);
-#if defined(ELN_CONV_SUBSAMPLE_FOLDED)
-                int32_t s;
-                eln_dsp_channel(epilogue, &channel);
-                s = (int32_t)w_sub[0] * lut[eln_dsp_folded(acc[0] + channel.bias, &channel)];
-                s += (int32_t)w_sub[1] * lut[eln_dsp_folded(acc[1] + channel.bias, &channel)];
-                s += (int32_t)w_sub[2] * lut[eln_dsp_folded(acc[2] + channel.bias, &channel)];
-                s += (int32_t)w_sub[3] * lut[eln_dsp_folded(acc[3] + channel.bias, &channel)];
-                eln_dsp_channel(epilogue + 4, &channel); /* the subsampling layer's words */
-#if defined(ELN_SUBSAMPLE_LINEAR) /* the saturated requantization is the output */
-                *output++ = (int8_t)eln_dsp_folded(s + channel.bias, &channel); /* (Cout, side, side), in order */
-#else
-                *output++ = sub_lut[eln_dsp_folded(s + channel.bias, &channel)]; /* (Cout, side, side), in order */
-#endif
-#else
-                int32_t s = sub->bias[c], j;
-                eln_dsp_channel(epilogue, &channel);
+                eln_dsp_channel(eln_conv_window_dsp(&patch, map, acc), &channel);
                 for (j = 0; j < 4; ++j) {
                     s += (int32_t)w_sub[j] * eln_saturate_s8(eln_requantize_channel(acc[j] + channel.bias, &channel),
                                                              quant);
                 }
                 *output++ = eln_output_s8(s, &sub->quant, c); /* (Cout, side, side), in order */
-#endif
-                patch += in_side; /* the next column pair */
             } while (output != end);
         }
+#endif
     }
     (void)bias;
 #else /* Thumb and portable */

@@ -158,8 +158,9 @@ ELN_INLINE const void *eln_conv_window_thumb(const eln_conv_shape *shape, const 
  *   a00 += P[ky].E[ky]   a01 += P[ky].O[ky]   a10 += P[ky+1].E[ky]   a11 += P[ky+1].O[ky]
  * 27 instructions per column pair for 40 MAC slots (33 used), 83 per input map with the loop test.
  * After each column pair's weights comes the number of patch words to skip to the next column pair, or
- * after the last one to the next connected input map (a partial C3 table costs no MACs), and 0 after the
- * last one: all 14 registers are busy, so the loop keeps no end pointer and no stride.
+ * after the last one to the next connected input map (a partial C3 table costs no MACs), and after the
+ * last input map's the (negative) skip to the next window's first word, column pair px + 1: all 14
+ * registers are busy, so the loop keeps no end pointer and no stride, and the caller no patch pointer.
  * Memory: the widened input (ELN_CONV_INPUT_WORDS words) and one map's widened kernels (ELN_CONV_MAP_WORDS)
  * on the stack; with ELN_CONV_INT8 (export-c --optimize size) flash holds one int8 word per kernel row and
  * column pair (layout.py, conv_pack_dsp), widened here, and with 16-bit pairs (speed) the words themselves.
@@ -170,7 +171,7 @@ ELN_INLINE const void *eln_conv_window_thumb(const eln_conv_shape *shape, const 
 #define ELN_CONV_INPUT_WORDS (16 * 14 * 7) /* largest Cin * side * side / 2 (the engine defines the exact one) */
 #endif
 #ifndef ELN_CONV_MAP_WORDS
-#define ELN_CONV_MAP_WORDS (16 * 33 + 8) /* largest Cin * 33 + 8: one map's widened kernels, skips, epilogue */
+#define ELN_CONV_MAP_WORDS (16 * 33 + 10) /* largest Cin * 33 + 10: one map's widened kernels, skips, epilogue */
 #endif
 
 /* acc += the two 16-bit products of x and y, in place (a statement): with ACLE's __smlad, GCC 12 renames
@@ -202,23 +203,24 @@ ELN_INLINE const void *eln_conv_window_thumb(const eln_conv_shape *shape, const 
     } while (0)
 #define ELN_PAIR() ELN_PAIR_OP(ELN_SMLAD)
 
-/* patch: the window's first word (first connected input map, column pair px, row 2py) of the widened input;
- * weights: one output map's widened kernels; acc: (2, 2) out. Returns the map's epilogue words, which
- * follow its kernels (layout.py, conv_pack_dsp). */
-ELN_INLINE const int32_t *eln_conv_window_dsp(const int32_t *patch, const int32_t *weights, int32_t acc[4])
+/* *patch: the window's first word (first connected input map, column pair px, row 2py) of the widened
+ * input, moved to the next window's (px + 1); weights: one output map's widened kernels; acc: (2, 2) out.
+ * Returns the map's epilogue words, which follow its kernels (layout.py, conv_pack_dsp). */
+ELN_INLINE const int32_t *eln_conv_window_dsp(const int32_t **patch, const int32_t *weights, int32_t acc[4])
 {
-    const int32_t *p = patch, *w = weights;
+    const int32_t *p = *patch, *w = weights;
     register int32_t e0 __asm__("r0"), o0 __asm__("r1"), e1 __asm__("r2"), o1 __asm__("r3");
     register int32_t p0 __asm__("r4"), p1 __asm__("r5"), p2 __asm__("r6");
     int32_t a00, a01, a10, a11;
     ELN_PAIR_OP(ELN_SMUAD); /* the first input map: its first products start the sums */
     ELN_PAIR();
     ELN_PAIR();
-    while (e1 != 0) { /* the other input maps; the skip after the last one is 0 */
+    while (e1 > 0) { /* the other input maps; the skip after the last one, to the next window, is negative */
         ELN_PAIR();
         ELN_PAIR();
         ELN_PAIR();
     }
+    *patch = p;
     acc[0] = a00;
     acc[1] = a01;
     acc[2] = a10;
@@ -232,64 +234,61 @@ ELN_INLINE const int32_t *eln_conv_window_dsp(const int32_t *patch, const int32_
 #undef ELN_SMUAD
 #undef ELN_SMLAD
 
-/* input: (Cin, side, side) int8 -> xw: (Cin, side/2, side) words of adjacent column pairs (above). */
+/* input: (Cin, side, side) int8 -> xw: (Cin, side/2, side) words of adjacent column pairs (above). Per
+ * word: 2 LDRSB (the input may sit at any address), PKHBT, STR, the pointer step and the loop test: 7. */
 ELN_INLINE void eln_dsp_widen_input(const eln_conv_shape *shape, const int8_t *input, int32_t *xw)
 {
-    const int32_t side = shape->in_side, half = side / 2, rows = shape->in_channels * side;
-    int32_t row, j;
-    for (row = 0; row < rows; ++row) { /* row r of map i: row = i * side + r */
-        const int8_t *x = input + row * side;
-        int32_t *pair = xw + (row / side) * half * side + row % side; /* word (i, 0, r) */
-        for (j = 0; j < half; ++j, x += 2, pair += side) {
-            *pair = (int32_t)(((uint32_t)(int32_t)x[0] & 0xFFFFu) | (uint32_t)(int32_t)x[1] << 16);
+    const int32_t side = shape->in_side, plane = side / 2 * side;
+    const int8_t *x = input; /* read in order: row r of map i at (i * side + r) * side */
+    int32_t i, r;
+    for (i = 0; i < shape->in_channels; ++i, xw += plane) {
+        for (r = 0; r < side; ++r) {
+            const int8_t *const end = x + side;
+            int32_t *pair = xw + r; /* word (i, 0, r) */
+            do {
+                int32_t left, right;
+                ELN_LDRSB2(x, left, right);
+                *pair = eln_pack16(left, right); /* {x[0], x[1]} */
+                pair += side;
+            } while (x != end);
         }
     }
 }
 
-/* The DSP epilogue when the exporter has folded the output stage into the epilogue words (layout.py,
- * folded_rounding: act_min = -128, every shift n > 32, no int32 overflow below): the words are
- * {bias', m, k = n - 32, round' = 2^(k-1) + z * 2^k}, and for x = acc + bias'
- *   y = SSAT8((SMMLA(x, m, round')) >> k)
- * is bit-identical to clamp(requantize(x) + z, -128, 127) (docs/quantization.md):
- * - SMMLA gives round' + floor(x * m / 2^32) exactly (round' * 2^32 added to the 64-bit product is a
- *   multiple of 2^32), the high word that eln_requantize_high shifts;
- * - adding z * 2^k before the floor shift by k is adding z after it (a multiple of 2^k);
- * - with act_min = -128 the clamp is a signed 8-bit saturation. ReLU layers have z_out = act_min = -128:
- *   the lower clamp is the ReLU, and requantize(x <= 0) <= 0 lands at or below -128; a tanh layer's z is
- *   its table's input zero point, and the table follows;
- * - no overflow: the exporter checks |floor(x * m / 2^32)| + |round'| < 2^31 for |x| <= the accumulator
- *   bound. Per output: SMMLA, ASR, SSAT. */
-ELN_INLINE int32_t eln_dsp_folded(int32_t x, const eln_channel *channel)
-{
-    int32_t value;
-    __asm__("smmla %0, %1, %2, %3" : "=r"(value) : "r"(x), "r"(channel->multiplier), "r"(channel->round));
-    value = value >= 0 ? value >> channel->high_shift : ~(~value >> channel->high_shift); /* floor shift: ASR */
-    __asm__("ssat %0, #8, %1" : "=r"(value) : "r"(value)); /* not ACLE's __ssat: fails -Wsign-conversion */
-    return value;
-}
+/* one column pair's five int8 words {E.lo, O.lo, E.hi, O.hi} (kernel rows 0..4) -> its ten words E, O and
+ * then the patch skip: one LDM, 10 SXTB16, 5 STRD, 1 STR */
+#define ELN_WIDEN_PAIR(skip)                                                                        \
+    do {                                                                                            \
+        register int32_t z0 __asm__("r0"), z1 __asm__("r1"), z2 __asm__("r2"), z3 __asm__("r3");   \
+        register int32_t z4 __asm__("r4");                                                          \
+        ELN_LDM5(z, z0, z1, z2, z3, z4);                                                            \
+        ELN_STRD(ww, __sxtb16(z0), eln_sxtb16_ror8(z0));                                            \
+        ELN_STRD(ww, __sxtb16(z1), eln_sxtb16_ror8(z1));                                            \
+        ELN_STRD(ww, __sxtb16(z2), eln_sxtb16_ror8(z2));                                            \
+        ELN_STRD(ww, __sxtb16(z3), eln_sxtb16_ror8(z3));                                            \
+        ELN_STRD(ww, __sxtb16(z4), eln_sxtb16_ror8(z4));                                            \
+        *ww++ = (skip);                                                                             \
+    } while (0)
 
 /* maps: output map c's connected input maps (n, then n indices); weights: its words in flash (layout.py,
  * conv_pack_dsp), ending with epilogue_words; map: its widened kernels and epilogue words for
  * eln_conv_window_dsp, either ww (filled here) or the flash words themselves. Returns the next map's flash
- * words. */
+ * words. The skips as conv_pack_dsp computes them: to the next column pair, to the next connected input
+ * map, and after the last one back to the next window's first word. */
 ELN_INLINE const int32_t *eln_dsp_map_weights(const eln_conv_shape *shape, const uint8_t *maps,
                                                const int32_t *weights, int32_t epilogue_words, int32_t *ww,
                                                const int32_t **map)
 {
 #if defined(ELN_CONV_INT8)
     const int32_t side = shape->in_side, next_pair = side - 6, plane = side / 2 * side;
-    const int32_t *z = weights;
-    int32_t k, g;
+    const int32_t *z = weights, last = -(maps[maps[0]] - maps[1]) * plane - side - 6;
+    int32_t k;
     *map = ww;
     for (k = 1; k <= maps[0]; ++k) { /* the connected input maps maps[1..n] */
-        for (g = 0; g < 3; ++g, ww += 11) { /* kernel rows 0..4: {E.lo, O.lo, E.hi, O.hi} -> E, O */
-            register int32_t z0 __asm__("r0"), z1 __asm__("r1"), z2 __asm__("r2"), z3 __asm__("r3"), z4 __asm__("r4");
-            ELN_LDM5(z, z0, z1, z2, z3, z4);
-            ww[0] = __sxtb16(z0), ww[1] = eln_sxtb16_ror8(z0), ww[2] = __sxtb16(z1), ww[3] = eln_sxtb16_ror8(z1);
-            ww[4] = __sxtb16(z2), ww[5] = eln_sxtb16_ror8(z2), ww[6] = __sxtb16(z3), ww[7] = eln_sxtb16_ror8(z3);
-            ww[8] = __sxtb16(z4), ww[9] = eln_sxtb16_ror8(z4);
-            ww[10] = g < 2 ? next_pair : k < maps[0] ? (maps[k + 1] - maps[k]) * plane - 2 * side - 6 : 0;
-        }
+        const int32_t skip = k < maps[0] ? (maps[k + 1] - maps[k]) * plane - 2 * side - 6 : last;
+        ELN_WIDEN_PAIR(next_pair); /* column pairs g = 0, 1, 2 */
+        ELN_WIDEN_PAIR(next_pair);
+        ELN_WIDEN_PAIR(skip);
     }
     for (k = 0; k < epilogue_words; ++k) { /* the epilogue words */
         ww[k] = z[k];
@@ -299,6 +298,44 @@ ELN_INLINE const int32_t *eln_dsp_map_weights(const eln_conv_shape *shape, const
     (void)shape, (void)ww;
     *map = weights;
     return weights + maps[0] * 33 + epilogue_words;
+#endif
+}
+#undef ELN_WIDEN_PAIR
+
+/* The folded subsampling epilogue of one window (ELN_CONV_SUBSAMPLE_FOLDED): acc (2, 2) -> the output.
+ * words: the map's 10 epilogue words (layout.py): the convolution's {bias', m, k, round'}, the subsampling
+ * weights as 16-bit pairs {w00, w01}, {w10, w11}, then the subsampling layer's {bias', m, k, round'};
+ * lut, sub_lut: the tanh tables at index 0 (+128), sub_lut unused with ELN_SUBSAMPLE_LINEAR.
+ *   y[j] = lut[SSAT8(SMMLA(acc[j] + bias', m, round') >> k)]          (eln_dsp_folded, j = 0..3)
+ *   s = bias'_s + w00 y0 + w01 y1 + w10 y2 + w11 y3                   (SMLABB/SMLABT from the pairs)
+ *   out = sub_lut[SSAT8(SMMLA(s, m_s, round'_s) >> k_s)]
+ * 35 instructions: 2 LDM, 4 x (ADD, SMMLA, ASR, SSAT, LDRSB), 4 multiply-adds starting from bias'_s,
+ * SMMLA, ASR, SSAT, LDRSB. */
+ELN_INLINE int32_t eln_dsp_subsample(const int32_t acc[4], const int32_t *words, const int8_t *lut,
+                                     const int8_t *sub_lut)
+{
+    register int32_t b __asm__("r0"), m __asm__("r1"), k __asm__("r2"), round __asm__("r3");
+    register int32_t w01 __asm__("r4"), w23 __asm__("r5");
+    eln_channel channel;
+    int32_t y0, y1, y2, y3, s, pair01, pair23;
+    ELN_LDM6(words, b, m, k, round, w01, w23);
+    channel.multiplier = m, channel.high_shift = k, channel.round = round;
+    y0 = lut[eln_dsp_folded(acc[0] + b, &channel)];
+    y1 = lut[eln_dsp_folded(acc[1] + b, &channel)];
+    y2 = lut[eln_dsp_folded(acc[2] + b, &channel)];
+    y3 = lut[eln_dsp_folded(acc[3] + b, &channel)];
+    pair01 = w01, pair23 = w23;
+    ELN_LDM4(words, b, m, k, round); /* the subsampling layer's words */
+    channel.multiplier = m, channel.high_shift = k, channel.round = round;
+    s = __smlabb(y0, pair01, b);
+    s = __smlabt(y1, pair01, s);
+    s = __smlabb(y2, pair23, s);
+    s = __smlabt(y3, pair23, s);
+#if defined(ELN_SUBSAMPLE_LINEAR) /* the saturated requantization is the output */
+    (void)sub_lut;
+    return eln_dsp_folded(s, &channel);
+#else
+    return sub_lut[eln_dsp_folded(s, &channel)];
 #endif
 }
 

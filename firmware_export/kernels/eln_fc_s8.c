@@ -9,10 +9,13 @@
  *   {x0..x3} by two SXTB16 into the pairs {x0, x2}, {x1, x3}. Two weight layouts (export-c --optimize):
  *   - speed: int16 pairs in the same order, (ceil(F_out/4), F_in/2 rounded up to a multiple of 4, 4)
  *     words, zero-padded: per input pair, one LDM of four weight words feeds 4 SMLADs (8 MACs); 4 pairs per
- *     pass: 2 LDRD, 4 LDM, 16 SMLAD and the loop test, 26 instructions for 32 MACs; twice the int8 flash.
+ *     pass: 2 + 4 LDM, 16 SMLAD and the loop test, 25 instructions for 32 MACs; twice the int8 flash.
  *   - size (ELN_FC_INT8): int8, (ceil(F_out/4), F_in/4 rounded up to even, 4) words of 4 weights, widened
  *     at run time as CMSIS-NN does: SXTB16 of a word gives {w0, w2}, of it rotated by 8 {w1, w3}, the
- *     input's pairs; per 8 inputs: 2 LDRD, 2 LDM, 16 SXTB16, 16 SMLAD and the loop test, 38 for 32 MACs.
+ *     input's pairs; per 8 inputs: 2 + 2 LDM, 16 SXTB16, 16 SMLAD and the loop test, 39 for 32 MACs.
+ *   With ELN_FC_FOLDED (layout.py, fc_with_epilogue) each block of 4 rows is followed by their 16 epilogue
+ *   words {bias', m, n - 32, round'}, and each output is eln_dsp_folded and the table: 8 instructions
+ *   instead of the generic stage's 35.
  *   The input is a scratch region (4-byte aligned) and every weight word is an int32: aligned loads only.
  * - Helium (ELN_MVE): the input is copied once into a zero-padded stack buffer of K = F_in rounded up to 16
  *   (ELN_FC_MAX_IN rounded up likewise), so every load is a whole vector. Weights (layout_mve.py,
@@ -60,6 +63,9 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     union { int32_t words[ELN_FC_MAX_IN / 2]; int16_t values[ELN_FC_MAX_IN]; } x; /* (F_in padded,) int16 */
     const int32_t n_pairs = (n_in + 7) / 8 * 4; /* words of input pairs: F_in rounded up to 8, halved */
     const int32_t *w = (const int32_t *)weights;
+#if defined(ELN_FC_FOLDED)
+    const int8_t *const lut = quant->lut != 0 ? quant->lut + 128 : 0; /* at index 0, or none */
+#endif
     const eln_word *in = (const eln_word *)(const void *)input; /* a scratch region: 4-byte aligned */
     for (k = 0; k + 4 <= n_in; k += 4) { /* 4 values {x0..x3} -> pairs {x0, x2}, {x1, x3} (fc_pack's order) */
         const int32_t four = in[k / 4]; /* x0 in the low byte (little-endian: eln_dsp.h) */
@@ -73,41 +79,58 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
         int32_t acc[4], a0 = 0, a1 = 0, a2 = 0, a3 = 0;
         const int32_t *xp = x.words, *const end = x.words + n_pairs;
 #if defined(ELN_FC_INT8)
-        for (; xp < end; xp += 4) { /* 8 inputs: per 4, one LDM of the 4 rows' int8 words, 8 SXTB16, 8 SMLAD */
+        do { /* 8 inputs: per 4, one LDM of the 4 rows' int8 words, 8 SXTB16, 8 SMLAD */
             register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
-            int32_t x02 = xp[0], x13 = xp[1]; /* {x0, x2}, {x1, x3}: the pairs SXTB16 makes of a weight word */
+            register int32_t x02 __asm__("r4"), x13 __asm__("r5"); /* {x0, x2}, {x1, x3}: SXTB16's pairs */
+            ELN_LDM2(xp, x02, x13);
             ELN_LDM4(w, w0, w1, w2, w3);
             a0 = __smlad(x02, __sxtb16(w0), a0), a0 = __smlad(x13, eln_sxtb16_ror8(w0), a0);
             a1 = __smlad(x02, __sxtb16(w1), a1), a1 = __smlad(x13, eln_sxtb16_ror8(w1), a1);
             a2 = __smlad(x02, __sxtb16(w2), a2), a2 = __smlad(x13, eln_sxtb16_ror8(w2), a2);
             a3 = __smlad(x02, __sxtb16(w3), a3), a3 = __smlad(x13, eln_sxtb16_ror8(w3), a3);
-            x02 = xp[2], x13 = xp[3];
+            ELN_LDM2(xp, x02, x13);
             ELN_LDM4(w, w0, w1, w2, w3);
             a0 = __smlad(x02, __sxtb16(w0), a0), a0 = __smlad(x13, eln_sxtb16_ror8(w0), a0);
             a1 = __smlad(x02, __sxtb16(w1), a1), a1 = __smlad(x13, eln_sxtb16_ror8(w1), a1);
             a2 = __smlad(x02, __sxtb16(w2), a2), a2 = __smlad(x13, eln_sxtb16_ror8(w2), a2);
             a3 = __smlad(x02, __sxtb16(w3), a3), a3 = __smlad(x13, eln_sxtb16_ror8(w3), a3);
-        }
+        } while (xp != end);
 #else
-        for (; xp < end; xp += 4) { /* 4 input pairs, 8 LDM-loaded weight words per two: 32 MACs */
+        do { /* 4 input pairs, 8 LDM-loaded weight words per two: 32 MACs */
             register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
-            int32_t x0 = xp[0], x1 = xp[1];
+            register int32_t x0 __asm__("r4"), x1 __asm__("r5");
+            ELN_LDM2(xp, x0, x1);
             ELN_LDM4(w, w0, w1, w2, w3);
             a0 = __smlad(x0, w0, a0), a1 = __smlad(x0, w1, a1), a2 = __smlad(x0, w2, a2), a3 = __smlad(x0, w3, a3);
             ELN_LDM4(w, w0, w1, w2, w3);
             a0 = __smlad(x1, w0, a0), a1 = __smlad(x1, w1, a1), a2 = __smlad(x1, w2, a2), a3 = __smlad(x1, w3, a3);
-            x0 = xp[2], x1 = xp[3];
+            ELN_LDM2(xp, x0, x1);
             ELN_LDM4(w, w0, w1, w2, w3);
             a0 = __smlad(x0, w0, a0), a1 = __smlad(x0, w1, a1), a2 = __smlad(x0, w2, a2), a3 = __smlad(x0, w3, a3);
             ELN_LDM4(w, w0, w1, w2, w3);
             a0 = __smlad(x1, w0, a0), a1 = __smlad(x1, w1, a1), a2 = __smlad(x1, w2, a2), a3 = __smlad(x1, w3, a3);
-        }
+        } while (xp != end);
 #endif
         acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+#if defined(ELN_FC_FOLDED) /* the block's words {bias', m, n - 32, round'} per row follow its weights */
+        for (q = 0; q < 4; ++q) { /* per row: LDM, ADD, SMMLA, ASR, SSAT, the table, STRB */
+            register int32_t b __asm__("r0"), m __asm__("r1"), n __asm__("r2"), round __asm__("r3");
+            eln_channel channel;
+            int32_t y;
+            ELN_LDM4(w, b, m, n, round);
+            channel.multiplier = m, channel.high_shift = n, channel.round = round;
+            y = eln_dsp_folded(acc[q] + b, &channel);
+            if (o + q < n_out) {
+                output[o + q] = lut != 0 ? lut[y] : (int8_t)y;
+            }
+        }
+#else
         for (q = 0; q < 4 && o + q < n_out; ++q) {
             output[o + q] = eln_output_s8(acc[q] + bias[o + q], quant, o + q);
         }
+#endif
     }
+    (void)bias;
 #else
     const int32_t n_in = shape->in_features, n_out = shape->out_features;
     int32_t o, k, q;

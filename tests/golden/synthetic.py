@@ -54,10 +54,10 @@ def synthetic_model(arch: str, seed: int = SEED, widths: tuple[int, int, int, in
                     classes: int = 10, shift_32: bool = False, pool_activation: str = "squash") -> QuantizedModel:
     """widths: (C1, C3, C5, F6) maps/units (LeNet-5's are 6, 16, 120, 84); the classic C3 table is
     C3_TABLE at the default widths, else every third map pair unconnected (with C1 = 1, every third C3
-    map reads nothing); classes: logits (2..100); shift_32: the second layer's first channel requantizes
-    with n = 32 (m scaled down to match), which the DSP path's folded epilogues do not cover (layout.py,
-    folded_rounding), so its generic epilogue runs; pool_activation: "none" leaves S2/S4 without tanh
-    (classic only)."""
+    map reads nothing); classes: logits (2..100); shift_32: the first channel of the second layer and of the
+    first full layer requantizes with n = 32 (m scaled down to match), which the DSP path's folded
+    epilogues do not cover (layout.py, folded_rounding), so their generic epilogues run; pool_activation:
+    "none" leaves S2/S4 without tanh (classic only)."""
     rng = np.random.default_rng([seed, ("modern", "classic").index(arch)])
     act = "relu" if arch == "modern" else "tanh"
     c1, c3, c5, f6 = widths
@@ -79,9 +79,9 @@ def synthetic_model(arch: str, seed: int = SEED, widths: tuple[int, int, int, in
     for name, fin, fout, activation in (("C5", 25 * c3, c5, act), ("F6", c5, f6, act), ("OUTPUT", f6, classes, "none")):
         layers.append(_layer(rng, name, "linear", (fout, fin), [fin], [fout], layers[-1].output, activation))
     if shift_32:
-        layer = layers[1]
-        layer.multiplier[0] = int(layer.multiplier[0]) >> (int(layer.shift[0]) - 32)
-        layer.shift[0] = 32
+        for layer in (layers[1], next(layer for layer in layers if layer.kind == "linear")):
+            layer.multiplier[0] = int(layer.multiplier[0]) >> (int(layer.shift[0]) - 32)
+            layer.shift[0] = 32
     model = QuantizedModel(arch, "softmax", INPUT_QPARAMS, layers, {}, {"source": "synthetic", "seed": seed},
                            pool_activation=pool_activation)
     if classes != 10:

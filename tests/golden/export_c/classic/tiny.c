@@ -17,7 +17,8 @@
 
 #define ELN_CONV_MAX_MAPS 2 /* input maps of the largest convolution */
 #define ELN_CONV_INPUT_WORDS 512 /* DSP: the largest widened convolution input */
-#define ELN_CONV_MAP_WORDS 74 /* DSP: one output map's widened kernels and epilogue */
+#define ELN_CONV_MAP_WORDS 76 /* DSP: one output map's widened kernels and epilogue */
+#define ELN_FC_FOLDED 1 /* the full layers' epilogue words add z (layout.py) */
 #define ELN_CONV_SUBSAMPLE_FOLDED 1 /* the subsampling epilogue words add z (layout.py) */
 #define ELN_FC_MAX_IN 80 /* largest F_in, rounded up to a multiple of 8 */
 #define ELN_FC_INT8 1 /* DSP path: int8 full-layer weights, widened at run time */
@@ -251,6 +252,11 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 #error "the DSP path widens int8 words with SXTB16 in little-endian byte order"
 #endif
 
+#define ELN_LDM6(p, a, b, c, d, e, f)                                                                \
+    __asm__ volatile("ldmia %0!, {%1, %2, %3, %4, %5, %6}"                                          \
+                     : "+r"(p), "=r"(a), "=r"(b), "=r"(c), "=r"(d), "=r"(e), "=r"(f)                 \
+                     :                                                                              \
+                     : "memory")
 #define ELN_LDM5(p, a, b, c, d, e)                                                                   \
     __asm__ volatile("ldmia %0!, {%1, %2, %3, %4, %5}"                                              \
                      : "+r"(p), "=r"(a), "=r"(b), "=r"(c), "=r"(d), "=r"(e)                          \
@@ -269,6 +275,8 @@ ELN_INLINE int32_t eln_sxtb16_ror8(int32_t value)
     return result;
 }
 #define ELN_LDR1(p, a) __asm__ volatile("ldr %1, [%0], #4" : "+r"(p), "=r"(a) : : "memory")
+/* *p++ = a, *p++ = b in one STRD (any two registers; GCC 12 stores word by word) */
+#define ELN_STRD(p, a, b) __asm__ volatile("strd %1, %2, [%0], #8" : "+r"(p) : "r"(a), "r"(b) : "memory")
 
 /* Aligned by construction: with the compiler's default flags ARMv7-M GCC may merge byte or halfword loads
  * into one unaligned LDR, which faults when SCB->CCR.UNALIGN_TRP is set. The halfword load is an asm
@@ -279,8 +287,42 @@ ELN_INLINE uint32_t eln_load_u16(const int8_t *p)
     __asm__("ldrh %0, [%1]" : "=r"(value) : "r"(p), "m"(*(const int8_t(*)[2])p));
     return value;
 }
+/* a = p[0], b = p[1] (int8, sign-extended), p += 2: two LDRSB, the first with post-increment (any address) */
+#define ELN_LDRSB2(p, a, b)                                                                         \
+    __asm__("ldrsb %2, [%0, #1]\n\tldrsb %1, [%0], #2"                                              \
+            : "+r"(p), "=&r"(a), "=&r"(b)                                                           \
+            : "m"(*(const int8_t(*)[2])(p)))
+/* the 16-bit pair {low, high} of two int16 values in one PKHBT (the C expression takes two or three) */
+ELN_INLINE int32_t eln_pack16(int32_t low, int32_t high)
+{
+    int32_t result;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(result) : "r"(low), "r"(high));
+    return result;
+}
 /* A word of int8 values at a 4-byte-aligned address (may_alias: the memory was written as int8). */
 typedef int32_t eln_word __attribute__((__may_alias__));
+
+/* The DSP epilogue when the exporter has folded the output stage into the epilogue words (layout.py,
+ * folded_rounding: act_min = -128, every shift n > 32, no int32 overflow below): the words are
+ * {bias', m, k = n - 32, round' = 2^(k-1) + z * 2^k}, and for x = acc + bias'
+ *   y = SSAT8((SMMLA(x, m, round')) >> k)
+ * is bit-identical to clamp(requantize(x) + z, -128, 127) (docs/quantization.md):
+ * - SMMLA gives round' + floor(x * m / 2^32) exactly (round' * 2^32 added to the 64-bit product is a
+ *   multiple of 2^32), the high word that eln_requantize_high shifts;
+ * - adding z * 2^k before the floor shift by k is adding z after it (a multiple of 2^k);
+ * - with act_min = -128 the clamp is a signed 8-bit saturation. ReLU layers have z_out = act_min = -128:
+ *   the lower clamp is the ReLU, and requantize(x <= 0) <= 0 lands at or below -128; a tanh layer's z is
+ *   its table's input zero point, and the table follows;
+ * - no overflow: the exporter checks |floor(x * m / 2^32)| + |round'| < 2^31 for |x| <= the accumulator
+ *   bound. Per output: SMMLA, ASR, SSAT. */
+ELN_INLINE int32_t eln_dsp_folded(int32_t x, const eln_channel *channel)
+{
+    int32_t value;
+    __asm__("smmla %0, %1, %2, %3" : "=r"(value) : "r"(x), "r"(channel->multiplier), "r"(channel->round));
+    value = value >= 0 ? value >> channel->high_shift : ~(~value >> channel->high_shift); /* floor shift: ASR */
+    __asm__("ssat %0, #8, %1" : "=r"(value) : "r"(value)); /* not ACLE's __ssat: fails -Wsign-conversion */
+    return value;
+}
 #endif
 
 #endif /* ELN_DSP_H */
@@ -561,8 +603,9 @@ ELN_INLINE const void *eln_conv_window_thumb(const eln_conv_shape *shape, const 
  *   a00 += P[ky].E[ky]   a01 += P[ky].O[ky]   a10 += P[ky+1].E[ky]   a11 += P[ky+1].O[ky]
  * 27 instructions per column pair for 40 MAC slots (33 used), 83 per input map with the loop test.
  * After each column pair's weights comes the number of patch words to skip to the next column pair, or
- * after the last one to the next connected input map (a partial C3 table costs no MACs), and 0 after the
- * last one: all 14 registers are busy, so the loop keeps no end pointer and no stride.
+ * after the last one to the next connected input map (a partial C3 table costs no MACs), and after the
+ * last input map's the (negative) skip to the next window's first word, column pair px + 1: all 14
+ * registers are busy, so the loop keeps no end pointer and no stride, and the caller no patch pointer.
  * Memory: the widened input (ELN_CONV_INPUT_WORDS words) and one map's widened kernels (ELN_CONV_MAP_WORDS)
  * on the stack; with ELN_CONV_INT8 (export-c --optimize size) flash holds one int8 word per kernel row and
  * column pair (layout.py, conv_pack_dsp), widened here, and with 16-bit pairs (speed) the words themselves.
@@ -573,7 +616,7 @@ ELN_INLINE const void *eln_conv_window_thumb(const eln_conv_shape *shape, const 
 #define ELN_CONV_INPUT_WORDS (16 * 14 * 7) /* largest Cin * side * side / 2 (the engine defines the exact one) */
 #endif
 #ifndef ELN_CONV_MAP_WORDS
-#define ELN_CONV_MAP_WORDS (16 * 33 + 8) /* largest Cin * 33 + 8: one map's widened kernels, skips, epilogue */
+#define ELN_CONV_MAP_WORDS (16 * 33 + 10) /* largest Cin * 33 + 10: one map's widened kernels, skips, epilogue */
 #endif
 
 /* acc += the two 16-bit products of x and y, in place (a statement): with ACLE's __smlad, GCC 12 renames
@@ -605,23 +648,24 @@ ELN_INLINE const void *eln_conv_window_thumb(const eln_conv_shape *shape, const 
     } while (0)
 #define ELN_PAIR() ELN_PAIR_OP(ELN_SMLAD)
 
-/* patch: the window's first word (first connected input map, column pair px, row 2py) of the widened input;
- * weights: one output map's widened kernels; acc: (2, 2) out. Returns the map's epilogue words, which
- * follow its kernels (layout.py, conv_pack_dsp). */
-ELN_INLINE const int32_t *eln_conv_window_dsp(const int32_t *patch, const int32_t *weights, int32_t acc[4])
+/* *patch: the window's first word (first connected input map, column pair px, row 2py) of the widened
+ * input, moved to the next window's (px + 1); weights: one output map's widened kernels; acc: (2, 2) out.
+ * Returns the map's epilogue words, which follow its kernels (layout.py, conv_pack_dsp). */
+ELN_INLINE const int32_t *eln_conv_window_dsp(const int32_t **patch, const int32_t *weights, int32_t acc[4])
 {
-    const int32_t *p = patch, *w = weights;
+    const int32_t *p = *patch, *w = weights;
     register int32_t e0 __asm__("r0"), o0 __asm__("r1"), e1 __asm__("r2"), o1 __asm__("r3");
     register int32_t p0 __asm__("r4"), p1 __asm__("r5"), p2 __asm__("r6");
     int32_t a00, a01, a10, a11;
     ELN_PAIR_OP(ELN_SMUAD); /* the first input map: its first products start the sums */
     ELN_PAIR();
     ELN_PAIR();
-    while (e1 != 0) { /* the other input maps; the skip after the last one is 0 */
+    while (e1 > 0) { /* the other input maps; the skip after the last one, to the next window, is negative */
         ELN_PAIR();
         ELN_PAIR();
         ELN_PAIR();
     }
+    *patch = p;
     acc[0] = a00;
     acc[1] = a01;
     acc[2] = a10;
@@ -635,64 +679,61 @@ ELN_INLINE const int32_t *eln_conv_window_dsp(const int32_t *patch, const int32_
 #undef ELN_SMUAD
 #undef ELN_SMLAD
 
-/* input: (Cin, side, side) int8 -> xw: (Cin, side/2, side) words of adjacent column pairs (above). */
+/* input: (Cin, side, side) int8 -> xw: (Cin, side/2, side) words of adjacent column pairs (above). Per
+ * word: 2 LDRSB (the input may sit at any address), PKHBT, STR, the pointer step and the loop test: 7. */
 ELN_INLINE void eln_dsp_widen_input(const eln_conv_shape *shape, const int8_t *input, int32_t *xw)
 {
-    const int32_t side = shape->in_side, half = side / 2, rows = shape->in_channels * side;
-    int32_t row, j;
-    for (row = 0; row < rows; ++row) { /* row r of map i: row = i * side + r */
-        const int8_t *x = input + row * side;
-        int32_t *pair = xw + (row / side) * half * side + row % side; /* word (i, 0, r) */
-        for (j = 0; j < half; ++j, x += 2, pair += side) {
-            *pair = (int32_t)(((uint32_t)(int32_t)x[0] & 0xFFFFu) | (uint32_t)(int32_t)x[1] << 16);
+    const int32_t side = shape->in_side, plane = side / 2 * side;
+    const int8_t *x = input; /* read in order: row r of map i at (i * side + r) * side */
+    int32_t i, r;
+    for (i = 0; i < shape->in_channels; ++i, xw += plane) {
+        for (r = 0; r < side; ++r) {
+            const int8_t *const end = x + side;
+            int32_t *pair = xw + r; /* word (i, 0, r) */
+            do {
+                int32_t left, right;
+                ELN_LDRSB2(x, left, right);
+                *pair = eln_pack16(left, right); /* {x[0], x[1]} */
+                pair += side;
+            } while (x != end);
         }
     }
 }
 
-/* The DSP epilogue when the exporter has folded the output stage into the epilogue words (layout.py,
- * folded_rounding: act_min = -128, every shift n > 32, no int32 overflow below): the words are
- * {bias', m, k = n - 32, round' = 2^(k-1) + z * 2^k}, and for x = acc + bias'
- *   y = SSAT8((SMMLA(x, m, round')) >> k)
- * is bit-identical to clamp(requantize(x) + z, -128, 127) (docs/quantization.md):
- * - SMMLA gives round' + floor(x * m / 2^32) exactly (round' * 2^32 added to the 64-bit product is a
- *   multiple of 2^32), the high word that eln_requantize_high shifts;
- * - adding z * 2^k before the floor shift by k is adding z after it (a multiple of 2^k);
- * - with act_min = -128 the clamp is a signed 8-bit saturation. ReLU layers have z_out = act_min = -128:
- *   the lower clamp is the ReLU, and requantize(x <= 0) <= 0 lands at or below -128; a tanh layer's z is
- *   its table's input zero point, and the table follows;
- * - no overflow: the exporter checks |floor(x * m / 2^32)| + |round'| < 2^31 for |x| <= the accumulator
- *   bound. Per output: SMMLA, ASR, SSAT. */
-ELN_INLINE int32_t eln_dsp_folded(int32_t x, const eln_channel *channel)
-{
-    int32_t value;
-    __asm__("smmla %0, %1, %2, %3" : "=r"(value) : "r"(x), "r"(channel->multiplier), "r"(channel->round));
-    value = value >= 0 ? value >> channel->high_shift : ~(~value >> channel->high_shift); /* floor shift: ASR */
-    __asm__("ssat %0, #8, %1" : "=r"(value) : "r"(value)); /* not ACLE's __ssat: fails -Wsign-conversion */
-    return value;
-}
+/* one column pair's five int8 words {E.lo, O.lo, E.hi, O.hi} (kernel rows 0..4) -> its ten words E, O and
+ * then the patch skip: one LDM, 10 SXTB16, 5 STRD, 1 STR */
+#define ELN_WIDEN_PAIR(skip)                                                                        \
+    do {                                                                                            \
+        register int32_t z0 __asm__("r0"), z1 __asm__("r1"), z2 __asm__("r2"), z3 __asm__("r3");   \
+        register int32_t z4 __asm__("r4");                                                          \
+        ELN_LDM5(z, z0, z1, z2, z3, z4);                                                            \
+        ELN_STRD(ww, __sxtb16(z0), eln_sxtb16_ror8(z0));                                            \
+        ELN_STRD(ww, __sxtb16(z1), eln_sxtb16_ror8(z1));                                            \
+        ELN_STRD(ww, __sxtb16(z2), eln_sxtb16_ror8(z2));                                            \
+        ELN_STRD(ww, __sxtb16(z3), eln_sxtb16_ror8(z3));                                            \
+        ELN_STRD(ww, __sxtb16(z4), eln_sxtb16_ror8(z4));                                            \
+        *ww++ = (skip);                                                                             \
+    } while (0)
 
 /* maps: output map c's connected input maps (n, then n indices); weights: its words in flash (layout.py,
  * conv_pack_dsp), ending with epilogue_words; map: its widened kernels and epilogue words for
  * eln_conv_window_dsp, either ww (filled here) or the flash words themselves. Returns the next map's flash
- * words. */
+ * words. The skips as conv_pack_dsp computes them: to the next column pair, to the next connected input
+ * map, and after the last one back to the next window's first word. */
 ELN_INLINE const int32_t *eln_dsp_map_weights(const eln_conv_shape *shape, const uint8_t *maps,
                                                const int32_t *weights, int32_t epilogue_words, int32_t *ww,
                                                const int32_t **map)
 {
 #if defined(ELN_CONV_INT8)
     const int32_t side = shape->in_side, next_pair = side - 6, plane = side / 2 * side;
-    const int32_t *z = weights;
-    int32_t k, g;
+    const int32_t *z = weights, last = -(maps[maps[0]] - maps[1]) * plane - side - 6;
+    int32_t k;
     *map = ww;
     for (k = 1; k <= maps[0]; ++k) { /* the connected input maps maps[1..n] */
-        for (g = 0; g < 3; ++g, ww += 11) { /* kernel rows 0..4: {E.lo, O.lo, E.hi, O.hi} -> E, O */
-            register int32_t z0 __asm__("r0"), z1 __asm__("r1"), z2 __asm__("r2"), z3 __asm__("r3"), z4 __asm__("r4");
-            ELN_LDM5(z, z0, z1, z2, z3, z4);
-            ww[0] = __sxtb16(z0), ww[1] = eln_sxtb16_ror8(z0), ww[2] = __sxtb16(z1), ww[3] = eln_sxtb16_ror8(z1);
-            ww[4] = __sxtb16(z2), ww[5] = eln_sxtb16_ror8(z2), ww[6] = __sxtb16(z3), ww[7] = eln_sxtb16_ror8(z3);
-            ww[8] = __sxtb16(z4), ww[9] = eln_sxtb16_ror8(z4);
-            ww[10] = g < 2 ? next_pair : k < maps[0] ? (maps[k + 1] - maps[k]) * plane - 2 * side - 6 : 0;
-        }
+        const int32_t skip = k < maps[0] ? (maps[k + 1] - maps[k]) * plane - 2 * side - 6 : last;
+        ELN_WIDEN_PAIR(next_pair); /* column pairs g = 0, 1, 2 */
+        ELN_WIDEN_PAIR(next_pair);
+        ELN_WIDEN_PAIR(skip);
     }
     for (k = 0; k < epilogue_words; ++k) { /* the epilogue words */
         ww[k] = z[k];
@@ -702,6 +743,44 @@ ELN_INLINE const int32_t *eln_dsp_map_weights(const eln_conv_shape *shape, const
     (void)shape, (void)ww;
     *map = weights;
     return weights + maps[0] * 33 + epilogue_words;
+#endif
+}
+#undef ELN_WIDEN_PAIR
+
+/* The folded subsampling epilogue of one window (ELN_CONV_SUBSAMPLE_FOLDED): acc (2, 2) -> the output.
+ * words: the map's 10 epilogue words (layout.py): the convolution's {bias', m, k, round'}, the subsampling
+ * weights as 16-bit pairs {w00, w01}, {w10, w11}, then the subsampling layer's {bias', m, k, round'};
+ * lut, sub_lut: the tanh tables at index 0 (+128), sub_lut unused with ELN_SUBSAMPLE_LINEAR.
+ *   y[j] = lut[SSAT8(SMMLA(acc[j] + bias', m, round') >> k)]          (eln_dsp_folded, j = 0..3)
+ *   s = bias'_s + w00 y0 + w01 y1 + w10 y2 + w11 y3                   (SMLABB/SMLABT from the pairs)
+ *   out = sub_lut[SSAT8(SMMLA(s, m_s, round'_s) >> k_s)]
+ * 35 instructions: 2 LDM, 4 x (ADD, SMMLA, ASR, SSAT, LDRSB), 4 multiply-adds starting from bias'_s,
+ * SMMLA, ASR, SSAT, LDRSB. */
+ELN_INLINE int32_t eln_dsp_subsample(const int32_t acc[4], const int32_t *words, const int8_t *lut,
+                                     const int8_t *sub_lut)
+{
+    register int32_t b __asm__("r0"), m __asm__("r1"), k __asm__("r2"), round __asm__("r3");
+    register int32_t w01 __asm__("r4"), w23 __asm__("r5");
+    eln_channel channel;
+    int32_t y0, y1, y2, y3, s, pair01, pair23;
+    ELN_LDM6(words, b, m, k, round, w01, w23);
+    channel.multiplier = m, channel.high_shift = k, channel.round = round;
+    y0 = lut[eln_dsp_folded(acc[0] + b, &channel)];
+    y1 = lut[eln_dsp_folded(acc[1] + b, &channel)];
+    y2 = lut[eln_dsp_folded(acc[2] + b, &channel)];
+    y3 = lut[eln_dsp_folded(acc[3] + b, &channel)];
+    pair01 = w01, pair23 = w23;
+    ELN_LDM4(words, b, m, k, round); /* the subsampling layer's words */
+    channel.multiplier = m, channel.high_shift = k, channel.round = round;
+    s = __smlabb(y0, pair01, b);
+    s = __smlabt(y1, pair01, s);
+    s = __smlabb(y2, pair23, s);
+    s = __smlabt(y3, pair23, s);
+#if defined(ELN_SUBSAMPLE_LINEAR) /* the saturated requantization is the output */
+    (void)sub_lut;
+    return eln_dsp_folded(s, &channel);
+#else
+    return sub_lut[eln_dsp_folded(s, &channel)];
 #endif
 }
 
@@ -934,8 +1013,9 @@ ELN_INLINE const int8_t *eln_pair_best_mve(const eln_window_mve *win, const int8
  *   four maps per vector. A partial connection table (C3) is zero weights. Channel-last maps; weights as
  *   eln_conv_maxpool_s8's, with 48 epilogue words per 4 maps: the convolution's, the subsampling's, and
  *   its coefficients per j (layout_mve.py).
- * - DSP (ELN_DSP): output maps outside; with ELN_CONV_SUBSAMPLE_FOLDED both output stages are folded into
- *   8 epilogue words per map (eln_dsp_folded).
+ * - DSP (ELN_DSP): output maps outside; with ELN_CONV_SUBSAMPLE_FOLDED both output stages and the
+ *   subsampling weights are folded into 10 epilogue words per map, read with two LDMs per window
+ *   (eln_dsp_subsample: 35 instructions after the window's MACs, where the generic stage takes about 60).
  * - Thumb (ELN_THUMB) and portable: windows outside, output maps inside.
  */
 
@@ -999,49 +1079,43 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
     const uint8_t *maps = shape->maps; /* output map c's connected input maps: n, then n indices */
     eln_dsp_widen_input(shape, input, xw);
     for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0]) {
-        const int8_t *const w_sub = sub->weights + 4 * c; /* (2, 2) */
         const int32_t *const first = xw + maps[1] * plane; /* the first connected input map's words */
-#if defined(ELN_CONV_SUBSAMPLE_FOLDED) /* both output stages folded (eln_dsp_folded): 8 epilogue words */
+#if defined(ELN_CONV_SUBSAMPLE_FOLDED) /* both output stages folded (eln_dsp_subsample): 10 epilogue words */
         const int8_t *const lut = quant->lut + 128;
-#if !defined(ELN_SUBSAMPLE_LINEAR)
+#if defined(ELN_SUBSAMPLE_LINEAR)
+        const int8_t *const sub_lut = 0; /* the subsampling words are all that is read of sub */
+        (void)sub;
+#else
         const int8_t *const sub_lut = sub->quant.lut + 128;
 #endif
-        w = eln_dsp_map_weights(shape, maps, w, 8, ww, &map);
+        w = eln_dsp_map_weights(shape, maps, w, 10, ww, &map);
+        for (py = 0; py < side; ++py) {
+            const int32_t *patch = first + 2 * py; /* window (py, 0); eln_conv_window_dsp moves it along */
+            const int8_t *const end = output + side;
+            do { /* windows (py, px), px = 0..side-1 */
+                int32_t acc[4];
+                const int32_t *const epilogue = eln_conv_window_dsp(&patch, map, acc);
+                *output++ = (int8_t)eln_dsp_subsample(acc, epilogue, lut, sub_lut); /* (Cout, side, side) */
+            } while (output != end);
+        }
 #else
+        const int8_t *const w_sub = sub->weights + 4 * c; /* (2, 2) */
         w = eln_dsp_map_weights(shape, maps, w, 4, ww, &map);
-#endif
         for (py = 0; py < side; ++py) {
             const int32_t *patch = first + 2 * py;      /* window (py, 0): column pair 0, row 2py */
             const int8_t *const end = output + side;
             do { /* windows (py, px), px = 0..side-1 */
-                int32_t acc[4];
+                int32_t acc[4], s = sub->bias[c], j;
                 eln_channel channel;
-                const int32_t *const epilogue = eln_conv_window_dsp(patch, map, acc);
-#if defined(ELN_CONV_SUBSAMPLE_FOLDED)
-                int32_t s;
-                eln_dsp_channel(epilogue, &channel);
-                s = (int32_t)w_sub[0] * lut[eln_dsp_folded(acc[0] + channel.bias, &channel)];
-                s += (int32_t)w_sub[1] * lut[eln_dsp_folded(acc[1] + channel.bias, &channel)];
-                s += (int32_t)w_sub[2] * lut[eln_dsp_folded(acc[2] + channel.bias, &channel)];
-                s += (int32_t)w_sub[3] * lut[eln_dsp_folded(acc[3] + channel.bias, &channel)];
-                eln_dsp_channel(epilogue + 4, &channel); /* the subsampling layer's words */
-#if defined(ELN_SUBSAMPLE_LINEAR) /* the saturated requantization is the output */
-                *output++ = (int8_t)eln_dsp_folded(s + channel.bias, &channel); /* (Cout, side, side), in order */
-#else
-                *output++ = sub_lut[eln_dsp_folded(s + channel.bias, &channel)]; /* (Cout, side, side), in order */
-#endif
-#else
-                int32_t s = sub->bias[c], j;
-                eln_dsp_channel(epilogue, &channel);
+                eln_dsp_channel(eln_conv_window_dsp(&patch, map, acc), &channel);
                 for (j = 0; j < 4; ++j) {
                     s += (int32_t)w_sub[j] * eln_saturate_s8(eln_requantize_channel(acc[j] + channel.bias, &channel),
                                                              quant);
                 }
                 *output++ = eln_output_s8(s, &sub->quant, c); /* (Cout, side, side), in order */
-#endif
-                patch += in_side; /* the next column pair */
             } while (output != end);
         }
+#endif
     }
     (void)bias;
 #else /* Thumb and portable */
@@ -1092,10 +1166,13 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
  *   {x0..x3} by two SXTB16 into the pairs {x0, x2}, {x1, x3}. Two weight layouts (export-c --optimize):
  *   - speed: int16 pairs in the same order, (ceil(F_out/4), F_in/2 rounded up to a multiple of 4, 4)
  *     words, zero-padded: per input pair, one LDM of four weight words feeds 4 SMLADs (8 MACs); 4 pairs per
- *     pass: 2 LDRD, 4 LDM, 16 SMLAD and the loop test, 26 instructions for 32 MACs; twice the int8 flash.
+ *     pass: 2 + 4 LDM, 16 SMLAD and the loop test, 25 instructions for 32 MACs; twice the int8 flash.
  *   - size (ELN_FC_INT8): int8, (ceil(F_out/4), F_in/4 rounded up to even, 4) words of 4 weights, widened
  *     at run time as CMSIS-NN does: SXTB16 of a word gives {w0, w2}, of it rotated by 8 {w1, w3}, the
- *     input's pairs; per 8 inputs: 2 LDRD, 2 LDM, 16 SXTB16, 16 SMLAD and the loop test, 38 for 32 MACs.
+ *     input's pairs; per 8 inputs: 2 + 2 LDM, 16 SXTB16, 16 SMLAD and the loop test, 39 for 32 MACs.
+ *   With ELN_FC_FOLDED (layout.py, fc_with_epilogue) each block of 4 rows is followed by their 16 epilogue
+ *   words {bias', m, n - 32, round'}, and each output is eln_dsp_folded and the table: 8 instructions
+ *   instead of the generic stage's 35.
  *   The input is a scratch region (4-byte aligned) and every weight word is an int32: aligned loads only.
  * - Helium (ELN_MVE): the input is copied once into a zero-padded stack buffer of K = F_in rounded up to 16
  *   (ELN_FC_MAX_IN rounded up likewise), so every load is a whole vector. Weights (layout_mve.py,
@@ -1140,6 +1217,9 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     union { int32_t words[ELN_FC_MAX_IN / 2]; int16_t values[ELN_FC_MAX_IN]; } x; /* (F_in padded,) int16 */
     const int32_t n_pairs = (n_in + 7) / 8 * 4; /* words of input pairs: F_in rounded up to 8, halved */
     const int32_t *w = (const int32_t *)weights;
+#if defined(ELN_FC_FOLDED)
+    const int8_t *const lut = quant->lut != 0 ? quant->lut + 128 : 0; /* at index 0, or none */
+#endif
     const eln_word *in = (const eln_word *)(const void *)input; /* a scratch region: 4-byte aligned */
     for (k = 0; k + 4 <= n_in; k += 4) { /* 4 values {x0..x3} -> pairs {x0, x2}, {x1, x3} (fc_pack's order) */
         const int32_t four = in[k / 4]; /* x0 in the low byte (little-endian: eln_dsp.h) */
@@ -1153,41 +1233,58 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
         int32_t acc[4], a0 = 0, a1 = 0, a2 = 0, a3 = 0;
         const int32_t *xp = x.words, *const end = x.words + n_pairs;
 #if defined(ELN_FC_INT8)
-        for (; xp < end; xp += 4) { /* 8 inputs: per 4, one LDM of the 4 rows' int8 words, 8 SXTB16, 8 SMLAD */
+        do { /* 8 inputs: per 4, one LDM of the 4 rows' int8 words, 8 SXTB16, 8 SMLAD */
             register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
-            int32_t x02 = xp[0], x13 = xp[1]; /* {x0, x2}, {x1, x3}: the pairs SXTB16 makes of a weight word */
+            register int32_t x02 __asm__("r4"), x13 __asm__("r5"); /* {x0, x2}, {x1, x3}: SXTB16's pairs */
+            ELN_LDM2(xp, x02, x13);
             ELN_LDM4(w, w0, w1, w2, w3);
             a0 = __smlad(x02, __sxtb16(w0), a0), a0 = __smlad(x13, eln_sxtb16_ror8(w0), a0);
             a1 = __smlad(x02, __sxtb16(w1), a1), a1 = __smlad(x13, eln_sxtb16_ror8(w1), a1);
             a2 = __smlad(x02, __sxtb16(w2), a2), a2 = __smlad(x13, eln_sxtb16_ror8(w2), a2);
             a3 = __smlad(x02, __sxtb16(w3), a3), a3 = __smlad(x13, eln_sxtb16_ror8(w3), a3);
-            x02 = xp[2], x13 = xp[3];
+            ELN_LDM2(xp, x02, x13);
             ELN_LDM4(w, w0, w1, w2, w3);
             a0 = __smlad(x02, __sxtb16(w0), a0), a0 = __smlad(x13, eln_sxtb16_ror8(w0), a0);
             a1 = __smlad(x02, __sxtb16(w1), a1), a1 = __smlad(x13, eln_sxtb16_ror8(w1), a1);
             a2 = __smlad(x02, __sxtb16(w2), a2), a2 = __smlad(x13, eln_sxtb16_ror8(w2), a2);
             a3 = __smlad(x02, __sxtb16(w3), a3), a3 = __smlad(x13, eln_sxtb16_ror8(w3), a3);
-        }
+        } while (xp != end);
 #else
-        for (; xp < end; xp += 4) { /* 4 input pairs, 8 LDM-loaded weight words per two: 32 MACs */
+        do { /* 4 input pairs, 8 LDM-loaded weight words per two: 32 MACs */
             register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
-            int32_t x0 = xp[0], x1 = xp[1];
+            register int32_t x0 __asm__("r4"), x1 __asm__("r5");
+            ELN_LDM2(xp, x0, x1);
             ELN_LDM4(w, w0, w1, w2, w3);
             a0 = __smlad(x0, w0, a0), a1 = __smlad(x0, w1, a1), a2 = __smlad(x0, w2, a2), a3 = __smlad(x0, w3, a3);
             ELN_LDM4(w, w0, w1, w2, w3);
             a0 = __smlad(x1, w0, a0), a1 = __smlad(x1, w1, a1), a2 = __smlad(x1, w2, a2), a3 = __smlad(x1, w3, a3);
-            x0 = xp[2], x1 = xp[3];
+            ELN_LDM2(xp, x0, x1);
             ELN_LDM4(w, w0, w1, w2, w3);
             a0 = __smlad(x0, w0, a0), a1 = __smlad(x0, w1, a1), a2 = __smlad(x0, w2, a2), a3 = __smlad(x0, w3, a3);
             ELN_LDM4(w, w0, w1, w2, w3);
             a0 = __smlad(x1, w0, a0), a1 = __smlad(x1, w1, a1), a2 = __smlad(x1, w2, a2), a3 = __smlad(x1, w3, a3);
-        }
+        } while (xp != end);
 #endif
         acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+#if defined(ELN_FC_FOLDED) /* the block's words {bias', m, n - 32, round'} per row follow its weights */
+        for (q = 0; q < 4; ++q) { /* per row: LDM, ADD, SMMLA, ASR, SSAT, the table, STRB */
+            register int32_t b __asm__("r0"), m __asm__("r1"), n __asm__("r2"), round __asm__("r3");
+            eln_channel channel;
+            int32_t y;
+            ELN_LDM4(w, b, m, n, round);
+            channel.multiplier = m, channel.high_shift = n, channel.round = round;
+            y = eln_dsp_folded(acc[q] + b, &channel);
+            if (o + q < n_out) {
+                output[o + q] = lut != 0 ? lut[y] : (int8_t)y;
+            }
+        }
+#else
         for (q = 0; q < 4 && o + q < n_out; ++q) {
             output[o + q] = eln_output_s8(acc[q] + bias[o + q], quant, o + q);
         }
+#endif
     }
+    (void)bias;
 #else
     const int32_t n_in = shape->in_features, n_out = shape->out_features;
     int32_t o, k, q;
