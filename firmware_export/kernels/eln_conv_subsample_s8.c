@@ -15,7 +15,10 @@
  * - DSP (ELN_DSP): output maps outside; with ELN_CONV_SUBSAMPLE_FOLDED both output stages and the
  *   subsampling weights are folded into 10 epilogue words per map, read with two LDMs per window
  *   (eln_dsp_subsample: 35 instructions after the window's MACs, where the generic stage takes about 60).
- * - Thumb (ELN_THUMB) and portable: windows outside, output maps inside.
+ * - Thumb (ELN_THUMB) and portable: windows outside, output maps inside. The portable path runs every map's
+ *   window first and then the two output stages over all maps at once (eln_conv_stage_maps,
+ *   eln_subsample_stage_maps: loops over maps, which compilers vectorise; a map at a time they cost more
+ *   than the window's dot products).
  */
 #include "eln_conv_window.h"
 #include "eln_requant_mve.h"
@@ -119,30 +122,20 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
 #endif
     }
     (void)bias;
-#else /* Thumb and portable */
+#elif defined(ELN_THUMB)
     const int32_t side = shape->out_side;
     int32_t c, py, px, j;
-#if !defined(ELN_THUMB)
-    eln_patch patch;
-#endif
     for (py = 0; py < side; ++py) {
         for (px = 0; px < side; ++px) {
             const void *w_map = weights;        /* output map c's weights (layout: eln_conv_window.h) */
             const uint8_t *maps = shape->maps;  /* output map c's input maps: n, then n indices */
-#if defined(ELN_THUMB) /* the int8 input is read in place, from the window's top-left value in map 0 */
+            /* the int8 input is read in place, from the window's top-left value in map 0 */
             const int8_t *const origin = input + 2 * (py * shape->in_side + px);
-#else
-            eln_conv_patch(shape, input, py, px, &patch);
-#endif
             for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0]) {
                 const int8_t *w_sub = sub->weights + 4 * c; /* (2, 2) */
                 int32_t acc[4], s = sub->bias[c];
                 eln_channel channel;
-#if defined(ELN_THUMB)
                 w_map = eln_conv_window_thumb(shape, maps, &origin, w_map, acc);
-#else
-                w_map = eln_conv_window(shape, maps, &patch, w_map, acc);
-#endif
                 w_map = eln_conv_channel(w_map, bias, quant, c, &channel);
                 for (j = 0; j < 4; ++j) {
                     s += (int32_t)w_sub[j] * eln_saturate_s8(eln_requantize_channel(acc[j] + channel.bias, &channel),
@@ -150,6 +143,27 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
                 }
                 output[(c * side + py) * side + px] = eln_output_s8(s, &sub->quant, c); /* (Cout, side, side) */
             }
+        }
+    }
+#else /* portable */
+    const int32_t side = shape->out_side, cout = shape->out_channels, plane = side * side;
+    int32_t sums[4][ELN_CONV_MAX_OUT]; /* the window's four convolution sums, [j][map]: lanes = maps */
+    int32_t y[4][ELN_CONV_MAX_OUT];    /* then the subsampling's inputs (requantized, the table applied) */
+    int32_t c, py, px;
+    eln_patch patch;
+    for (py = 0; py < side; ++py) {
+        for (px = 0; px < side; ++px) {
+            const void *w_map = weights;           /* output map c's weights (layout: eln_conv_window.h) */
+            const uint8_t *maps = shape->maps;     /* output map c's input maps: n, then n indices */
+            int8_t *const out = output + py * side + px; /* (Cout, side, side): map c's pixel (py, px) */
+            eln_conv_patch(shape, input, py, px, &patch);
+            for (c = 0; c < cout; ++c, maps += 1 + maps[0]) {
+                int32_t acc[4];
+                w_map = eln_conv_window(shape, maps, &patch, w_map, acc);
+                sums[0][c] = acc[0], sums[1][c] = acc[1], sums[2][c] = acc[2], sums[3][c] = acc[3];
+            }
+            eln_conv_stage_maps(sums, bias, quant, cout, y);
+            eln_subsample_stage_maps(y, sub, cout, out, plane);
         }
     }
 #endif

@@ -16,6 +16,7 @@
 #define ELN_KERNEL static
 
 #define ELN_CONV_MAX_MAPS 2 /* input maps of the largest convolution */
+#define ELN_CONV_MAX_OUT 3 /* output maps of the widest convolution */
 #define ELN_CONV_INPUT_WORDS 512 /* DSP: the largest widened convolution input */
 #define ELN_CONV_MAP_WORDS 76 /* DSP: one output map's widened kernels and epilogue */
 #define ELN_FC_FOLDED 1 /* the full layers' epilogue words add z (layout.py) */
@@ -527,6 +528,73 @@ ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_
     (void)maps;
     return o + n;
 }
+
+#ifndef ELN_CONV_MAX_OUT
+#define ELN_CONV_MAX_OUT 64 /* output maps of the widest convolution (the engine defines the exact one) */
+#endif
+
+/* The subsampling kernel's output stages over every map of one window (eln_conv_subsample_s8.c): loops
+ * over maps with per-map constants, which compilers vectorise (lanes = maps), then the tables, element by
+ * element. With ELN_CONV_SUBSAMPLE_FOLDED (every shift n > 32 and act_min = -128: layout.py,
+ * folded_rounding) the zero point is folded into the rounding as on the DSP path (eln_dsp_folded):
+ *   clamp(requantize(x) + z, -128, 127) = clamp(floor((floor(x * m / 2^32) + round') / 2^k), -128, 127),
+ *   k = n - 32, round' = 2^(k-1) + z * 2^k,
+ * a fixed sequence without branches; otherwise the generic eln_requantize, map by map.
+ * sums: the four convolution sums [j][map], read only; y: out, the subsampling's inputs [j][map]. */
+ELN_INLINE void eln_conv_stage_maps(int32_t sums[4][ELN_CONV_MAX_OUT], const int32_t *bias,
+                                    const eln_quant *quant, int32_t cout, int32_t y[4][ELN_CONV_MAX_OUT])
+{
+    const int8_t *const lut = quant->lut;
+    int32_t c, j;
+    for (j = 0; j < 4; ++j) {
+        for (c = 0; c < cout; ++c) {
+#if defined(ELN_CONV_SUBSAMPLE_FOLDED)
+            const int32_t k = quant->shift[c] - 32, z = quant->zero_point;
+            const int32_t round = (int32_t)(((int64_t)1 << (k - 1)) + (int64_t)z * ((int64_t)1 << k));
+            const int32_t v = eln_requantize_high(sums[j][c] + bias[c], quant->multiplier[c], k, round);
+            y[j][c] = v < -128 ? -128 : v > 127 ? 127 : v;
+#else
+            y[j][c] = eln_clamp_s8(eln_requantize(sums[j][c] + bias[c], quant->multiplier[c], quant->shift[c]), quant);
+#endif
+        }
+    }
+    if (lut != 0) {
+        for (j = 0; j < 4; ++j) {
+            for (c = 0; c < cout; ++c) {
+                y[j][c] = lut[y[j][c] + 128];
+            }
+        }
+    }
+}
+
+/* y: the four subsampling inputs [j][map] (read only) -> s = bias' + sum_j w_s[c][j] * y[j][c], then its
+ * output stage (folded as above with ELN_CONV_SUBSAMPLE_FOLDED), written to out[c * plane] for every map c. */
+ELN_INLINE void eln_subsample_stage_maps(int32_t y[4][ELN_CONV_MAX_OUT], const eln_subsample *sub,
+                                         int32_t cout, int8_t *out, int32_t plane)
+{
+    const eln_quant stage = sub->quant; /* a local copy: the int8 stores could alias it */
+    const int8_t *const w = sub->weights;
+    int32_t s[ELN_CONV_MAX_OUT], c;
+    for (c = 0; c < cout; ++c) {
+        s[c] = sub->bias[c] + w[4 * c] * y[0][c] + w[4 * c + 1] * y[1][c] + w[4 * c + 2] * y[2][c]
+               + w[4 * c + 3] * y[3][c];
+    }
+#if defined(ELN_CONV_SUBSAMPLE_FOLDED)
+    for (c = 0; c < cout; ++c) {
+        const int32_t k = stage.shift[c] - 32;
+        const int32_t round = (int32_t)(((int64_t)1 << (k - 1)) + (int64_t)stage.zero_point * ((int64_t)1 << k));
+        const int32_t v = eln_requantize_high(s[c], stage.multiplier[c], k, round);
+        s[c] = v < -128 ? -128 : v > 127 ? 127 : v;
+    }
+    for (c = 0; c < cout; ++c) {
+        out[c * plane] = stage.lut != 0 ? stage.lut[s[c] + 128] : (int8_t)s[c];
+    }
+#else
+    for (c = 0; c < cout; ++c) {
+        out[c * plane] = eln_output_s8(s[c], &stage, c);
+    }
+#endif
+}
 #endif
 
 #if !defined(ELN_MVE) && !defined(ELN_DSP) /* the DSP path's epilogue words: eln_dsp_channel */
@@ -1016,7 +1084,10 @@ ELN_INLINE const int8_t *eln_pair_best_mve(const eln_window_mve *win, const int8
  * - DSP (ELN_DSP): output maps outside; with ELN_CONV_SUBSAMPLE_FOLDED both output stages and the
  *   subsampling weights are folded into 10 epilogue words per map, read with two LDMs per window
  *   (eln_dsp_subsample: 35 instructions after the window's MACs, where the generic stage takes about 60).
- * - Thumb (ELN_THUMB) and portable: windows outside, output maps inside.
+ * - Thumb (ELN_THUMB) and portable: windows outside, output maps inside. The portable path runs every map's
+ *   window first and then the two output stages over all maps at once (eln_conv_stage_maps,
+ *   eln_subsample_stage_maps: loops over maps, which compilers vectorise; a map at a time they cost more
+ *   than the window's dot products).
  */
 
 ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_quant *quant,
@@ -1118,30 +1189,20 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
 #endif
     }
     (void)bias;
-#else /* Thumb and portable */
+#elif defined(ELN_THUMB)
     const int32_t side = shape->out_side;
     int32_t c, py, px, j;
-#if !defined(ELN_THUMB)
-    eln_patch patch;
-#endif
     for (py = 0; py < side; ++py) {
         for (px = 0; px < side; ++px) {
             const void *w_map = weights;        /* output map c's weights (layout: eln_conv_window.h) */
             const uint8_t *maps = shape->maps;  /* output map c's input maps: n, then n indices */
-#if defined(ELN_THUMB) /* the int8 input is read in place, from the window's top-left value in map 0 */
+            /* the int8 input is read in place, from the window's top-left value in map 0 */
             const int8_t *const origin = input + 2 * (py * shape->in_side + px);
-#else
-            eln_conv_patch(shape, input, py, px, &patch);
-#endif
             for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0]) {
                 const int8_t *w_sub = sub->weights + 4 * c; /* (2, 2) */
                 int32_t acc[4], s = sub->bias[c];
                 eln_channel channel;
-#if defined(ELN_THUMB)
                 w_map = eln_conv_window_thumb(shape, maps, &origin, w_map, acc);
-#else
-                w_map = eln_conv_window(shape, maps, &patch, w_map, acc);
-#endif
                 w_map = eln_conv_channel(w_map, bias, quant, c, &channel);
                 for (j = 0; j < 4; ++j) {
                     s += (int32_t)w_sub[j] * eln_saturate_s8(eln_requantize_channel(acc[j] + channel.bias, &channel),
@@ -1149,6 +1210,27 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
                 }
                 output[(c * side + py) * side + px] = eln_output_s8(s, &sub->quant, c); /* (Cout, side, side) */
             }
+        }
+    }
+#else /* portable */
+    const int32_t side = shape->out_side, cout = shape->out_channels, plane = side * side;
+    int32_t sums[4][ELN_CONV_MAX_OUT]; /* the window's four convolution sums, [j][map]: lanes = maps */
+    int32_t y[4][ELN_CONV_MAX_OUT];    /* then the subsampling's inputs (requantized, the table applied) */
+    int32_t c, py, px;
+    eln_patch patch;
+    for (py = 0; py < side; ++py) {
+        for (px = 0; px < side; ++px) {
+            const void *w_map = weights;           /* output map c's weights (layout: eln_conv_window.h) */
+            const uint8_t *maps = shape->maps;     /* output map c's input maps: n, then n indices */
+            int8_t *const out = output + py * side + px; /* (Cout, side, side): map c's pixel (py, px) */
+            eln_conv_patch(shape, input, py, px, &patch);
+            for (c = 0; c < cout; ++c, maps += 1 + maps[0]) {
+                int32_t acc[4];
+                w_map = eln_conv_window(shape, maps, &patch, w_map, acc);
+                sums[0][c] = acc[0], sums[1][c] = acc[1], sums[2][c] = acc[2], sums[3][c] = acc[3];
+            }
+            eln_conv_stage_maps(sums, bias, quant, cout, y);
+            eln_subsample_stage_maps(y, sub, cout, out, plane);
         }
     }
 #endif

@@ -16,6 +16,7 @@
 #define ELN_KERNEL static
 
 #define ELN_CONV_MAX_MAPS 2 /* input maps of the largest convolution */
+#define ELN_CONV_MAX_OUT 3 /* output maps of the widest convolution */
 #define ELN_CONV_INPUT_WORDS 512 /* DSP: the largest widened convolution input */
 #define ELN_CONV_MAP_WORDS 76 /* DSP: one output map's widened kernels and epilogue */
 #define ELN_CONV_MAXPOOL_FOLDED 1 /* the max-pooling epilogue words add z_out (layout.py) */
@@ -526,6 +527,73 @@ ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_
     acc[3] = a11;
     (void)maps;
     return o + n;
+}
+
+#ifndef ELN_CONV_MAX_OUT
+#define ELN_CONV_MAX_OUT 64 /* output maps of the widest convolution (the engine defines the exact one) */
+#endif
+
+/* The subsampling kernel's output stages over every map of one window (eln_conv_subsample_s8.c): loops
+ * over maps with per-map constants, which compilers vectorise (lanes = maps), then the tables, element by
+ * element. With ELN_CONV_SUBSAMPLE_FOLDED (every shift n > 32 and act_min = -128: layout.py,
+ * folded_rounding) the zero point is folded into the rounding as on the DSP path (eln_dsp_folded):
+ *   clamp(requantize(x) + z, -128, 127) = clamp(floor((floor(x * m / 2^32) + round') / 2^k), -128, 127),
+ *   k = n - 32, round' = 2^(k-1) + z * 2^k,
+ * a fixed sequence without branches; otherwise the generic eln_requantize, map by map.
+ * sums: the four convolution sums [j][map], read only; y: out, the subsampling's inputs [j][map]. */
+ELN_INLINE void eln_conv_stage_maps(int32_t sums[4][ELN_CONV_MAX_OUT], const int32_t *bias,
+                                    const eln_quant *quant, int32_t cout, int32_t y[4][ELN_CONV_MAX_OUT])
+{
+    const int8_t *const lut = quant->lut;
+    int32_t c, j;
+    for (j = 0; j < 4; ++j) {
+        for (c = 0; c < cout; ++c) {
+#if defined(ELN_CONV_SUBSAMPLE_FOLDED)
+            const int32_t k = quant->shift[c] - 32, z = quant->zero_point;
+            const int32_t round = (int32_t)(((int64_t)1 << (k - 1)) + (int64_t)z * ((int64_t)1 << k));
+            const int32_t v = eln_requantize_high(sums[j][c] + bias[c], quant->multiplier[c], k, round);
+            y[j][c] = v < -128 ? -128 : v > 127 ? 127 : v;
+#else
+            y[j][c] = eln_clamp_s8(eln_requantize(sums[j][c] + bias[c], quant->multiplier[c], quant->shift[c]), quant);
+#endif
+        }
+    }
+    if (lut != 0) {
+        for (j = 0; j < 4; ++j) {
+            for (c = 0; c < cout; ++c) {
+                y[j][c] = lut[y[j][c] + 128];
+            }
+        }
+    }
+}
+
+/* y: the four subsampling inputs [j][map] (read only) -> s = bias' + sum_j w_s[c][j] * y[j][c], then its
+ * output stage (folded as above with ELN_CONV_SUBSAMPLE_FOLDED), written to out[c * plane] for every map c. */
+ELN_INLINE void eln_subsample_stage_maps(int32_t y[4][ELN_CONV_MAX_OUT], const eln_subsample *sub,
+                                         int32_t cout, int8_t *out, int32_t plane)
+{
+    const eln_quant stage = sub->quant; /* a local copy: the int8 stores could alias it */
+    const int8_t *const w = sub->weights;
+    int32_t s[ELN_CONV_MAX_OUT], c;
+    for (c = 0; c < cout; ++c) {
+        s[c] = sub->bias[c] + w[4 * c] * y[0][c] + w[4 * c + 1] * y[1][c] + w[4 * c + 2] * y[2][c]
+               + w[4 * c + 3] * y[3][c];
+    }
+#if defined(ELN_CONV_SUBSAMPLE_FOLDED)
+    for (c = 0; c < cout; ++c) {
+        const int32_t k = stage.shift[c] - 32;
+        const int32_t round = (int32_t)(((int64_t)1 << (k - 1)) + (int64_t)stage.zero_point * ((int64_t)1 << k));
+        const int32_t v = eln_requantize_high(s[c], stage.multiplier[c], k, round);
+        s[c] = v < -128 ? -128 : v > 127 ? 127 : v;
+    }
+    for (c = 0; c < cout; ++c) {
+        out[c * plane] = stage.lut != 0 ? stage.lut[s[c] + 128] : (int8_t)s[c];
+    }
+#else
+    for (c = 0; c < cout; ++c) {
+        out[c * plane] = eln_output_s8(s[c], &stage, c);
+    }
+#endif
 }
 #endif
 
