@@ -85,13 +85,13 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
     for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0]) {
         const int32_t *const first = xw + maps[1] * plane; /* the first connected input map's words */
 #if defined(ELN_CONV_SUBSAMPLE_FOLDED) /* both output stages folded (eln_dsp_subsample): 10 epilogue words */
-        const int8_t *const lut = quant->lut + 128;
+        const int8_t *lut = quant->lut + 128, *sub_lut = 0; /* the tables at index 0 */
 #if defined(ELN_SUBSAMPLE_LINEAR)
-        const int8_t *const sub_lut = 0; /* the subsampling words are all that is read of sub */
-        (void)sub;
+        (void)sub; /* the subsampling words are all that is read of it */
 #else
-        const int8_t *const sub_lut = sub->quant.lut + 128;
+        sub_lut = sub->quant.lut + 128;
 #endif
+        __asm__("" : "+r"(lut), "+r"(sub_lut)); /* spilled as they are, not as table + 128 (one ADD a window) */
         w = eln_dsp_map_weights(shape, maps, w, 10, ww, &map);
         for (py = 0; py < side; ++py) {
             const int32_t *patch = first + 2 * py; /* window (py, 0); eln_conv_window_dsp moves it along */

@@ -220,10 +220,11 @@ ELN_INLINE const void *eln_conv_window_thumb(const eln_conv_shape *shape, const 
  * are widened once (eln_dsp_map_weights) into 16-bit pairs over the window's three column pairs g:
  *   E[ky][g] = {w[2g], w[2g+1]} (dx = 0)   O[ky][g] = {w[2g-1], w[2g]} (dx = 1)   (w[-1] = w[5] = 0)
  * and eln_conv_window_dsp runs the 2x2 pooling window of every position over them: per input map and column
- * pair, the 6 patch words and the 10 weight words are loaded with LDM (one instruction for 2-4 words) into
- * fixed registers, and 20 SMLADs (two 16-bit MACs each) update the four accumulators:
+ * pair, the 6 patch words and the 10 weight words (and the skip below) are loaded with five LDMs into
+ * eight fixed registers, each reloaded as soon as its kernel rows are done, and 20 SMLADs (two 16-bit
+ * MACs each) update the four accumulators:
  *   a00 += P[ky].E[ky]   a01 += P[ky].O[ky]   a10 += P[ky+1].E[ky]   a11 += P[ky+1].O[ky]
- * 27 instructions per column pair for 40 MAC slots (33 used), 83 per input map with the loop test.
+ * 26 instructions per column pair for 40 MAC slots (33 used), 80 per input map with the loop test.
  * After each column pair's weights comes the number of patch words to skip to the next column pair, or
  * after the last one to the next connected input map (a partial C3 table costs no MACs), and after the
  * last input map's the (negative) skip to the next window's first word, column pair px + 1: all 14
@@ -253,20 +254,23 @@ ELN_INLINE const void *eln_conv_window_thumb(const eln_conv_shape *shape, const 
         OP(a10, bottom, e); OP(a11, bottom, o);                                                     \
     } while (0)
 #define ELN_ROW(top, bottom, e, o) ELN_ROW_OP(ELN_SMLAD, top, bottom, e, o)
-/* one column pair: patch rows 0..5, kernel rows 0..4, then the skip to the next column pair (into e1);
+/* one column pair: patch rows P0..P5, kernel rows ky = 0..4 (E, O), then the skip to the next column pair
+ * (into r5), in the registers r0..r6 and r8 (r7 is the frame pointer of Thumb code at -O0 and in clang):
+ *   r0..r2 = P0..P2, r3..r6 + r8 = E0 O0 E1 O1 E2   ky = 0, 1
+ *   r0 r1 r3 = P3..P5, r4..r6 = O2 E3 O3            ky = 2, 3 (r3..r6 held ky 0, 1's)
+ *   r2 r4 r5 = E4 O4 skip                           ky = 4 (r2, r4, r5 held P2, O2, E3)
  * FIRST: ELN_SMUAD for the window's first products, else ELN_SMLAD */
 #define ELN_PAIR_OP(FIRST)                                                                          \
     do {                                                                                            \
-        ELN_LDM3(p, p0, p1, p2); /* rows 0..2 */                                                    \
-        ELN_LDM4(w, e0, o0, e1, o1); /* ky = 0, 1 */                                                \
-        ELN_ROW_OP(FIRST, p0, p1, e0, o0); ELN_ROW(p1, p2, e1, o1);                                 \
-        ELN_LDM2(p, p0, p1); /* rows 3, 4 */                                                        \
-        ELN_LDM4(w, e0, o0, e1, o1); /* ky = 2, 3 */                                                \
-        ELN_ROW(p2, p0, e0, o0); ELN_ROW(p0, p1, e1, o1);                                           \
-        ELN_LDR1(p, p2); /* row 5 */                                                                \
-        ELN_LDM3(w, e0, o0, e1); /* ky = 4, and the skip */                                         \
-        ELN_ROW(p1, p2, e0, o0);                                                                    \
-        p += e1;                                                                                    \
+        ELN_LDM3(p, r0, r1, r2);                                                                    \
+        ELN_LDM5(w, r3, r4, r5, r6, r8);                                                            \
+        ELN_ROW_OP(FIRST, r0, r1, r3, r4); ELN_ROW(r1, r2, r5, r6);                                 \
+        ELN_LDM3(p, r0, r1, r3);                                                                    \
+        ELN_LDM3(w, r4, r5, r6);                                                                    \
+        ELN_ROW(r2, r0, r8, r4); ELN_ROW(r0, r1, r5, r6);                                           \
+        ELN_LDM3(w, r2, r4, r5);                                                                    \
+        ELN_ROW(r1, r3, r2, r4);                                                                    \
+        p += r5;                                                                                    \
     } while (0)
 #define ELN_PAIR() ELN_PAIR_OP(ELN_SMLAD)
 
@@ -276,13 +280,13 @@ ELN_INLINE const void *eln_conv_window_thumb(const eln_conv_shape *shape, const 
 ELN_INLINE const int32_t *eln_conv_window_dsp(const int32_t **patch, const int32_t *weights, int32_t acc[4])
 {
     const int32_t *p = *patch, *w = weights;
-    register int32_t e0 __asm__("r0"), o0 __asm__("r1"), e1 __asm__("r2"), o1 __asm__("r3");
-    register int32_t p0 __asm__("r4"), p1 __asm__("r5"), p2 __asm__("r6");
+    register int32_t r0 __asm__("r0"), r1 __asm__("r1"), r2 __asm__("r2"), r3 __asm__("r3");
+    register int32_t r4 __asm__("r4"), r5 __asm__("r5"), r6 __asm__("r6"), r8 __asm__("r8");
     int32_t a00, a01, a10, a11;
     ELN_PAIR_OP(ELN_SMUAD); /* the first input map: its first products start the sums */
     ELN_PAIR();
     ELN_PAIR();
-    while (e1 > 0) { /* the other input maps; the skip after the last one, to the next window, is negative */
+    while (r5 > 0) { /* the other input maps; the skip after the last one, to the next window, is negative */
         ELN_PAIR();
         ELN_PAIR();
         ELN_PAIR();
