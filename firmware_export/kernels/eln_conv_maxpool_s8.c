@@ -51,7 +51,7 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
     }
 #elif defined(ELN_DSP)
     const int32_t side = shape->out_side;
-    int32_t c, py;
+    int32_t c;
     int32_t xw[ELN_CONV_INPUT_WORDS]; /* the widened input */
 #if defined(ELN_CONV_INT8)
     int32_t ww[ELN_CONV_MAP_WORDS]; /* one map's widened kernels */
@@ -65,22 +65,10 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
     for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0]) {
         const int32_t *const first = xw + maps[1] * plane; /* the first connected input map's words */
         w = eln_dsp_map_weights(shape, maps, w, 4, ww, &map);
-        for (py = 0; py < side; ++py) {
-            const int32_t *patch = first + 2 * py; /* window (py, 0): column pair 0, row 2py */
-            const int8_t *const end = output + side;
-            do { /* windows (py, px), px = 0..side-1 */
-                int32_t acc[4], best;
-                eln_channel channel;
-                eln_dsp_channel(eln_conv_window_dsp(&patch, map, acc), &channel);
-                best = acc[0] > acc[1] ? acc[0] : acc[1];
-                best = acc[2] > best ? acc[2] : best;
-                best = acc[3] > best ? acc[3] : best;
-#if defined(ELN_CONV_MAXPOOL_FOLDED)
-                *output++ = (int8_t)eln_dsp_folded(best + channel.bias, &channel); /* ReLU: z_out = -128 */
-#else
-                *output++ = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), &stage); /* no tanh */
-#endif
-            } while (output != end); /* eln_conv_window_dsp moved patch to the next window */
+        if (maps[0] == 1) { /* (Cout, side, side), in order */
+            output = eln_dsp_maxpool_map(first, map, side, &stage, output, 1);
+        } else {
+            output = eln_dsp_maxpool_map(first, map, side, &stage, output, 0);
         }
     }
     (void)bias, (void)stage;

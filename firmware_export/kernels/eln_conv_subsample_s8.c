@@ -72,7 +72,7 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
     }
 #elif defined(ELN_DSP)
     const int32_t side = shape->out_side;
-    int32_t c, py;
+    int32_t c;
     int32_t xw[ELN_CONV_INPUT_WORDS]; /* the widened input */
 #if defined(ELN_CONV_INT8)
     int32_t ww[ELN_CONV_MAP_WORDS]; /* one map's widened kernels */
@@ -93,17 +93,14 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
 #endif
         __asm__("" : "+r"(lut), "+r"(sub_lut)); /* spilled as they are, not as table + 128 (one ADD a window) */
         w = eln_dsp_map_weights(shape, maps, w, 10, ww, &map);
-        for (py = 0; py < side; ++py) {
-            const int32_t *patch = first + 2 * py; /* window (py, 0); eln_conv_window_dsp moves it along */
-            const int8_t *const end = output + side;
-            do { /* windows (py, px), px = 0..side-1 */
-                int32_t acc[4];
-                const int32_t *const epilogue = eln_conv_window_dsp(&patch, map, acc);
-                *output++ = (int8_t)eln_dsp_subsample(acc, epilogue, lut, sub_lut); /* (Cout, side, side) */
-            } while (output != end);
+        if (maps[0] == 1) { /* (Cout, side, side), in order */
+            output = eln_dsp_subsample_map(first, map, side, lut, sub_lut, output, 1);
+        } else {
+            output = eln_dsp_subsample_map(first, map, side, lut, sub_lut, output, 0);
         }
 #else
         const int8_t *const w_sub = sub->weights + 4 * c; /* (2, 2) */
+        int32_t py;
         w = eln_dsp_map_weights(shape, maps, w, 4, ww, &map);
         for (py = 0; py < side; ++py) {
             const int32_t *patch = first + 2 * py;      /* window (py, 0): column pair 0, row 2py */
@@ -111,7 +108,7 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
             do { /* windows (py, px), px = 0..side-1 */
                 int32_t acc[4], s = sub->bias[c], j;
                 eln_channel channel;
-                eln_dsp_channel(eln_conv_window_dsp(&patch, map, acc), &channel);
+                eln_dsp_channel(eln_conv_window_dsp(&patch, map, acc, 0), &channel);
                 for (j = 0; j < 4; ++j) {
                     s += (int32_t)w_sub[j] * eln_saturate_s8(eln_requantize_channel(acc[j] + channel.bias, &channel),
                                                              quant);

@@ -275,9 +275,14 @@ ELN_INLINE const void *eln_conv_window_thumb(const eln_conv_shape *shape, const 
 #define ELN_PAIR() ELN_PAIR_OP(ELN_SMLAD)
 
 /* *patch: the window's first word (first connected input map, column pair px, row 2py) of the widened
- * input, moved to the next window's (px + 1); weights: one output map's widened kernels; acc: (2, 2) out.
- * Returns the map's epilogue words, which follow its kernels (layout.py, conv_pack_dsp). */
-ELN_INLINE const int32_t *eln_conv_window_dsp(const int32_t **patch, const int32_t *weights, int32_t acc[4])
+ * input, moved to the next window's (px + 1); weights: one output map's widened kernels; acc: (2, 2) out;
+ * one_map: a constant, 1 if the map reads one input map (C1), which leaves out the loop test (2
+ * instructions a window). Returns the map's epilogue words, which follow its kernels (layout.py,
+ * conv_pack_dsp). Always inlined: its fixed registers only pay off inside the caller's loop, and with
+ * three call sites GCC would otherwise make it a function. */
+ELN_INLINE __attribute__((__always_inline__)) const int32_t *eln_conv_window_dsp(const int32_t **patch,
+                                                                               const int32_t *weights,
+                                                                               int32_t acc[4], int32_t one_map)
 {
     const int32_t *p = *patch, *w = weights;
     register int32_t r0 __asm__("r0"), r1 __asm__("r1"), r2 __asm__("r2"), r3 __asm__("r3");
@@ -286,7 +291,8 @@ ELN_INLINE const int32_t *eln_conv_window_dsp(const int32_t **patch, const int32
     ELN_PAIR_OP(ELN_SMUAD); /* the first input map: its first products start the sums */
     ELN_PAIR();
     ELN_PAIR();
-    while (r5 > 0) { /* the other input maps; the skip after the last one, to the next window, is negative */
+    while (!one_map && r5 > 0) { /* the other input maps; the skip after the last one, to the next window,
+                                   * is negative */
         ELN_PAIR();
         ELN_PAIR();
         ELN_PAIR();
@@ -361,10 +367,12 @@ ELN_INLINE const int32_t *eln_dsp_map_weights(const eln_conv_shape *shape, const
         ELN_WIDEN_PAIR(next_pair);
         ELN_WIDEN_PAIR(skip);
     }
-    for (k = 0; k < epilogue_words; ++k) { /* the epilogue words */
-        ww[k] = z[k];
+    for (k = 0; k < epilogue_words; k += 2) { /* the epilogue words (an even number), two per LDM and STRD */
+        register int32_t first __asm__("r0"), second __asm__("r1"); /* ascending, as LDM loads them */
+        ELN_LDM2(z, first, second);
+        ELN_STRD(ww, first, second);
     }
-    return z + epilogue_words;
+    return z;
 #else
     (void)shape, (void)ww;
     *map = weights;
@@ -410,12 +418,64 @@ ELN_INLINE int32_t eln_dsp_subsample(const int32_t acc[4], const int32_t *words,
 #endif
 }
 
+/* The windows of one output map, row by row, through eln_dsp_subsample into output (side * side values,
+ * in order); first: its first connected input map's words; one_map: as eln_conv_window_dsp's (inlined
+ * twice, with 1 and 0, so each copy keeps its registers). Returns the next map's output. */
+ELN_INLINE __attribute__((__always_inline__)) int8_t *eln_dsp_subsample_map(const int32_t *first,
+                                                                           const int32_t *map, int32_t side,
+                                                                           const int8_t *lut,
+                                                                           const int8_t *sub_lut, int8_t *output,
+                                                                           int32_t one_map)
+{
+    int32_t py;
+    for (py = 0; py < side; ++py) {
+        const int32_t *patch = first + 2 * py; /* window (py, 0); eln_conv_window_dsp moves it along */
+        const int8_t *const end = output + side;
+        do { /* windows (py, px), px = 0..side-1 */
+            int32_t acc[4];
+            const int32_t *const epilogue = eln_conv_window_dsp(&patch, map, acc, one_map);
+            *output++ = (int8_t)eln_dsp_subsample(acc, epilogue, lut, sub_lut);
+        } while (output != end);
+    }
+    return output;
+}
+
 /* epilogue: output map c's four words {bias', m, n - 32, rounding} -> channel, with one LDM. */
 ELN_INLINE void eln_dsp_channel(const int32_t *epilogue, eln_channel *channel)
 {
     register int32_t b __asm__("r0"), m __asm__("r1"), k __asm__("r2"), round __asm__("r3");
     ELN_LDM4(epilogue, b, m, k, round);
     channel->bias = b, channel->multiplier = m, channel->high_shift = k, channel->round = round;
+}
+
+/* The windows of one output map of the max-pooling kernel, row by row, into output (side * side values,
+ * in order): the maximum of the four sums, then the map's output stage, folded (ELN_CONV_MAXPOOL_FOLDED:
+ * the ReLU's z_out = -128 is the SSAT's lower bound) or generic (stage: the layer's, no table); first,
+ * one_map and the inlining as eln_dsp_subsample_map's. Returns the next map's output. */
+ELN_INLINE __attribute__((__always_inline__)) int8_t *eln_dsp_maxpool_map(const int32_t *first, const int32_t *map,
+                                                                         int32_t side, const eln_quant *stage,
+                                                                         int8_t *output, int32_t one_map)
+{
+    int32_t py;
+    for (py = 0; py < side; ++py) {
+        const int32_t *patch = first + 2 * py; /* window (py, 0); eln_conv_window_dsp moves it along */
+        const int8_t *const end = output + side;
+        do { /* windows (py, px), px = 0..side-1 */
+            int32_t acc[4], best;
+            eln_channel channel;
+            eln_dsp_channel(eln_conv_window_dsp(&patch, map, acc, one_map), &channel);
+            best = acc[0] > acc[1] ? acc[0] : acc[1];
+            best = acc[2] > best ? acc[2] : best;
+            best = acc[3] > best ? acc[3] : best;
+#if defined(ELN_CONV_MAXPOOL_FOLDED)
+            *output++ = (int8_t)eln_dsp_folded(best + channel.bias, &channel);
+            (void)stage;
+#else
+            *output++ = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), stage);
+#endif
+        } while (output != end);
+    }
+    return output;
 }
 #endif
 

@@ -12,7 +12,8 @@
  *     pass: 2 + 4 LDM, 16 SMLAD and the loop test, 25 instructions for 32 MACs; twice the int8 flash.
  *   - size (ELN_FC_INT8): int8, (ceil(F_out/4), F_in/4 rounded up to even, 4) words of 4 weights, widened
  *     at run time as CMSIS-NN does: SXTB16 of a word gives {w0, w2}, of it rotated by 8 {w1, w3}, the
- *     input's pairs; per 8 inputs: 2 + 2 LDM, 16 SXTB16, 16 SMLAD and the loop test, 39 for 32 MACs.
+ *     input's pairs; per 16 inputs: 4 + 4 LDM, 32 SXTB16, 32 SMLAD and the loop test, 74 for 64 MACs
+ *     (F_in rounded up to 8 and then 8 inputs first if it is an odd multiple of 8).
  *   With ELN_FC_FOLDED (layout.py, fc_with_epilogue) each block of 4 rows is followed by their 16 epilogue
  *   words {bias', m, n - 32, round'}, and each output is eln_dsp_folded and the table: 8 instructions
  *   instead of the generic stage's 35.
@@ -31,6 +32,26 @@
 #ifndef ELN_FC_MAX_IN
 #define ELN_FC_MAX_IN 400 /* largest F_in rounded up to a multiple of 8 (the engine defines the exact one) */
 #endif
+
+/* row word w (4 int8 weights) into the row's sum a: SXTB16 of its odd bytes into one temporary, of its even
+ * bytes in place, two SMLADs into a in place (with ACLE's __smlad GCC 12 renames the sums through spare
+ * registers and spills the loop's end pointer) */
+#define ELN_FC_WORD(a, w)                                                                           \
+    __asm__("sxtb16 %1, %2, ror #8\n\tsxtb16 %2, %2\n\tsmlad %0, %3, %2, %0\n\tsmlad %0, %4, %1, %0"        \
+            : "+r"(a), "=&r"(odd), "+r"(w)                                                          \
+            : "r"(x02), "r"(x13))
+
+/* 8 inputs of the 4 rows: per 4, one LDM of the inputs' two pairs, one LDM of the 4 rows' int8 words,
+ * 4 ELN_FC_WORD */
+#define ELN_FC_EIGHT()                                                                              \
+    do {                                                                                            \
+        ELN_LDM2(xp, x02, x13);                                                                     \
+        ELN_LDM4(w, w0, w1, w2, w3);                                                                \
+        ELN_FC_WORD(a0, w0); ELN_FC_WORD(a1, w1); ELN_FC_WORD(a2, w2); ELN_FC_WORD(a3, w3);         \
+        ELN_LDM2(xp, x02, x13);                                                                     \
+        ELN_LDM4(w, w0, w1, w2, w3);                                                                \
+        ELN_FC_WORD(a0, w0); ELN_FC_WORD(a1, w1); ELN_FC_WORD(a2, w2); ELN_FC_WORD(a3, w3);         \
+    } while (0)
 
 ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, const int8_t *input,
                           const void *weights, const int32_t *bias, int8_t *output)
@@ -79,22 +100,16 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
         int32_t acc[4], a0 = 0, a1 = 0, a2 = 0, a3 = 0;
         const int32_t *xp = x.words, *const end = x.words + n_pairs;
 #if defined(ELN_FC_INT8)
-        do { /* 8 inputs: per 4, one LDM of the 4 rows' int8 words, 8 SXTB16, 8 SMLAD */
-            register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
-            register int32_t x02 __asm__("r4"), x13 __asm__("r5"); /* {x0, x2}, {x1, x3}: SXTB16's pairs */
-            ELN_LDM2(xp, x02, x13);
-            ELN_LDM4(w, w0, w1, w2, w3);
-            a0 = __smlad(x02, __sxtb16(w0), a0), a0 = __smlad(x13, eln_sxtb16_ror8(w0), a0);
-            a1 = __smlad(x02, __sxtb16(w1), a1), a1 = __smlad(x13, eln_sxtb16_ror8(w1), a1);
-            a2 = __smlad(x02, __sxtb16(w2), a2), a2 = __smlad(x13, eln_sxtb16_ror8(w2), a2);
-            a3 = __smlad(x02, __sxtb16(w3), a3), a3 = __smlad(x13, eln_sxtb16_ror8(w3), a3);
-            ELN_LDM2(xp, x02, x13);
-            ELN_LDM4(w, w0, w1, w2, w3);
-            a0 = __smlad(x02, __sxtb16(w0), a0), a0 = __smlad(x13, eln_sxtb16_ror8(w0), a0);
-            a1 = __smlad(x02, __sxtb16(w1), a1), a1 = __smlad(x13, eln_sxtb16_ror8(w1), a1);
-            a2 = __smlad(x02, __sxtb16(w2), a2), a2 = __smlad(x13, eln_sxtb16_ror8(w2), a2);
-            a3 = __smlad(x02, __sxtb16(w3), a3), a3 = __smlad(x13, eln_sxtb16_ror8(w3), a3);
-        } while (xp != end);
+        register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
+        register int32_t x02 __asm__("r4"), x13 __asm__("r5"); /* {x0, x2}, {x1, x3}: SXTB16's pairs */
+        int32_t odd;
+        if (n_pairs % 8 != 0) { /* F_in / 8 odd: 8 inputs first, then 16 per pass */
+            ELN_FC_EIGHT();
+        }
+        while (xp != end) { /* 16 inputs: 4 + 4 LDM, 32 SXTB16, 32 SMLAD and the loop test, 74 for 64 MACs */
+            ELN_FC_EIGHT();
+            ELN_FC_EIGHT();
+        }
 #else
         do { /* 4 input pairs, 8 LDM-loaded weight words per two: 32 MACs */
             register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
@@ -158,3 +173,5 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     }
 #endif
 }
+#undef ELN_FC_EIGHT
+#undef ELN_FC_WORD

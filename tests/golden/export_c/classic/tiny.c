@@ -721,9 +721,14 @@ ELN_INLINE const void *eln_conv_window_thumb(const eln_conv_shape *shape, const 
 #define ELN_PAIR() ELN_PAIR_OP(ELN_SMLAD)
 
 /* *patch: the window's first word (first connected input map, column pair px, row 2py) of the widened
- * input, moved to the next window's (px + 1); weights: one output map's widened kernels; acc: (2, 2) out.
- * Returns the map's epilogue words, which follow its kernels (layout.py, conv_pack_dsp). */
-ELN_INLINE const int32_t *eln_conv_window_dsp(const int32_t **patch, const int32_t *weights, int32_t acc[4])
+ * input, moved to the next window's (px + 1); weights: one output map's widened kernels; acc: (2, 2) out;
+ * one_map: a constant, 1 if the map reads one input map (C1), which leaves out the loop test (2
+ * instructions a window). Returns the map's epilogue words, which follow its kernels (layout.py,
+ * conv_pack_dsp). Always inlined: its fixed registers only pay off inside the caller's loop, and with
+ * three call sites GCC would otherwise make it a function. */
+ELN_INLINE __attribute__((__always_inline__)) const int32_t *eln_conv_window_dsp(const int32_t **patch,
+                                                                               const int32_t *weights,
+                                                                               int32_t acc[4], int32_t one_map)
 {
     const int32_t *p = *patch, *w = weights;
     register int32_t r0 __asm__("r0"), r1 __asm__("r1"), r2 __asm__("r2"), r3 __asm__("r3");
@@ -732,7 +737,8 @@ ELN_INLINE const int32_t *eln_conv_window_dsp(const int32_t **patch, const int32
     ELN_PAIR_OP(ELN_SMUAD); /* the first input map: its first products start the sums */
     ELN_PAIR();
     ELN_PAIR();
-    while (r5 > 0) { /* the other input maps; the skip after the last one, to the next window, is negative */
+    while (!one_map && r5 > 0) { /* the other input maps; the skip after the last one, to the next window,
+                                   * is negative */
         ELN_PAIR();
         ELN_PAIR();
         ELN_PAIR();
@@ -807,10 +813,12 @@ ELN_INLINE const int32_t *eln_dsp_map_weights(const eln_conv_shape *shape, const
         ELN_WIDEN_PAIR(next_pair);
         ELN_WIDEN_PAIR(skip);
     }
-    for (k = 0; k < epilogue_words; ++k) { /* the epilogue words */
-        ww[k] = z[k];
+    for (k = 0; k < epilogue_words; k += 2) { /* the epilogue words (an even number), two per LDM and STRD */
+        register int32_t first __asm__("r0"), second __asm__("r1"); /* ascending, as LDM loads them */
+        ELN_LDM2(z, first, second);
+        ELN_STRD(ww, first, second);
     }
-    return z + epilogue_words;
+    return z;
 #else
     (void)shape, (void)ww;
     *map = weights;
@@ -856,12 +864,64 @@ ELN_INLINE int32_t eln_dsp_subsample(const int32_t acc[4], const int32_t *words,
 #endif
 }
 
+/* The windows of one output map, row by row, through eln_dsp_subsample into output (side * side values,
+ * in order); first: its first connected input map's words; one_map: as eln_conv_window_dsp's (inlined
+ * twice, with 1 and 0, so each copy keeps its registers). Returns the next map's output. */
+ELN_INLINE __attribute__((__always_inline__)) int8_t *eln_dsp_subsample_map(const int32_t *first,
+                                                                           const int32_t *map, int32_t side,
+                                                                           const int8_t *lut,
+                                                                           const int8_t *sub_lut, int8_t *output,
+                                                                           int32_t one_map)
+{
+    int32_t py;
+    for (py = 0; py < side; ++py) {
+        const int32_t *patch = first + 2 * py; /* window (py, 0); eln_conv_window_dsp moves it along */
+        const int8_t *const end = output + side;
+        do { /* windows (py, px), px = 0..side-1 */
+            int32_t acc[4];
+            const int32_t *const epilogue = eln_conv_window_dsp(&patch, map, acc, one_map);
+            *output++ = (int8_t)eln_dsp_subsample(acc, epilogue, lut, sub_lut);
+        } while (output != end);
+    }
+    return output;
+}
+
 /* epilogue: output map c's four words {bias', m, n - 32, rounding} -> channel, with one LDM. */
 ELN_INLINE void eln_dsp_channel(const int32_t *epilogue, eln_channel *channel)
 {
     register int32_t b __asm__("r0"), m __asm__("r1"), k __asm__("r2"), round __asm__("r3");
     ELN_LDM4(epilogue, b, m, k, round);
     channel->bias = b, channel->multiplier = m, channel->high_shift = k, channel->round = round;
+}
+
+/* The windows of one output map of the max-pooling kernel, row by row, into output (side * side values,
+ * in order): the maximum of the four sums, then the map's output stage, folded (ELN_CONV_MAXPOOL_FOLDED:
+ * the ReLU's z_out = -128 is the SSAT's lower bound) or generic (stage: the layer's, no table); first,
+ * one_map and the inlining as eln_dsp_subsample_map's. Returns the next map's output. */
+ELN_INLINE __attribute__((__always_inline__)) int8_t *eln_dsp_maxpool_map(const int32_t *first, const int32_t *map,
+                                                                         int32_t side, const eln_quant *stage,
+                                                                         int8_t *output, int32_t one_map)
+{
+    int32_t py;
+    for (py = 0; py < side; ++py) {
+        const int32_t *patch = first + 2 * py; /* window (py, 0); eln_conv_window_dsp moves it along */
+        const int8_t *const end = output + side;
+        do { /* windows (py, px), px = 0..side-1 */
+            int32_t acc[4], best;
+            eln_channel channel;
+            eln_dsp_channel(eln_conv_window_dsp(&patch, map, acc, one_map), &channel);
+            best = acc[0] > acc[1] ? acc[0] : acc[1];
+            best = acc[2] > best ? acc[2] : best;
+            best = acc[3] > best ? acc[3] : best;
+#if defined(ELN_CONV_MAXPOOL_FOLDED)
+            *output++ = (int8_t)eln_dsp_folded(best + channel.bias, &channel);
+            (void)stage;
+#else
+            *output++ = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), stage);
+#endif
+        } while (output != end);
+    }
+    return output;
 }
 #endif
 
@@ -1143,7 +1203,7 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
     }
 #elif defined(ELN_DSP)
     const int32_t side = shape->out_side;
-    int32_t c, py;
+    int32_t c;
     int32_t xw[ELN_CONV_INPUT_WORDS]; /* the widened input */
 #if defined(ELN_CONV_INT8)
     int32_t ww[ELN_CONV_MAP_WORDS]; /* one map's widened kernels */
@@ -1164,17 +1224,14 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
 #endif
         __asm__("" : "+r"(lut), "+r"(sub_lut)); /* spilled as they are, not as table + 128 (one ADD a window) */
         w = eln_dsp_map_weights(shape, maps, w, 10, ww, &map);
-        for (py = 0; py < side; ++py) {
-            const int32_t *patch = first + 2 * py; /* window (py, 0); eln_conv_window_dsp moves it along */
-            const int8_t *const end = output + side;
-            do { /* windows (py, px), px = 0..side-1 */
-                int32_t acc[4];
-                const int32_t *const epilogue = eln_conv_window_dsp(&patch, map, acc);
-                *output++ = (int8_t)eln_dsp_subsample(acc, epilogue, lut, sub_lut); /* (Cout, side, side) */
-            } while (output != end);
+        if (maps[0] == 1) { /* (Cout, side, side), in order */
+            output = eln_dsp_subsample_map(first, map, side, lut, sub_lut, output, 1);
+        } else {
+            output = eln_dsp_subsample_map(first, map, side, lut, sub_lut, output, 0);
         }
 #else
         const int8_t *const w_sub = sub->weights + 4 * c; /* (2, 2) */
+        int32_t py;
         w = eln_dsp_map_weights(shape, maps, w, 4, ww, &map);
         for (py = 0; py < side; ++py) {
             const int32_t *patch = first + 2 * py;      /* window (py, 0): column pair 0, row 2py */
@@ -1182,7 +1239,7 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
             do { /* windows (py, px), px = 0..side-1 */
                 int32_t acc[4], s = sub->bias[c], j;
                 eln_channel channel;
-                eln_dsp_channel(eln_conv_window_dsp(&patch, map, acc), &channel);
+                eln_dsp_channel(eln_conv_window_dsp(&patch, map, acc, 0), &channel);
                 for (j = 0; j < 4; ++j) {
                     s += (int32_t)w_sub[j] * eln_saturate_s8(eln_requantize_channel(acc[j] + channel.bias, &channel),
                                                              quant);
@@ -1255,7 +1312,8 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
  *     pass: 2 + 4 LDM, 16 SMLAD and the loop test, 25 instructions for 32 MACs; twice the int8 flash.
  *   - size (ELN_FC_INT8): int8, (ceil(F_out/4), F_in/4 rounded up to even, 4) words of 4 weights, widened
  *     at run time as CMSIS-NN does: SXTB16 of a word gives {w0, w2}, of it rotated by 8 {w1, w3}, the
- *     input's pairs; per 8 inputs: 2 + 2 LDM, 16 SXTB16, 16 SMLAD and the loop test, 39 for 32 MACs.
+ *     input's pairs; per 16 inputs: 4 + 4 LDM, 32 SXTB16, 32 SMLAD and the loop test, 74 for 64 MACs
+ *     (F_in rounded up to 8 and then 8 inputs first if it is an odd multiple of 8).
  *   With ELN_FC_FOLDED (layout.py, fc_with_epilogue) each block of 4 rows is followed by their 16 epilogue
  *   words {bias', m, n - 32, round'}, and each output is eln_dsp_folded and the table: 8 instructions
  *   instead of the generic stage's 35.
@@ -1271,6 +1329,26 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
 #ifndef ELN_FC_MAX_IN
 #define ELN_FC_MAX_IN 400 /* largest F_in rounded up to a multiple of 8 (the engine defines the exact one) */
 #endif
+
+/* row word w (4 int8 weights) into the row's sum a: SXTB16 of its odd bytes into one temporary, of its even
+ * bytes in place, two SMLADs into a in place (with ACLE's __smlad GCC 12 renames the sums through spare
+ * registers and spills the loop's end pointer) */
+#define ELN_FC_WORD(a, w)                                                                           \
+    __asm__("sxtb16 %1, %2, ror #8\n\tsxtb16 %2, %2\n\tsmlad %0, %3, %2, %0\n\tsmlad %0, %4, %1, %0"        \
+            : "+r"(a), "=&r"(odd), "+r"(w)                                                          \
+            : "r"(x02), "r"(x13))
+
+/* 8 inputs of the 4 rows: per 4, one LDM of the inputs' two pairs, one LDM of the 4 rows' int8 words,
+ * 4 ELN_FC_WORD */
+#define ELN_FC_EIGHT()                                                                              \
+    do {                                                                                            \
+        ELN_LDM2(xp, x02, x13);                                                                     \
+        ELN_LDM4(w, w0, w1, w2, w3);                                                                \
+        ELN_FC_WORD(a0, w0); ELN_FC_WORD(a1, w1); ELN_FC_WORD(a2, w2); ELN_FC_WORD(a3, w3);         \
+        ELN_LDM2(xp, x02, x13);                                                                     \
+        ELN_LDM4(w, w0, w1, w2, w3);                                                                \
+        ELN_FC_WORD(a0, w0); ELN_FC_WORD(a1, w1); ELN_FC_WORD(a2, w2); ELN_FC_WORD(a3, w3);         \
+    } while (0)
 
 ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, const int8_t *input,
                           const void *weights, const int32_t *bias, int8_t *output)
@@ -1319,22 +1397,16 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
         int32_t acc[4], a0 = 0, a1 = 0, a2 = 0, a3 = 0;
         const int32_t *xp = x.words, *const end = x.words + n_pairs;
 #if defined(ELN_FC_INT8)
-        do { /* 8 inputs: per 4, one LDM of the 4 rows' int8 words, 8 SXTB16, 8 SMLAD */
-            register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
-            register int32_t x02 __asm__("r4"), x13 __asm__("r5"); /* {x0, x2}, {x1, x3}: SXTB16's pairs */
-            ELN_LDM2(xp, x02, x13);
-            ELN_LDM4(w, w0, w1, w2, w3);
-            a0 = __smlad(x02, __sxtb16(w0), a0), a0 = __smlad(x13, eln_sxtb16_ror8(w0), a0);
-            a1 = __smlad(x02, __sxtb16(w1), a1), a1 = __smlad(x13, eln_sxtb16_ror8(w1), a1);
-            a2 = __smlad(x02, __sxtb16(w2), a2), a2 = __smlad(x13, eln_sxtb16_ror8(w2), a2);
-            a3 = __smlad(x02, __sxtb16(w3), a3), a3 = __smlad(x13, eln_sxtb16_ror8(w3), a3);
-            ELN_LDM2(xp, x02, x13);
-            ELN_LDM4(w, w0, w1, w2, w3);
-            a0 = __smlad(x02, __sxtb16(w0), a0), a0 = __smlad(x13, eln_sxtb16_ror8(w0), a0);
-            a1 = __smlad(x02, __sxtb16(w1), a1), a1 = __smlad(x13, eln_sxtb16_ror8(w1), a1);
-            a2 = __smlad(x02, __sxtb16(w2), a2), a2 = __smlad(x13, eln_sxtb16_ror8(w2), a2);
-            a3 = __smlad(x02, __sxtb16(w3), a3), a3 = __smlad(x13, eln_sxtb16_ror8(w3), a3);
-        } while (xp != end);
+        register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
+        register int32_t x02 __asm__("r4"), x13 __asm__("r5"); /* {x0, x2}, {x1, x3}: SXTB16's pairs */
+        int32_t odd;
+        if (n_pairs % 8 != 0) { /* F_in / 8 odd: 8 inputs first, then 16 per pass */
+            ELN_FC_EIGHT();
+        }
+        while (xp != end) { /* 16 inputs: 4 + 4 LDM, 32 SXTB16, 32 SMLAD and the loop test, 74 for 64 MACs */
+            ELN_FC_EIGHT();
+            ELN_FC_EIGHT();
+        }
 #else
         do { /* 4 input pairs, 8 LDM-loaded weight words per two: 32 MACs */
             register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
@@ -1398,6 +1470,8 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     }
 #endif
 }
+#undef ELN_FC_EIGHT
+#undef ELN_FC_WORD
 
 
 /* ===================================================================================================
