@@ -124,14 +124,15 @@ def conv_pack_dsp(kernels: np.ndarray, epilogue: np.ndarray, in_side: int, optim
 
 def fc_with_epilogue(words: np.ndarray, epilogue: np.ndarray | None) -> np.ndarray:
     """A full layer's DSP words (ceil(F_out/4) row blocks), each block followed by its rows' epilogue words
-    {bias', m, n - 32, round'} (4, 4), padding rows zero (kernels/eln_fc_s8.c, ELN_FC_FOLDED); without a
-    folded epilogue (None), the words as they are."""
+    {bias', m, n - 32} (4, 3), padding rows zero; the kernel makes round' = (2z + 1) * 2^(n - 33) of the
+    layer's zero point z (kernels/eln_fc_s8.c, ELN_FC_FOLDED). Without a folded epilogue (None), the words
+    as they are."""
     if epilogue is None:
         return words
     blocks = -(-len(epilogue) // 4)
-    rows = np.zeros((blocks * 4, 4), np.int64)
+    rows = np.zeros((blocks * 4, 3), np.int64)
     rows[:len(epilogue)] = epilogue
-    return _int32(np.concatenate([words.astype(np.int64).reshape(blocks, -1), rows.reshape(blocks, 16)], 1).reshape(-1))
+    return _int32(np.concatenate([words.astype(np.int64).reshape(blocks, -1), rows.reshape(blocks, 12)], 1).reshape(-1))
 
 
 def fc_pack(weights: np.ndarray) -> np.ndarray:
@@ -348,15 +349,14 @@ def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False, o
                              f"{name} weights ({'x'.join(map(str, layer.weights.shape))}) int8"))
     else:
         shape = "x".join(map(str, layer.weights.shape))
-        epilogue = (np.stack([fold_bias(layer), layer.multiplier.astype(np.int64), layer.shift.astype(np.int64) - 32,
-                              folded_rounding(layer, step.acc_bound)], 1) if folded else None)
+        epilogue = (np.stack([fold_bias(layer), layer.multiplier.astype(np.int64), layer.shift.astype(np.int64) - 32], 1)
+                    if folded else None)  # the kernel computes folded_rounding's round' from n and z
         pack = fc_pack if optimize == "speed" else fc_pack_int8
         dsp = CArray(symbol(prefix, name, "weights"), "int32_t",
                      fc_with_epilogue(pack(layer.weights.astype(np.int64)), epilogue),
                      f"{name} weights for the DSP path: ({shape}) "
                      + ("as 16-bit pairs" if optimize == "speed" else "int8, 4 per word") + ", 4 rows interleaved"
-                     + (", each 4 rows followed by their bias', m, n - 32, rounding + z * 2^(n - 32)"
-                        if folded else ""),
+                     + (", each 4 rows followed by their bias', m, n - 32" if folded else ""),
                      path="dsp")
         arrays += [
             dsp,

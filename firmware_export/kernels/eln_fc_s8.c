@@ -14,9 +14,10 @@
  *     at run time as CMSIS-NN does: SXTB16 of a word gives {w0, w2}, of it rotated by 8 {w1, w3}, the
  *     input's pairs; per 16 inputs: 4 + 4 LDM, 32 SXTB16, 32 SMLAD and the loop test, 74 for 64 MACs
  *     (F_in rounded up to 8 and then 8 inputs first if it is an odd multiple of 8).
- *   With ELN_FC_FOLDED (layout.py, fc_with_epilogue) each block of 4 rows is followed by their 16 epilogue
- *   words {bias', m, n - 32, round'}, and each output is eln_dsp_folded and the table: 8 instructions
- *   instead of the generic stage's 35.
+ *   With ELN_FC_FOLDED (layout.py, fc_with_epilogue) each block of 4 rows is followed by their 12 epilogue
+ *   words {bias', m, k = n - 32}, and each output is eln_dsp_folded with round' = (2z + 1) * 2^(k-1) (z:
+ *   the layer's zero point, as layout.py's folded_rounding) and the table: 10 instructions instead of the
+ *   generic stage's 35 (round' is computed, not stored: 4 bytes less flash per row).
  *   The input is a scratch region (4-byte aligned) and every weight word is an int32: aligned loads only.
  * - Helium (ELN_MVE): the input is copied once into a zero-padded stack buffer of K = F_in rounded up to 16
  *   (ELN_FC_MAX_IN rounded up likewise), so every load is a whole vector. Weights (layout_mve.py,
@@ -86,6 +87,7 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     const int32_t *w = (const int32_t *)weights;
 #if defined(ELN_FC_FOLDED)
     const int8_t *const lut = quant->lut != 0 ? quant->lut + 128 : 0; /* at index 0, or none */
+    const int32_t z_odd = 2 * quant->zero_point + 1; /* round' = z_odd * 2^(k-1) */
 #endif
     const eln_word *in = (const eln_word *)(const void *)input; /* a scratch region: 4-byte aligned */
     for (k = 0; k + 4 <= n_in; k += 4) { /* 4 values {x0..x3} -> pairs {x0, x2}, {x1, x3} (fc_pack's order) */
@@ -127,13 +129,13 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
         } while (xp != end);
 #endif
         acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
-#if defined(ELN_FC_FOLDED) /* the block's words {bias', m, n - 32, round'} per row follow its weights */
-        for (q = 0; q < 4; ++q) { /* per row: LDM, ADD, SMMLA, ASR, SSAT, the table, STRB */
-            register int32_t b __asm__("r0"), m __asm__("r1"), n __asm__("r2"), round __asm__("r3");
+#if defined(ELN_FC_FOLDED) /* the block's words {bias', m, k} per row follow its weights */
+        for (q = 0; q < 4; ++q) { /* per row: LDM, ADD, SUB, LSL, SMMLA, ASR, SSAT, the table, STRB */
+            register int32_t b __asm__("r0"), m __asm__("r1"), n __asm__("r2");
             eln_channel channel;
             int32_t y;
-            ELN_LDM4(w, b, m, n, round);
-            channel.multiplier = m, channel.high_shift = n, channel.round = round;
+            ELN_LDM3(w, b, m, n);
+            channel.multiplier = m, channel.high_shift = n, channel.round = z_odd * ((int32_t)1 << (n - 1));
             y = eln_dsp_folded(acc[q] + b, &channel);
             if (o + q < n_out) {
                 output[o + q] = lut != 0 ? lut[y] : (int8_t)y;

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from firmware_export.layout import (conv_pack_dsp, fc_pack, fc_pack_int8, fc_with_epilogue, fold_bias, folded_rounding,
-                                    folded_steps, layer_arrays, plan_steps)
+                                    folded_steps, layer_arrays, output_stage, plan_steps)
 from firmware_export.render import render
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "golden"))
@@ -72,18 +72,21 @@ def test_folded_subsampling_words_carry_the_weights_as_pairs(optimize):
 
 @pytest.mark.parametrize("optimize", ["size", "speed"])
 def test_full_layer_blocks_end_with_their_epilogue_words(optimize):
-    """F_out = 10 (OUTPUT): 3 blocks of 4 rows, each followed by 16 words, the 2 padding rows' zero."""
+    """F_out = 10 (OUTPUT): 3 blocks of 4 rows, each followed by 12 words {bias', m, n - 32}, the 2 padding
+    rows' zero; the kernel's round' = (2z + 1) * 2^(n - 33) is folded_rounding's."""
     model = synthetic_model("classic")
     layer = model.layers[-1]
     step = plan_steps(model)[-1]
     words = _dsp_words(model, "OUTPUT", optimize)
     plain = (fc_pack if optimize == "speed" else fc_pack_int8)(layer.weights.astype(np.int64)).astype(np.int64)
     blocks = plain.reshape(3, -1)
-    rows = np.zeros((12, 4), np.int64)
-    rows[:10] = np.stack([fold_bias(layer), layer.multiplier, layer.shift.astype(np.int64) - 32,
-                          folded_rounding(layer, step.acc_bound)], 1)
-    expected = np.concatenate([blocks, rows.reshape(3, 16)], 1).reshape(-1)
+    rows = np.zeros((12, 3), np.int64)
+    rows[:10] = np.stack([fold_bias(layer), layer.multiplier, layer.shift.astype(np.int64) - 32], 1)
+    expected = np.concatenate([blocks, rows.reshape(3, 12)], 1).reshape(-1)
     np.testing.assert_array_equal(words, expected)
+    k = layer.shift.astype(np.int64) - 32
+    z = 2 * output_stage(layer).zero_point + 1
+    np.testing.assert_array_equal(z * (1 << (k - 1)), folded_rounding(layer, step.acc_bound))
     assert fc_with_epilogue(plain, None) is plain
 
 
