@@ -91,6 +91,22 @@ ELN_INLINE int32_t eln_dsp_folded(int32_t x, const eln_channel *channel)
     __asm__("ssat %0, #8, %1" : "=r"(value) : "r"(value)); /* not ACLE's __ssat: fails -Wsign-conversion */
     return value;
 }
+
+/* A full layer's folded output (kernels/eln_fc_s8.c, ELN_FC_FOLDED): acc, the row's words {bias', m, k} at
+ * *words (advanced by 3), z_odd = 2z + 1 of the layer's zero point z (round' = z_odd * 2^(k-1), layout.py's
+ * folded_rounding), lut: the table at index 0, or NULL. */
+ELN_INLINE int8_t eln_dsp_fc_output(int32_t acc, const int32_t **words, int32_t z_odd, const int8_t *lut)
+{
+    register int32_t b __asm__("r0"), m __asm__("r1"), k __asm__("r2");
+    const int32_t *p = *words;
+    eln_channel channel;
+    int32_t y;
+    ELN_LDM3(p, b, m, k);
+    *words = p;
+    channel.multiplier = m, channel.high_shift = k, channel.round = z_odd * ((int32_t)1 << (k - 1));
+    y = eln_dsp_folded(acc + b, &channel);
+    return lut != 0 ? lut[y] : (int8_t)y;
+}
 #endif
 
 #endif /* ELN_DSP_H */

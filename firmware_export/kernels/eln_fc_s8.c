@@ -15,9 +15,10 @@
  *     input's pairs; per 16 inputs: 4 + 4 LDM, 32 SXTB16, 32 SMLAD and the loop test, 74 for 64 MACs
  *     (F_in rounded up to 8 and then 8 inputs first if it is an odd multiple of 8).
  *   With ELN_FC_FOLDED (layout.py, fc_with_epilogue) each block of 4 rows is followed by their 12 epilogue
- *   words {bias', m, k = n - 32}, and each output is eln_dsp_folded with round' = (2z + 1) * 2^(k-1) (z:
- *   the layer's zero point, as layout.py's folded_rounding) and the table: 10 instructions instead of the
- *   generic stage's 35 (round' is computed, not stored: 4 bytes less flash per row).
+ *   words {bias', m, k = n - 32}, and each output is eln_dsp_fc_output (eln_dsp_folded with round' =
+ *   (2z + 1) * 2^(k-1), z the layer's zero point as in layout.py's folded_rounding, then the table): about
+ *   10 instructions per row, the sums still in registers, instead of the generic stage's 35 (round' is
+ *   computed, not stored: 4 bytes less flash per row).
  *   The input is a scratch region (4-byte aligned) and every weight word is an int32: aligned loads only.
  * - Helium (ELN_MVE): the input is copied once into a zero-padded stack buffer of K = F_in rounded up to 16
  *   (ELN_FC_MAX_IN rounded up likewise), so every load is a whole vector. Weights (layout_mve.py,
@@ -54,6 +55,10 @@
         ELN_FC_WORD(a0, w0); ELN_FC_WORD(a1, w1); ELN_FC_WORD(a2, w2); ELN_FC_WORD(a3, w3);         \
     } while (0)
 
+/* row o + q's output from its sum a and its epilogue words {bias', m, k} at w (advanced): LDM, ADD, SUB,
+ * LSL, SMMLA, ASR, SSAT, then the table (if the layer has one) and STRB */
+#define ELN_FC_OUTPUT(a, q) (output[o + (q)] = eln_dsp_fc_output((a), &w, z_odd, lut))
+
 ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, const int8_t *input,
                           const void *weights, const int32_t *bias, int8_t *output)
 {
@@ -81,7 +86,7 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     }
 #elif defined(ELN_DSP)
     const int32_t n_in = shape->in_features, n_out = shape->out_features;
-    int32_t o, k, q;
+    int32_t o, k;
     union { int32_t words[ELN_FC_MAX_IN / 2]; int16_t values[ELN_FC_MAX_IN]; } x; /* (F_in padded,) int16 */
     const int32_t n_pairs = (n_in + 7) / 8 * 4; /* words of input pairs: F_in rounded up to 8, halved */
     const int32_t *w = (const int32_t *)weights;
@@ -99,7 +104,7 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
         x.values[k / 4 * 4 + (k % 2) * 2 + k % 4 / 2] = (int16_t)(k < n_in ? input[k] : 0);
     }
     for (o = 0; o < n_out; o += 4) { /* rows o..o+3 (rows past F_out are zero weights, not stored) */
-        int32_t acc[4], a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
         const int32_t *xp = x.words, *const end = x.words + n_pairs;
 #if defined(ELN_FC_INT8)
         register int32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
@@ -128,20 +133,21 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
             a0 = __smlad(x1, w0, a0), a1 = __smlad(x1, w1, a1), a2 = __smlad(x1, w2, a2), a3 = __smlad(x1, w3, a3);
         } while (xp != end);
 #endif
-        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 #if defined(ELN_FC_FOLDED) /* the block's words {bias', m, k} per row follow its weights */
-        for (q = 0; q < 4; ++q) { /* per row: LDM, ADD, SUB, LSL, SMMLA, ASR, SSAT, the table, STRB */
-            register int32_t b __asm__("r0"), m __asm__("r1"), n __asm__("r2");
-            eln_channel channel;
-            int32_t y;
-            ELN_LDM3(w, b, m, n);
-            channel.multiplier = m, channel.high_shift = n, channel.round = z_odd * ((int32_t)1 << (n - 1));
-            y = eln_dsp_folded(acc[q] + b, &channel);
-            if (o + q < n_out) {
-                output[o + q] = lut != 0 ? lut[y] : (int8_t)y;
+        ELN_FC_OUTPUT(a0, 0); /* row o < F_out */
+        if (o + 4 <= n_out) { /* a full block */
+            ELN_FC_OUTPUT(a1, 1), ELN_FC_OUTPUT(a2, 2), ELN_FC_OUTPUT(a3, 3);
+        } else { /* the last block: rows past F_out are not written (and w is not read again) */
+            if (o + 1 < n_out) {
+                ELN_FC_OUTPUT(a1, 1);
+            }
+            if (o + 2 < n_out) {
+                ELN_FC_OUTPUT(a2, 2);
             }
         }
 #else
+        int32_t acc[4], q;
+        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
         for (q = 0; q < 4 && o + q < n_out; ++q) {
             output[o + q] = eln_output_s8(acc[q] + bias[o + q], quant, o + q);
         }
@@ -175,5 +181,6 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     }
 #endif
 }
+#undef ELN_FC_OUTPUT
 #undef ELN_FC_EIGHT
 #undef ELN_FC_WORD

@@ -115,6 +115,25 @@ def test_qemu_m4_layouts_match_reference_on_synthetic_shapes(qemu, arch, optimiz
     assert logits == reference.predict(model, pixels)[1].tolist()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("optimize", ["size", "speed"])
+def test_qemu_m4_full_layers_with_every_row_remainder(qemu, host_cc, optimize, rng, tmp_path):
+    """The DSP full-layer epilogue writes 4 rows per block and only the rows below F_out in the last one:
+    F_out = 7, 5, 3 leave 3, 1 and 3 rows there (and F_in = 7, 5 only the odd 8 inputs), bit-exact on the
+    Cortex-M4 and the host."""
+    model = synthetic_model("classic", widths=(2, 3, 7, 5), classes=3)
+    pixels = rng.integers(0, 256, size=(4, 28, 28)).astype(np.uint8)
+    expected = reference.predict(model, pixels)[1]
+    np.testing.assert_array_equal(CRuntime(model).logits(pixels), expected)
+    out = tmp_path / "out"
+    export_c(model, out, measure_flash=False, optimize=optimize)
+    assert "#define ELN_FC_FOLDED" in (out / "lenet5.c").read_text()
+    build.vectors_header(pixels, tmp_path / "vectors.h")
+    elf = build.build_arm_example(out, "mps2-an386", tmp_path / "app.elf", ['-DELN_VECTORS="vectors.h"'], [tmp_path])
+    _, logits, _ = build.parse_example_output(build.run_qemu(elf, "mps2-an386"))
+    assert logits == expected.tolist()
+
+
 def test_optimize_choices_reported(tmp_path):
     """export-c reports the flash of both layouts; int8 full layers are the smaller one."""
     report = export_c(synthetic_model("modern"), tmp_path / "out", measure_flash=False, optimize="speed")
