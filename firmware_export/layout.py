@@ -70,7 +70,8 @@ class Step:
 
 
 def conv_pack(kernels: np.ndarray) -> np.ndarray:
-    """int8 (Cout, Cin, 5, 5) -> the host path's int16 (Cout, 2, Cin*36) of kernels/eln_conv_window.h: the
+    """int8 (Cout, Cin, 5, 5) -> the host path's int16 (Cout, 2, K) of kernels/eln_conv_window.h, K = Cin*36
+    rounded up to 16 (zeros after Cin*36, as in the patch: whole vectors on hosts): the
     6-wide kernels E[ky] = {w0..w4, 0} (dx = 0) and O[ky] = {0, w0..w4} (dx = 1) over the patch's 6
     columns, indexed [E/O][i][g][ky][l] (row ky = 5 zero; column pairs {0, 2}, {1, 3}, {4, 5} of
     kernels/eln_conv_window.h, eln_conv_patch)."""
@@ -79,7 +80,10 @@ def conv_pack(kernels: np.ndarray) -> np.ndarray:
     six[:, :, 0, :5, :5] = kernels
     six[:, :, 1, :5, 1:] = kernels
     six = six[..., [0, 2, 1, 3, 4, 5]]
-    return six.reshape(cout, cin, 2, 6, 3, 2).transpose(0, 2, 1, 4, 3, 5).reshape(cout, -1)
+    flat = six.reshape(cout, cin, 2, 6, 3, 2).transpose(0, 2, 1, 4, 3, 5).reshape(cout, 2, cin * 36)
+    padded = np.zeros((cout, 2, -(-cin * 36 // 16) * 16), np.int64)
+    padded[..., :cin * 36] = flat
+    return padded.reshape(cout, -1)
 
 
 def conv_pack_dsp(kernels: np.ndarray, epilogue: np.ndarray, in_side: int, optimize: str,
@@ -339,7 +343,8 @@ def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False, o
                    f"{name} weights for the Thumb path: per output map, its connected maps' {k}x{k} kernels, "
                    f"int8 ({sum(map(len, conn))} kernels)", path="thumb"),
             CArray(symbol(prefix, name, "weights"), "int16_t", portable,
-                   f"{name} weights ({cout}, 2, {cin}*36) int16: {k}x{k} kernels as 6-wide dx = 0 / dx = 1 rows",
+                   f"{name} weights ({cout}, 2, {-(-cin * 36 // 16) * 16}) int16: {k}x{k} kernels as 6-wide "
+                   "dx = 0 / dx = 1 rows, zero-padded",
                    path="host"),
             CArray(symbol(prefix, name, "maps"), "uint8_t", np.array(maps, np.int64),
                    f"{name} input maps per output map: n, then the n maps it reads ({sum(map(len, conn))} pairs)"),

@@ -491,20 +491,25 @@ ELN_INLINE int32x4_t eln_conv_stage_mve(int32x4_t acc, const int32_t *words, con
  * The window's input is widened to int16 once (eln_conv_patch) and shared by every output map.
  * Patch layout (Cin, 3, 6, 2): the 6 columns of each row of the 6x6 input window are grouped in three
  * 16-bit pairs, g = 0: {x[r][0], x[r][2]}, g = 1: {x[r][1], x[r][3]}, g = 2: {x[r][4], x[r][5]}, pair
- * (i, g, r) at word (i*3 + g)*6 + r, so the words of rows r and r+1 are adjacent.
- * Weights (layout.py): int16 (2, Cin*36) per output map, two 6-wide kernels over the patch's 6 columns,
+ * (i, g, r) at word (i*3 + g)*6 + r, so the words of rows r and r+1 are adjacent; then zeros up to
+ * K = Cin*36 rounded up to 16 values (and one more word), so the dot products have a length that whole
+ * vectors divide (C3's 216 would leave compilers a scalar tail that costs more than the padding's zero
+ * products; benchmarks/host_speed.py).
+ * Weights (layout.py): int16 (2, K) per output map, two 6-wide kernels over the patch's 6 columns,
  *   E[ky] = {w0, w1, w2, w3, w4, 0} (dx = 0) and O[ky] = {0, w0, w1, w2, w3, w4} (dx = 1), row 5 zero,
  * so dy = 1 is the same dot product one row further down: four dot products over the flat patch.
  */
 #if !defined(ELN_MVE) && !defined(ELN_DSP) && !defined(ELN_THUMB)
-#define ELN_PATCH_WORDS (ELN_CONV_MAX_MAPS * 18 + 1) /* + 1: the portable dy = 1 products read 2 values past */
+#define ELN_PATCH_TAPS(cin) (((cin) * 36 + 15) / 16 * 16) /* K: the patch's values, padded */
+#define ELN_PATCH_WORDS (ELN_PATCH_TAPS(ELN_CONV_MAX_MAPS) / 2 + 1) /* + 1: the dy = 1 products read 2 past K */
 
 typedef union { /* values, and words to clear the pad */
     int32_t words[ELN_PATCH_WORDS];
     int16_t values[2 * ELN_PATCH_WORDS];
 } eln_patch;
 
-/* input: (Cin, in_side, in_side) int8 -> patch: the 6x6 input window of every map, int16, layout above. */
+/* input: (Cin, in_side, in_side) int8 -> patch: the 6x6 input window of every map, int16, layout above,
+ * and the zero padding. */
 ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input, int32_t py, int32_t px,
                                   eln_patch *patch)
 {
@@ -519,16 +524,18 @@ ELN_INLINE void eln_conv_patch(const eln_conv_shape *shape, const int8_t *input,
             pair[24] = row[4], pair[25] = row[5];
         }
     }
-    patch->words[shape->in_channels * 18] = 0;
+    for (i = shape->in_channels * 18; i <= ELN_PATCH_TAPS(shape->in_channels) / 2; ++i) {
+        patch->words[i] = 0;
+    }
 }
 
-/* weights: this output map's (2, Cin*36) int16; acc: (2, 2) out; returns the next map's weights. Four dot
- * products of one fixed length: contiguous int16 operands into int32 sums, which compilers vectorise
+/* weights: this output map's (2, K) int16; acc: (2, 2) out; returns the next map's weights. Four dot
+ * products of one fixed length K: contiguous int16 operands into int32 sums, which compilers vectorise
  * (pmaddwd-style) on hosts. Every input map is read (a partial table is zero weights). */
 ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_t *maps, const eln_patch *patch,
                                           const void *weights, int32_t acc[4])
 {
-    const int32_t n = shape->in_channels * 36;
+    const int32_t n = ELN_PATCH_TAPS(shape->in_channels);
     const int16_t *const p = patch->values, *const e = (const int16_t *)weights, *const o = e + n;
     int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, t;
     for (t = 0; t < n; ++t) {
