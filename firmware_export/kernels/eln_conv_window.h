@@ -437,12 +437,12 @@ ELN_INLINE __attribute__((__always_inline__)) int8_t *eln_dsp_subsample_map(cons
     int32_t py;
     for (py = 0; py < side; ++py) {
         const int32_t *patch = first + 2 * py; /* window (py, 0); eln_conv_window_dsp moves it along */
-        const int8_t *const end = output + side;
+        const int32_t *const stop = patch + side * (2 * side + 4); /* by in_side words a window */
         do { /* windows (py, px), px = 0..side-1 */
             int32_t acc[4];
             const int32_t *const epilogue = eln_conv_window_dsp(&patch, map, acc, one_map);
             *output++ = (int8_t)eln_dsp_subsample(acc, epilogue, lut, sub_lut);
-        } while (output != end);
+        } while (patch != stop); /* not output: its count would make GCC use LR as a loop counter (Armv8.1-M) */
     }
     return output;
 }
@@ -466,7 +466,7 @@ ELN_INLINE __attribute__((__always_inline__)) int8_t *eln_dsp_maxpool_map(const 
     int32_t py;
     for (py = 0; py < side; ++py) {
         const int32_t *patch = first + 2 * py; /* window (py, 0); eln_conv_window_dsp moves it along */
-        const int8_t *const end = output + side;
+        const int32_t *const stop = patch + side * (2 * side + 4); /* by in_side words a window */
         do { /* windows (py, px), px = 0..side-1 */
             int32_t acc[4], best;
             eln_channel channel;
@@ -480,7 +480,7 @@ ELN_INLINE __attribute__((__always_inline__)) int8_t *eln_dsp_maxpool_map(const 
 #else
             *output++ = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), stage);
 #endif
-        } while (output != end);
+        } while (patch != stop); /* not output: its count would make GCC use LR as a loop counter (Armv8.1-M) */
     }
     return output;
 }
