@@ -697,7 +697,8 @@ ELN_INLINE const void *eln_conv_window_thumb(const eln_conv_shape *shape, const 
  * After each column pair's weights comes the number of patch words to skip to the next column pair, or
  * after the last one to the next connected input map (a partial C3 table costs no MACs), and after the
  * last input map's the (negative) skip to the next window's first word, column pair px + 1: all 14
- * registers are busy, so the loop keeps no end pointer and no stride, and the caller no patch pointer.
+ * registers are busy, so the loop keeps no end pointer and no stride, and the window leaves the patch
+ * pointer on the next window (the row loops end on it: eln_dsp_subsample_map, eln_dsp_maxpool_map).
  * Memory: the widened input (ELN_CONV_INPUT_WORDS words) and one map's widened kernels (ELN_CONV_MAP_WORDS)
  * on the stack; with ELN_CONV_INT8 (export-c --optimize size) flash holds one int8 word per kernel row and
  * column pair (layout.py, conv_pack_dsp), widened here, and with 16-bit pairs (speed) the words themselves.
