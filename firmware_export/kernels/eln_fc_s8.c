@@ -5,6 +5,10 @@
  * Four outputs per pass share each input load. Overflow: the partial sums are at most
  * F_in * 128 * 127 <= 6,502,400 (F_in = 400) before the bias, whose exact bound is checked at export time.
  * - portable: int8 weights (F_out, F_in); the k loop is a plain dot product that compilers vectorise.
+ * - Thumb (ELN_THUMB): the same weights, the bias as the sums' start. Cortex-M3: 4 rows per pass over
+ *   post-incremented pointers (LDRSB, MLA). Cortex-M0 (ELN_THUMB1): 3 rows per pass, every load indexed by
+ *   one counter from -F_in up to 0, since Thumb-1's LDRSB has only the register-offset form and 3 row
+ *   pointers, the input pointer, the counter, the input value and a product fill the 8 low registers.
  * - DSP: the input is widened once into int16 pairs on the stack (ELN_FC_MAX_IN * 2 bytes), each 4 values
  *   {x0..x3} by two SXTB16 into the pairs {x0, x2}, {x1, x3}. Two weight layouts (export-c --optimize):
  *   - speed: int16 pairs in the same order, (ceil(F_out/4), F_in/2 rounded up to a multiple of 4, 4)
@@ -106,6 +110,58 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
         acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
         for (q = 0; q < 4 && o + q < n_out; ++q) {
             output[o + q] = eln_output_s8(acc[q] + bias[o + q], quant, o + q);
+        }
+    }
+#elif defined(ELN_THUMB) && !defined(ELN_THUMB1) /* Cortex-M3: 4 rows per pass, pointers advanced */
+    const int32_t n_in = shape->in_features, n_out = shape->out_features;
+    const int8_t *w = (const int8_t *)weights, *const end = input + n_in; /* row o of (F_out, F_in) */
+    int32_t o, rows;
+    for (o = 0; o < n_out; o += rows) { /* rows o..o+3, or one row at the end */
+        const int8_t *x = input;
+        if (n_out - o >= 4) {
+            const int8_t *w1 = w + n_in, *w2 = w1 + n_in, *w3 = w2 + n_in;
+            int32_t a0 = bias[o], a1 = bias[o + 1], a2 = bias[o + 2], a3 = bias[o + 3];
+            do { /* LDRSB x, 4 x (LDRSB w, MLA), the loop test: 11 instructions for 4 MACs */
+                const int32_t v = *x++;
+                a0 += v * *w++, a1 += v * *w1++, a2 += v * *w2++, a3 += v * *w3++;
+            } while (x != end);
+            output[o] = eln_output_s8(a0, quant, o), output[o + 1] = eln_output_s8(a1, quant, o + 1);
+            output[o + 2] = eln_output_s8(a2, quant, o + 2), output[o + 3] = eln_output_s8(a3, quant, o + 3);
+            w = w3, rows = 4;
+        } else {
+            int32_t a = bias[o];
+            do {
+                a += *x++ * *w++;
+            } while (x != end);
+            output[o] = eln_output_s8(a, quant, o), rows = 1;
+        }
+    }
+#elif defined(ELN_THUMB) /* Cortex-M0: 3 rows per pass, indexed from -F_in up to 0 (LDRSB's one form) */
+    const int32_t n_in = shape->in_features, n_out = shape->out_features;
+    const int8_t *w = (const int8_t *)weights, *const x = input + n_in; /* row o of (F_out, F_in) */
+    int32_t o, rows;
+    for (o = 0; o < n_out; o += rows) { /* rows o..o+2, or one row at the end */
+        int32_t k = -n_in, t;
+        if (n_out - o >= 3) {
+            const int8_t *const w0 = w + n_in, *const w1 = w0 + n_in, *const w2 = w1 + n_in;
+            int32_t a0 = bias[o], a1 = bias[o + 1], a2 = bias[o + 2];
+            do { /* LDRSB x, 3 x (LDRSB w, MULS, ADD), the loop test: 13 for 3 MACs (8 low registers) */
+                const int32_t v = x[k];
+                t = w0[k], t *= v, a0 += t;
+                t = w1[k], t *= v, a1 += t;
+                t = w2[k], t *= v, a2 += t;
+            } while (++k);
+            output[o] = eln_output_s8(a0, quant, o), output[o + 1] = eln_output_s8(a1, quant, o + 1);
+            output[o + 2] = eln_output_s8(a2, quant, o + 2);
+            w = w2, rows = 3;
+        } else {
+            const int8_t *const w0 = w + n_in;
+            int32_t a = bias[o];
+            do {
+                t = w0[k], t *= x[k], a += t;
+            } while (++k);
+            output[o] = eln_output_s8(a, quant, o), rows = 1;
+            w = w0;
         }
     }
 #else
