@@ -108,13 +108,19 @@ ELN_INLINE int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t shift
 }
 
 /* eln_requantize with the channel's prepared values: the fast path without recomputing its constants. */
+#if defined(ELN_THUMB) && defined(__GNUC__) /* the Thumb kernels' epilogues: keep the fast path inline */
+#define ELN_HIGH_SHIFT(channel) __builtin_expect((channel)->high_shift > 0, 1)
+#else
+#define ELN_HIGH_SHIFT(channel) ((channel)->high_shift > 0)
+#endif
 ELN_INLINE int32_t eln_requantize_channel(int32_t acc, const eln_channel *channel)
 {
-    if (channel->high_shift > 0) {
+    if (ELN_HIGH_SHIFT(channel)) {
         return eln_requantize_high(acc, channel->multiplier, channel->high_shift, channel->round);
     }
     return eln_requantize(acc, channel->multiplier, channel->high_shift + 32);
 }
+#undef ELN_HIGH_SHIFT
 
 /* After requantization: add the zero point, clamp to [act_min, 127] (ReLU or none). */
 ELN_INLINE int8_t eln_clamp_s8(int32_t requantized, const eln_quant *quant)

@@ -195,13 +195,19 @@ ELN_INLINE int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t shift
 }
 
 /* eln_requantize with the channel's prepared values: the fast path without recomputing its constants. */
+#if defined(ELN_THUMB) && defined(__GNUC__) /* the Thumb kernels' epilogues: keep the fast path inline */
+#define ELN_HIGH_SHIFT(channel) __builtin_expect((channel)->high_shift > 0, 1)
+#else
+#define ELN_HIGH_SHIFT(channel) ((channel)->high_shift > 0)
+#endif
 ELN_INLINE int32_t eln_requantize_channel(int32_t acc, const eln_channel *channel)
 {
-    if (channel->high_shift > 0) {
+    if (ELN_HIGH_SHIFT(channel)) {
         return eln_requantize_high(acc, channel->multiplier, channel->high_shift, channel->round);
     }
     return eln_requantize(acc, channel->multiplier, channel->high_shift + 32);
 }
+#undef ELN_HIGH_SHIFT
 
 /* After requantization: add the zero point, clamp to [act_min, 127] (ReLU or none). */
 ELN_INLINE int8_t eln_clamp_s8(int32_t requantized, const eln_quant *quant)
@@ -1259,6 +1265,30 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
 #define ELN_FC_MAX_IN 400 /* largest F_in rounded up to a multiple of 8 (the engine defines the exact one) */
 #endif
 
+#if defined(ELN_THUMB1)
+/* Cortex-M0: rows 0..2 += x[k] * w_r[k] for k = -F_in..-1 (bases past the end, as LDRSB's register offset
+ * needs): per input LDRSB x, 3 x (LDRSB w, MULS, ADD to an accumulator in a high register), ADDS, BNE:
+ * 13 instructions for 3 MACs where GCC 12's code of the same loop takes 15 (7 low registers are taken,
+ * and it moves the rest through high ones). The divided/unified syntax as in eln_conv_window.h. */
+#if defined(__clang__)
+#define ELN_FC_ROWS3_ASM(text) text
+#else
+#define ELN_FC_ROWS3_ASM(text) ".syntax unified\n\t" text "\n\t.syntax divided"
+#endif
+#define ELN_FC_ROWS3(x, w0, w1, w2, k, a0, a1, a2)                                                   \
+    do {                                                                                             \
+        int32_t v_, t_;                                                                              \
+        __asm__(ELN_FC_ROWS3_ASM("1:\n\tldrsb %[v], [%[x], %[k]]\n\t"                               \
+                                 "ldrsb %[t], [%[w0], %[k]]\n\tmuls %[t], %[v], %[t]\n\tadd %[a0], %[t]\n\t" \
+                                 "ldrsb %[t], [%[w1], %[k]]\n\tmuls %[t], %[v], %[t]\n\tadd %[a1], %[t]\n\t" \
+                                 "ldrsb %[t], [%[w2], %[k]]\n\tmuls %[t], %[v], %[t]\n\tadd %[a2], %[t]\n\t" \
+                                 "adds %[k], #1\n\tbne 1b")                                          \
+                : [k] "+l"(k), [v] "=&l"(v_), [t] "=&l"(t_), [a0] "+h"(a0), [a1] "+h"(a1), [a2] "+h"(a2) \
+                : [x] "l"(x), [w0] "l"(w0), [w1] "l"(w1), [w2] "l"(w2)                               \
+                : "cc", "memory");                                                                   \
+    } while (0)
+#endif
+
 ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, const int8_t *input,
                           const void *weights, const int32_t *bias, int8_t *output)
 {
@@ -1371,12 +1401,16 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
         if (n_out - o >= 3) {
             const int8_t *const w0 = w + n_in, *const w1 = w0 + n_in, *const w2 = w1 + n_in;
             int32_t a0 = bias[o], a1 = bias[o + 1], a2 = bias[o + 2];
-            do { /* LDRSB x, 3 x (LDRSB w, MULS, ADD), the loop test: 13 for 3 MACs (8 low registers) */
+#if defined(__clang__) || !defined(__OPTIMIZE_SIZE__)
+            ELN_FC_ROWS3(x, w0, w1, w2, k, a0, a1, a2);
+#else /* GCC 12 at -Os cannot give an asm operand a high register ("h"): its own loop, 15 for 3 MACs */
+            do {
                 const int32_t v = x[k];
                 t = w0[k], t *= v, a0 += t;
                 t = w1[k], t *= v, a1 += t;
                 t = w2[k], t *= v, a2 += t;
             } while (++k);
+#endif
             output[o] = eln_output_s8(a0, quant, o), output[o + 1] = eln_output_s8(a1, quant, o + 1);
             output[o + 2] = eln_output_s8(a2, quant, o + 2);
             w = w2, rows = 3;
@@ -1417,6 +1451,10 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     }
 #endif
 }
+#if defined(ELN_THUMB1)
+#undef ELN_FC_ROWS3
+#undef ELN_FC_ROWS3_ASM
+#endif
 
 
 /* ===================================================================================================
