@@ -587,8 +587,6 @@ ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias
 #ifndef ELN_CONV_MAX_OUT
 #define ELN_CONV_MAX_OUT 16 /* output maps of the largest convolution (the engine defines the exact one) */
 #endif
-#define ELN_THUMB_LANE_MAPS 10 /* input maps per 64-bit sum on M3: the low lane stays below 2^22 */
-
 #if !defined(ELN_THUMB1)
 typedef int32_t eln_strip; /* two inputs: x[c] + x[c + 1] * 2^23 */
 #else
@@ -621,6 +619,7 @@ ELN_INLINE void eln_thumb_strip(const eln_conv_shape *shape, const int8_t *input
 }
 
 #if !defined(ELN_THUMB1)
+#define ELN_THUMB_LANE_MAPS 10 /* input maps per 64-bit sum: the low lane stays below 2^22 */
 /* tap (ky, kx): weight w[ky][kx] times strip words ky (top) and ky + 1 (bottom) of column kx */
 #define ELN_TAP(ky, kx) \
     (v = w[5 * (ky) + (kx)], top += (int64_t)p[6 * (kx) + (ky)] * v, bottom += (int64_t)p[6 * (kx) + (ky) + 1] * v)
@@ -644,6 +643,8 @@ ELN_INLINE void eln_conv_window_thumb(const uint8_t *maps, const eln_strip *stri
             ELN_COLUMN(0), ELN_COLUMN(1), ELN_COLUMN(2), ELN_COLUMN(3), ELN_COLUMN(4);
             w += 25;
         } while (--k);
+        /* the lanes (>> of a negative int64: arithmetic, i.e. floor, in GCC and clang, the only ARM compilers
+         * of this path) */
         a00 += (int32_t)((uint32_t)top & 0x7FFFFFu) - (1 << 22), a01 += (int32_t)(top >> 23);
         a10 += (int32_t)((uint32_t)bottom & 0x7FFFFFu) - (1 << 22), a11 += (int32_t)(bottom >> 23);
     } while (left > 0);
@@ -651,6 +652,7 @@ ELN_INLINE void eln_conv_window_thumb(const uint8_t *maps, const eln_strip *stri
 }
 #undef ELN_TAP
 #undef ELN_COLUMN
+#undef ELN_THUMB_LANE_MAPS
 #else
 /* GCC assembles Thumb-1 inline asm in the divided syntax, clang in the unified one (MULS with 3 operands);
  * an accumulator may sit in a high register ("h": clang's "r" means r0-r7 in Thumb-1; GCC's "h" fails at
