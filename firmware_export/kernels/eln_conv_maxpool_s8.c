@@ -90,6 +90,7 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
     (void)bias, (void)stage;
 #elif defined(ELN_THUMB)
     const int32_t side = shape->out_side, map_entries = 6 * shape->in_side;
+    const eln_quant stage = *quant; /* a local copy: no reloads after the int8 stores (they could alias it) */
     int32_t c, py, px, sums[ELN_CONV_MAX_OUT];
     eln_strip strip[ELN_THUMB_STRIP]; /* rows 2py..2py+5 of every input map (eln_thumb_strip) */
     eln_thumb_weight_sums(shape, (const int8_t *)weights, sums);
@@ -108,7 +109,7 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
                 best = acc[0] > acc[1] ? acc[0] : acc[1];
                 best = acc[2] > best ? acc[2] : best;
                 best = acc[3] > best ? acc[3] : best;
-                out[px] = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), quant); /* no tanh */
+                out[px] = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), &stage); /* no tanh */
             }
         }
     }
