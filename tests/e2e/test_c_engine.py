@@ -158,7 +158,8 @@ def test_other_widths_bit_exact_on_host_and_cortex_m(qemu, host_cc, arch, widths
     np.testing.assert_array_equal(CRuntime(model).logits(pixels), expected)
     build.vectors_header(pixels, tmp_path / "vectors.h")
     runs = [("size", "mps2-an386"), ("speed", "mps2-an386"), ("size", "mps2-an385"), ("size", "microbit")]
-    for optimize, board in runs[::2] + runs[3:] if widths[2] > 120 else runs:  # pairs of a 500x200 C5: > 256 KB
+    wide = widths[2] > 120  # the 16-bit pairs of a 500x200 C5: > 256 KB
+    for optimize, board in runs[::2] + runs[3:] if wide else runs:
         out = tmp_path / f"out-{optimize}"
         export_c(model, out, measure_flash=False, optimize=optimize)
         elf = build.build_arm_example(out, board, tmp_path / "app.elf", ['-DELN_VECTORS="vectors.h"'], [tmp_path])

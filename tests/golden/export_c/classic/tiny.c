@@ -16,7 +16,7 @@
 #define ELN_KERNEL static
 
 #define ELN_CONV_MAX_MAPS 2 /* input maps of the largest convolution */
-#define ELN_CONV_MAX_OUT 3 /* output maps of the largest convolution */
+#define ELN_CONV_MAX_OUT 3 /* output maps of the widest convolution */
 #define ELN_THUMB_STRIP 192 /* Thumb: the largest strip of 6 input rows (entries) */
 #define ELN_CONV_INPUT_WORDS 512 /* DSP: the largest widened convolution input */
 #define ELN_CONV_MAP_WORDS 74 /* DSP: one output map's widened kernels and epilogue */
