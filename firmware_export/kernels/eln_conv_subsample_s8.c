@@ -142,7 +142,23 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
             eln_conv_channel(w, bias, quant, c, &channel);
             eln_conv_channel(w, sub->bias, &sub->quant, c, &sub_channel);
             channel.bias -= sums[c];
-            for (px = 0; px < side; ++px) {
+            if (channel.high_shift > 0 && sub_channel.high_shift > 0) { /* n > 32 in both stages (every LeNet-5
+                                                                         * layer): eln_requantize_channel's test
+                                                                         * once per row, not per value */
+                const int32_t m = channel.multiplier, n = channel.high_shift, r = channel.round;
+                for (px = 0; px < side; ++px) {
+                    int32_t acc[4], s = sub_channel.bias;
+                    eln_conv_window_thumb(maps, strip + 12 * px, map_entries, w, acc); /* columns 2px.. */
+                    s += w_sub[0] * eln_saturate_s8(eln_requantize_high(acc[0] + channel.bias, m, n, r), quant);
+                    s += w_sub[1] * eln_saturate_s8(eln_requantize_high(acc[1] + channel.bias, m, n, r), quant);
+                    s += w_sub[2] * eln_saturate_s8(eln_requantize_high(acc[2] + channel.bias, m, n, r), quant);
+                    s += w_sub[3] * eln_saturate_s8(eln_requantize_high(acc[3] + channel.bias, m, n, r), quant);
+                    out[px] = eln_saturate_s8(eln_requantize_high(s, sub_channel.multiplier, sub_channel.high_shift,
+                                                                  sub_channel.round), &sub->quant);
+                }
+                continue;
+            }
+            for (px = 0; px < side; ++px) { /* the same with eln_requantize_channel's test per value */
                 int32_t acc[4], s = sub_channel.bias;
                 eln_conv_window_thumb(maps, strip + 12 * px, map_entries, w, acc); /* columns 2px.. */
                 s += w_sub[0] * eln_saturate_s8(eln_requantize_channel(acc[0] + channel.bias, &channel), quant);
