@@ -197,33 +197,48 @@ ELN_INLINE void eln_conv_window_thumb(const uint8_t *maps, const eln_strip *stri
 #undef ELN_COLUMN
 #undef ELN_THUMB_LANE_MAPS
 #else
-/* GCC assembles Thumb-1 inline asm in the divided syntax, clang in the unified one (MULS with 3 operands);
- * an accumulator may sit in a high register ("h": clang's "r" means r0-r7 in Thumb-1; GCC's "h" fails at
- * -Os, its "r" takes r8-r12 when the low registers are taken) */
+/* GCC assembles Thumb-1 inline asm in the divided syntax, clang in the unified one (MULS with 3 operands).
+ * The 4 accumulators sit in high registers ("h"; "r" fails with a frame pointer in r7); GCC cannot give
+ * an asm operand a high register at -Os, so there a column runs as two asm statements of 2 accumulators
+ * in low registers (6 in all, so a frame pointer still fits), each loading the weight again: 16 for 4 MACs
+ * (tests/e2e/test_c_targets.py compiles every level, with and without a frame pointer). */
 #if defined(__clang__)
 #define ELN_UNIFIED
 #define ELN_DIVIDED
-#define ELN_ACC "+h"
 #else
 #define ELN_UNIFIED ".syntax unified\n\t"
 #define ELN_DIVIDED "\n\t.syntax divided"
-#define ELN_ACC "+r"
 #endif
-/* tap (ky, kx): weight byte 5ky + kx, strip bytes ky, ky + 1 of columns kx (q) and kx + 1 (q + 6) */
-#define ELN_TAP(ky, kx)                                                                               \
+/* weight byte 5ky + kx, then its products with strip bytes ky + r of columns kx (q) and kx + 1 (q + 6),
+ * added to accumulators A and B */
+#define ELN_HALF(ky, kx, r, A, B)                                                                     \
     "ldrb %[v], [%[w], #" #ky "*5+" #kx "]\n\tsxtb %[v], %[v]\n\t"                                     \
-    "ldrb %[t], [%[q], #" #ky "]\n\tmuls %[t], %[v], %[t]\n\tadd %[a00], %[t]\n\t"                     \
+    "ldrb %[t], [%[q], #" #ky "+" #r "]\n\tmuls %[t], %[v], %[t]\n\tadd %[" #A "], %[t]\n\t"           \
+    "ldrb %[t], [%[q], #" #ky "+" #r "+6]\n\tmuls %[t], %[v], %[t]\n\tadd %[" #B "], %[t]\n\t"
+#if defined(__clang__) || !defined(__OPTIMIZE_SIZE__)
+/* tap (ky, kx): one weight load for all four products */
+#define ELN_TAP(ky, kx)                                                                               \
+    ELN_HALF(ky, kx, 0, a00, a01)                                                                     \
     "ldrb %[t], [%[q], #" #ky "+1]\n\tmuls %[t], %[v], %[t]\n\tadd %[a10], %[t]\n\t"                   \
-    "ldrb %[t], [%[q], #" #ky "+6]\n\tmuls %[t], %[v], %[t]\n\tadd %[a01], %[t]\n\t"                   \
     "ldrb %[t], [%[q], #" #ky "+7]\n\tmuls %[t], %[v], %[t]\n\tadd %[a11], %[t]\n\t"
 /* column kx: its 5 taps, then q to the next column */
 #define ELN_COLUMN(kx)                                                                                \
     __asm__(ELN_UNIFIED ELN_TAP(0, kx) ELN_TAP(1, kx) ELN_TAP(2, kx) ELN_TAP(3, kx) ELN_TAP(4, kx)      \
             "adds %[q], #6" ELN_DIVIDED                                                               \
-            : [q] "+l"(q), [v] "=&l"(v), [t] "=&l"(t), [a00] ELN_ACC(a00), [a01] ELN_ACC(a01),          \
-              [a10] ELN_ACC(a10), [a11] ELN_ACC(a11)                                                  \
+            : [q] "+l"(q), [v] "=&l"(v), [t] "=&l"(t), [a00] "+h"(a00), [a01] "+h"(a01),                \
+              [a10] "+h"(a10), [a11] "+h"(a11)                                                        \
             : [w] "l"(w)                                                                              \
             : "cc", "memory")
+#else
+/* column kx's 5 taps for the window row dy = r (accumulators A, B); ADVANCE: then q to the next column */
+#define ELN_ROW(kx, r, A, B, ADVANCE)                                                                 \
+    __asm__(ELN_UNIFIED ELN_HALF(0, kx, r, A, B) ELN_HALF(1, kx, r, A, B) ELN_HALF(2, kx, r, A, B)       \
+            ELN_HALF(3, kx, r, A, B) ELN_HALF(4, kx, r, A, B) ADVANCE ELN_DIVIDED                       \
+            : [q] "+l"(q), [v] "=&l"(v), [t] "=&l"(t), [A] "+l"(A), [B] "+l"(B)                         \
+            : [w] "l"(w)                                                                              \
+            : "cc", "memory")
+#define ELN_COLUMN(kx) ELN_ROW(kx, 0, a00, a01, ""); ELN_ROW(kx, 1, a10, a11, "adds %[q], #6")
+#endif
 
 /* As the M3 function above, over the biased input bytes: acc is 128 * (the map's weight sum) too high. */
 ELN_INLINE void eln_conv_window_thumb(const uint8_t *maps, const eln_strip *strip, int32_t map_entries,
@@ -242,9 +257,10 @@ ELN_INLINE void eln_conv_window_thumb(const uint8_t *maps, const eln_strip *stri
     }
     acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
 }
+#undef ELN_HALF
 #undef ELN_TAP
+#undef ELN_ROW
 #undef ELN_COLUMN
-#undef ELN_ACC
 #undef ELN_UNIFIED
 #undef ELN_DIVIDED
 #endif
