@@ -160,6 +160,8 @@ def pasted_kernels(steps: list[Step], optimize: str = "size") -> str:
         bounds[:0] = [
             f"#define ELN_CONV_MAX_MAPS {max(s.in_shape[0] for s in convs)} /* input maps of the largest convolution */",
             f"#define ELN_CONV_MAX_OUT {max(s.out_shape[0] for s in convs)} /* output maps of the widest convolution */",
+            f"#define ELN_THUMB_STRIP {max(s.in_shape[0] * s.in_shape[1] * 6 for s in convs)} /* Thumb: the largest "
+            "strip of 6 input rows (entries) */",
             f"#define ELN_CONV_INPUT_WORDS {max(s.in_shape[0] * s.in_shape[1] ** 2 // 2 for s in convs)} /* DSP: the "
             "largest widened convolution input */",
             f"#define ELN_CONV_MAP_WORDS {max(s.in_shape[0] * 33 + 10 for s in convs)} /* DSP: one output map's "

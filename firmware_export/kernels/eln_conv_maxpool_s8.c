@@ -12,11 +12,14 @@
  *   the end), their (4, K) int8 and their 16 epilogue words.
  * - DSP (ELN_DSP): the input is widened once, then output maps outside, windows inside, so each map's
  *   kernels are widened once; the map's epilogue words are read once per map.
- * - Thumb (ELN_THUMB) and portable: windows outside, output maps inside: each window's input (the portable
- *   patch, or on Thumb the int8 input in place) is prepared once for all output maps; the layer's output
- *   stage is read through the pointer (the Thumb path's 8 low registers run faster that way).
- * Stack: the patch (ELN_PATCH_WORDS * 4 bytes); on the DSP path the widened input and one map's kernels;
- * on the Helium path eln_window_mve (4 * K + 64 bytes).
+ * - Thumb (ELN_THUMB): rows of windows outside, then output maps, then windows: each row's input is
+ *   copied once into a strip shared by every output map, and a map's epilogue values are fetched once per
+ *   row (eln_conv_window.h).
+ * - portable: windows outside, output maps inside: each window's input patch is prepared once for all
+ *   output maps.
+ * Stack: the patch (ELN_PATCH_WORDS * 4 bytes); on the Thumb path the strip (ELN_THUMB_STRIP words on M3,
+ * bytes on M0) and Cout weight sums; on the DSP path the widened input and one map's kernels; on the
+ * Helium path eln_window_mve (4 * K + 64 bytes).
  */
 #include "eln_conv_window.h"
 #include "eln_requant_mve.h"
@@ -72,30 +75,45 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
         }
     }
     (void)bias, (void)stage;
-#else /* Thumb and portable */
+#elif defined(ELN_THUMB)
+    const int32_t side = shape->out_side, map_entries = 6 * shape->in_side;
+    const eln_quant stage = *quant; /* a local copy: no reloads after the int8 stores (they could alias it) */
+    int32_t c, py, px, sums[ELN_CONV_MAX_OUT];
+    eln_strip strip[ELN_THUMB_STRIP]; /* rows 2py..2py+5 of every input map (eln_thumb_strip) */
+    eln_thumb_weight_sums(shape, (const int8_t *)weights, sums);
+    for (py = 0; py < side; ++py) {
+        const int8_t *w = (const int8_t *)weights; /* output map c's (n, 5, 5) kernels */
+        const uint8_t *maps = shape->maps;         /* output map c's input maps: n, then n indices */
+        eln_thumb_strip(shape, input, py, strip);
+        for (c = 0; c < shape->out_channels; ++c, w += 25 * maps[0], maps += 1 + maps[0]) {
+            int8_t *const out = output + (c * side + py) * side; /* (Cout, side, side): row py of map c */
+            eln_channel channel;
+            eln_conv_channel(w, bias, quant, c, &channel);
+            channel.bias -= sums[c];
+            for (px = 0; px < side; ++px) {
+                int32_t acc[4], best;
+                eln_conv_window_thumb(maps, strip + 12 * px, map_entries, w, acc); /* columns 2px.. */
+                best = acc[0] > acc[1] ? acc[0] : acc[1];
+                best = acc[2] > best ? acc[2] : best;
+                best = acc[3] > best ? acc[3] : best;
+                out[px] = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), &stage); /* no tanh */
+            }
+        }
+    }
+#else /* portable */
     const int32_t side = shape->out_side, plane = side * side;
     int32_t c, py, px;
-#if !defined(ELN_THUMB)
     eln_patch patch;
-#endif
     for (py = 0; py < side; ++py) {
         for (px = 0; px < side; ++px) {
             const void *w_map = weights;           /* output map c's weights (eln_conv_window.h) */
             const uint8_t *maps = shape->maps;     /* output map c's input maps: n, then n indices */
             int8_t *out = output + py * side + px; /* (Cout, side, side): map c's pixel (py, px) */
-#if defined(ELN_THUMB) /* the int8 input is read in place, from the window's top-left value in map 0 */
-            const int8_t *const origin = input + 2 * (py * shape->in_side + px);
-#else
             eln_conv_patch(shape, input, py, px, &patch);
-#endif
             for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0], out += plane) {
                 int32_t acc[4], best;
                 eln_channel channel;
-#if defined(ELN_THUMB)
-                w_map = eln_conv_window_thumb(shape, maps, &origin, w_map, acc);
-#else
                 w_map = eln_conv_window(shape, maps, &patch, w_map, acc);
-#endif
                 w_map = eln_conv_channel(w_map, bias, quant, c, &channel);
                 best = acc[0] > acc[1] ? acc[0] : acc[1];
                 best = acc[2] > best ? acc[2] : best;

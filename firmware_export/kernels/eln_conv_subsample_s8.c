@@ -15,10 +15,11 @@
  * - DSP (ELN_DSP): output maps outside; with ELN_CONV_SUBSAMPLE_FOLDED both output stages and the
  *   subsampling weights are folded into 10 epilogue words per map, read with two LDMs per window
  *   (eln_dsp_subsample: 35 instructions after the window's MACs, where the generic stage takes about 60).
- * - Thumb (ELN_THUMB) and portable: windows outside, output maps inside. The portable path runs every map's
- *   window first and then the two output stages over all maps at once (eln_conv_stage_maps,
- *   eln_subsample_stage_maps: loops over maps, which compilers vectorise; a map at a time they cost more
- *   than the window's dot products).
+ * - Thumb (ELN_THUMB): rows of windows outside, then output maps, then windows (eln_conv_maxpool_s8.c);
+ *   both output stages' values are fetched once per map and row (the subsampling's as an eln_channel too).
+ * - portable: windows outside, output maps inside: every map's window first and then the two output
+ *   stages over all maps at once (eln_conv_stage_maps, eln_subsample_stage_maps: loops over maps, which
+ *   compilers vectorise; a map at a time they cost more than the window's dot products).
  */
 #include "eln_conv_window.h"
 #include "eln_requant_mve.h"
@@ -120,25 +121,45 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
     }
     (void)bias;
 #elif defined(ELN_THUMB)
-    const int32_t side = shape->out_side;
-    int32_t c, py, px, j;
+    const int32_t side = shape->out_side, map_entries = 6 * shape->in_side;
+    int32_t c, py, px, sums[ELN_CONV_MAX_OUT];
+    eln_strip strip[ELN_THUMB_STRIP]; /* rows 2py..2py+5 of every input map (eln_thumb_strip) */
+    eln_thumb_weight_sums(shape, (const int8_t *)weights, sums);
     for (py = 0; py < side; ++py) {
-        for (px = 0; px < side; ++px) {
-            const void *w_map = weights;        /* output map c's weights (layout: eln_conv_window.h) */
-            const uint8_t *maps = shape->maps;  /* output map c's input maps: n, then n indices */
-            /* the int8 input is read in place, from the window's top-left value in map 0 */
-            const int8_t *const origin = input + 2 * (py * shape->in_side + px);
-            for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0]) {
-                const int8_t *w_sub = sub->weights + 4 * c; /* (2, 2) */
-                int32_t acc[4], s = sub->bias[c];
-                eln_channel channel;
-                w_map = eln_conv_window_thumb(shape, maps, &origin, w_map, acc);
-                w_map = eln_conv_channel(w_map, bias, quant, c, &channel);
-                for (j = 0; j < 4; ++j) {
-                    s += (int32_t)w_sub[j] * eln_saturate_s8(eln_requantize_channel(acc[j] + channel.bias, &channel),
-                                                             quant);
+        const int8_t *w = (const int8_t *)weights; /* output map c's (n, 5, 5) kernels */
+        const uint8_t *maps = shape->maps;         /* output map c's input maps: n, then n indices */
+        eln_thumb_strip(shape, input, py, strip);
+        for (c = 0; c < shape->out_channels; ++c, w += 25 * maps[0], maps += 1 + maps[0]) {
+            const int8_t *const w_sub = sub->weights + 4 * c; /* (2, 2) */
+            int8_t *const out = output + (c * side + py) * side; /* (Cout, side, side): row py of map c */
+            eln_channel channel, sub_channel; /* the convolution's and the subsampling's output stages */
+            eln_conv_channel(w, bias, quant, c, &channel);
+            eln_conv_channel(w, sub->bias, &sub->quant, c, &sub_channel);
+            channel.bias -= sums[c];
+            if (channel.high_shift > 0 && sub_channel.high_shift > 0) { /* n > 32 in both stages (every LeNet-5
+                                                                         * layer): eln_requantize_channel's test
+                                                                         * once per row, not per value */
+                const int32_t m = channel.multiplier, n = channel.high_shift, r = channel.round;
+                for (px = 0; px < side; ++px) {
+                    int32_t acc[4], s = sub_channel.bias;
+                    eln_conv_window_thumb(maps, strip + 12 * px, map_entries, w, acc); /* columns 2px.. */
+                    s += w_sub[0] * eln_saturate_s8(eln_requantize_high(acc[0] + channel.bias, m, n, r), quant);
+                    s += w_sub[1] * eln_saturate_s8(eln_requantize_high(acc[1] + channel.bias, m, n, r), quant);
+                    s += w_sub[2] * eln_saturate_s8(eln_requantize_high(acc[2] + channel.bias, m, n, r), quant);
+                    s += w_sub[3] * eln_saturate_s8(eln_requantize_high(acc[3] + channel.bias, m, n, r), quant);
+                    out[px] = eln_saturate_s8(eln_requantize_high(s, sub_channel.multiplier, sub_channel.high_shift,
+                                                                  sub_channel.round), &sub->quant);
                 }
-                output[(c * side + py) * side + px] = eln_output_s8(s, &sub->quant, c); /* (Cout, side, side) */
+                continue;
+            }
+            for (px = 0; px < side; ++px) { /* the same with eln_requantize_channel's test per value */
+                int32_t acc[4], s = sub_channel.bias;
+                eln_conv_window_thumb(maps, strip + 12 * px, map_entries, w, acc); /* columns 2px.. */
+                s += w_sub[0] * eln_saturate_s8(eln_requantize_channel(acc[0] + channel.bias, &channel), quant);
+                s += w_sub[1] * eln_saturate_s8(eln_requantize_channel(acc[1] + channel.bias, &channel), quant);
+                s += w_sub[2] * eln_saturate_s8(eln_requantize_channel(acc[2] + channel.bias, &channel), quant);
+                s += w_sub[3] * eln_saturate_s8(eln_requantize_channel(acc[3] + channel.bias, &channel), quant);
+                out[px] = eln_saturate_s8(eln_requantize_channel(s, &sub_channel), &sub->quant);
             }
         }
     }

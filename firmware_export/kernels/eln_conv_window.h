@@ -6,7 +6,8 @@
  * the output stage that follows. One function per path, each bit-identical to the portable loop (integer
  * sums in any order are exact), in this order:
  * - portable (host): eln_conv_window, over the window's input widened once (eln_conv_patch);
- * - Thumb (ELN_THUMB: Cortex-M0/M0+/M3): eln_conv_window_thumb, the int8 input read in place;
+ * - Thumb (ELN_THUMB: Cortex-M0/M0+/M3): eln_conv_window_thumb, over a row of windows' input copied once
+ *   (eln_thumb_strip): on M3 two inputs per word for SMLAL, on M0 bytes for LDRB, in inline asm;
  * - DSP (ELN_DSP: Cortex-M4/M7/M33, M55 without MVE): eln_conv_window_dsp, SMLAD over the whole layer's
  *   widened input, output maps outside;
  * - Helium (ELN_MVE: Cortex-M55/M85): eln_pair_sums_mve and eln_pair_best_mve, VMLADAVA over the window's
@@ -23,6 +24,9 @@
 
 #ifndef ELN_CONV_MAX_MAPS
 #define ELN_CONV_MAX_MAPS 16 /* input maps of the largest convolution (the engine defines the exact one) */
+#endif
+#ifndef ELN_CONV_MAX_OUT
+#define ELN_CONV_MAX_OUT 16 /* output maps of the largest convolution (the engine defines the exact one) */
 #endif
 
 /* ---- portable (host) ---------------------------------------------------------------------------------
@@ -90,9 +94,6 @@ ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_
     return o + n;
 }
 
-#ifndef ELN_CONV_MAX_OUT
-#define ELN_CONV_MAX_OUT 64 /* output maps of the widest convolution (the engine defines the exact one) */
-#endif
 
 /* The subsampling kernel's output stages over every map of one window (eln_conv_subsample_s8.c): loops
  * over maps with per-map constants, which compilers vectorise (lanes = maps), then the tables, element by
@@ -172,52 +173,187 @@ ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias
 #endif
 
 /* ---- Thumb (ELN_THUMB) --------------------------------------------------------------------------------
- * ARM cores without the DSP extension: Cortex-M0/M0+ run Thumb-1 with 8 low registers, Cortex-M3 Thumb-2
- * with MLA.
- * No widening and no zero padding: the int8 input is read in place (LDRSB) and each output map stores the
- * 5x5 int8 kernels of only the input maps it is connected to (classic C3 skips its table's zeros).
- * Per kernel row ky, the two input rows ky (top) and ky + 1 (bottom) slide left to right: tap kx loads
- * one weight and one new column {top[kx+1], bottom[kx+1]}, and the previous column is still in registers:
- *   a00 += w*top[kx]   a01 += w*top[kx+1]   a10 += w*bottom[kx]   a11 += w*bottom[kx+1]
- * 3 loads for 4 MACs (MLA on M3; MULS + ADD on M0), 9 live values, pointers advanced, not indexed.
- * Overflow: |acc| <= n * 25 * 128 * 127 <= 6,502,400 for 16 maps (the engine states the exact bound).
+ * ARM cores without the DSP extension: Cortex-M3 (Thumb-2: SMLAL, 13 usable registers) and Cortex-M0/M0+
+ * (ELN_THUMB1: Thumb-1, 8 low registers, MULS only, LDRSB with a register offset only). Weights: per output
+ * map, the (n, 5, 5) int8 kernels of only the n input maps it is connected to (classic C3 skips its table's
+ * zeros). The kernels run rows of windows py outside, then output maps c, then windows px: per row, the 6
+ * input rows 2py..2py+5 of every input map are copied once into a strip (eln_thumb_strip), column-major
+ * (the 6 rows of a column adjacent), so that every tap reads its inputs at fixed offsets from one pointer;
+ * a map's weights and epilogue values are then fetched once per row of windows.
+ * - Cortex-M3: strip word (i, c, r) = x[i][2py+r][c] + x[i][2py+r][c+1] * 2^23, two neighbouring inputs
+ *   in one word, so one SMLAL (32 x 32 -> 64 bits) of that word by weight w[ky][kx] adds the products of
+ *   both dx = 0 (low lane) and dx = 1 (high lane) to a 64-bit sum:
+ *     top += P[ky][kx] * w    (a00, a01)        bottom += P[ky+1][kx] * w    (a10, a11)
+ *   Per input map 25 LDRSB (weights, immediate offsets), 30 LDR (strip words: column kx's 6 words serve
+ *   the top of ky and the bottom of ky - 1) and 50 SMLAL: 105 instructions for 100 MACs.
+ *   Lanes: top = 2^22 + S00 + S01 * 2^23 exactly, and with |S00| <= 10 maps * 25 * 16,384 < 2^22 the low
+ *   23 bits are 2^22 + S00 and the rest is S01 (no carry); more maps are summed 10 at a time
+ *   (ELN_THUMB_LANE_MAPS; the loop folds away when ELN_CONV_MAX_MAPS <= 10).
+ * - Cortex-M0/M0+: strip byte (i, c, r) = x[i][2py+r][c] + 128, unsigned, so LDRB with an immediate
+ *   offset reads it; each map's bias is lowered by 128 * the sum of its weights (eln_thumb_weight_sums).
+ *   Per tap, in inline asm: LDRB + SXTB the weight, then four times LDRB input, MULS, ADD to an accumulator
+ *   in a high register: 14 instructions for 4 MACs (GCC 12's own code of the same loop: 18, with MOVs
+ *   between low and high registers around the destructive MULS).
+ * Overflow: |acc| <= n * 25 * 255 * 128 for the biased M0 inputs, < 2^31 for every n <= 64 maps.
+ * Stack: the strip, ELN_THUMB_STRIP entries (Cin * in_side * 6): words on M3, bytes on M0.
  */
 #if defined(ELN_THUMB)
-/* tap kx: weight v; (lt, lb) = column kx, already loaded; (rt, rb) = column kx + 1, loaded here */
-#define ELN_TAP(kx, lt, lb, rt, rb) \
-    (v = w[kx], rt = top[(kx) + 1], rb = bottom[(kx) + 1], \
-     a00 += v * lt, a01 += v * rt, a10 += v * lb, a11 += v * rb)
+#ifndef ELN_THUMB_STRIP
+#define ELN_THUMB_STRIP (6 * 14 * 6) /* largest Cin * in_side * 6 (the engine defines the exact one) */
+#endif
+#if !defined(ELN_THUMB1)
+typedef int32_t eln_strip; /* two inputs: x[c] + x[c + 1] * 2^23 */
+#else
+typedef uint8_t eln_strip; /* one input + 128 */
+#endif
 
-/* *origin: the window's top-left input value in map 0 (by address: with Cortex-M0's 8 low registers GCC
- * then reloads it per input map instead of keeping it live across the output maps, 1.5% fewer instructions,
- * measured); maps: n, then this output map's n input maps; weights: their (n, 5, 5) int8 kernels;
- * acc: (2, 2) out. Returns the next output map's weights. */
-ELN_INLINE const void *eln_conv_window_thumb(const eln_conv_shape *shape, const uint8_t *maps,
-                                             const int8_t *const *origin, const void *weights, int32_t acc[4])
+/* input: (Cin, in_side, in_side) int8 -> strip (Cin, in_side, 6): column c, row r of each input map's rows
+ * 2py..2py+5, as eln_strip (on M3 the last column's word holds its input alone: no window reads it). */
+ELN_INLINE void eln_thumb_strip(const eln_conv_shape *shape, const int8_t *input, int32_t py, eln_strip *strip)
 {
-    const int32_t side = shape->in_side, plane = side * side;
-    const int8_t *w = (const int8_t *)weights;
-    const uint8_t *map = maps + 1, *const last = map + maps[0];
-    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-    for (; map < last; ++map) { /* one connected input map per pass */
-        const int8_t *top = *origin + *map * plane, *bottom = top + side;
-        const int8_t *const end = w + 25;
-        for (; w < end; w += 5, top += side, bottom += side) { /* kernel row ky */
-            int32_t t0 = top[0], b0 = bottom[0], t1, b1, v;
-            ELN_TAP(0, t0, b0, t1, b1);
-            ELN_TAP(1, t1, b1, t0, b0);
-            ELN_TAP(2, t0, b0, t1, b1);
-            ELN_TAP(3, t1, b1, t0, b0);
-            ELN_TAP(4, t0, b0, t1, b1);
+    const int32_t side = shape->in_side;
+    int32_t i, r;
+    for (i = 0; i < shape->in_channels; ++i) {
+        for (r = 0; r < 6; ++r) {
+            const int8_t *x = input + (i * side + 2 * py + r) * side, *const end = x + side;
+            eln_strip *q = strip + i * 6 * side + r;
+#if !defined(ELN_THUMB1)
+            int32_t left = *x++;
+            for (; x != end; ++x, q += 6) {
+                *q = left + (int32_t)((uint32_t)*x << 23), left = *x; /* |x * 2^23| <= 2^30 */
+            }
+            *q = left;
+#else
+            for (; x != end; ++x, q += 6) {
+                *q = (uint8_t)(*x + 128);
+            }
+#endif
         }
     }
-    acc[0] = a00;
-    acc[1] = a01;
-    acc[2] = a10;
-    acc[3] = a11;
-    return w;
+}
+
+#if !defined(ELN_THUMB1)
+#define ELN_THUMB_LANE_MAPS 10 /* input maps per 64-bit sum: the low lane stays below 2^22 */
+/* tap (ky, kx): weight w[ky][kx] times strip words ky (top) and ky + 1 (bottom) of column kx */
+#define ELN_TAP(ky, kx) \
+    (v = w[5 * (ky) + (kx)], top += (int64_t)p[6 * (kx) + (ky)] * v, bottom += (int64_t)p[6 * (kx) + (ky) + 1] * v)
+#define ELN_COLUMN(kx) (ELN_TAP(0, kx), ELN_TAP(1, kx), ELN_TAP(2, kx), ELN_TAP(3, kx), ELN_TAP(4, kx))
+
+/* maps: n, then this output map's n input maps; strip: eln_thumb_strip's, at the window's first column
+ * (2px); map_entries: strip entries per input map (6 * in_side); weights: the map's (n, 5, 5) int8;
+ * acc: (2, 2) out. */
+ELN_INLINE void eln_conv_window_thumb(const uint8_t *maps, const eln_strip *strip, int32_t map_entries,
+                                      const int8_t *w, int32_t acc[4])
+{
+    const uint8_t *map = maps + 1;
+    int32_t left = maps[0], a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    do { /* up to ELN_THUMB_LANE_MAPS input maps per pass */
+        int32_t k = ELN_CONV_MAX_MAPS > ELN_THUMB_LANE_MAPS && left > ELN_THUMB_LANE_MAPS ? ELN_THUMB_LANE_MAPS : left;
+        int64_t top = 1 << 22, bottom = 1 << 22; /* the low lanes' offset */
+        left -= k;
+        do {
+            const int32_t *const p = strip + *map++ * map_entries;
+            int32_t v;
+            ELN_COLUMN(0), ELN_COLUMN(1), ELN_COLUMN(2), ELN_COLUMN(3), ELN_COLUMN(4);
+            w += 25;
+        } while (--k);
+        /* the lanes (>> of a negative int64: arithmetic, i.e. floor, in GCC and clang, the only ARM compilers
+         * of this path) */
+        a00 += (int32_t)((uint32_t)top & 0x7FFFFFu) - (1 << 22), a01 += (int32_t)(top >> 23);
+        a10 += (int32_t)((uint32_t)bottom & 0x7FFFFFu) - (1 << 22), a11 += (int32_t)(bottom >> 23);
+    } while (left > 0);
+    acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
 }
 #undef ELN_TAP
+#undef ELN_COLUMN
+#undef ELN_THUMB_LANE_MAPS
+#else
+/* GCC assembles Thumb-1 inline asm in the divided syntax, clang in the unified one (MULS with 3 operands).
+ * The 4 accumulators sit in high registers ("h"; "r" fails with a frame pointer in r7); GCC cannot give
+ * an asm operand a high register at -Os, so there a column runs as two asm statements of 2 accumulators
+ * in low registers (6 in all, so a frame pointer still fits), each loading the weight again: 16 for 4 MACs
+ * (tests/e2e/test_c_targets.py compiles every level, with and without a frame pointer). */
+#if defined(__clang__)
+#define ELN_UNIFIED
+#define ELN_DIVIDED
+#else
+#define ELN_UNIFIED ".syntax unified\n\t"
+#define ELN_DIVIDED "\n\t.syntax divided"
+#endif
+/* weight byte 5ky + kx, then its products with strip bytes ky + r of columns kx (q) and kx + 1 (q + 6),
+ * added to accumulators A and B */
+#define ELN_HALF(ky, kx, r, A, B)                                                                     \
+    "ldrb %[v], [%[w], #" #ky "*5+" #kx "]\n\tsxtb %[v], %[v]\n\t"                                     \
+    "ldrb %[t], [%[q], #" #ky "+" #r "]\n\tmuls %[t], %[v], %[t]\n\tadd %[" #A "], %[t]\n\t"           \
+    "ldrb %[t], [%[q], #" #ky "+" #r "+6]\n\tmuls %[t], %[v], %[t]\n\tadd %[" #B "], %[t]\n\t"
+#if defined(__clang__) || !defined(__OPTIMIZE_SIZE__)
+/* tap (ky, kx): one weight load for all four products */
+#define ELN_TAP(ky, kx)                                                                               \
+    ELN_HALF(ky, kx, 0, a00, a01)                                                                     \
+    "ldrb %[t], [%[q], #" #ky "+1]\n\tmuls %[t], %[v], %[t]\n\tadd %[a10], %[t]\n\t"                   \
+    "ldrb %[t], [%[q], #" #ky "+7]\n\tmuls %[t], %[v], %[t]\n\tadd %[a11], %[t]\n\t"
+/* column kx: its 5 taps, then q to the next column */
+#define ELN_COLUMN(kx)                                                                                \
+    __asm__(ELN_UNIFIED ELN_TAP(0, kx) ELN_TAP(1, kx) ELN_TAP(2, kx) ELN_TAP(3, kx) ELN_TAP(4, kx)      \
+            "adds %[q], #6" ELN_DIVIDED                                                               \
+            : [q] "+l"(q), [v] "=&l"(v), [t] "=&l"(t), [a00] "+h"(a00), [a01] "+h"(a01),                \
+              [a10] "+h"(a10), [a11] "+h"(a11)                                                        \
+            : [w] "l"(w)                                                                              \
+            : "cc", "memory")
+#else
+/* column kx's 5 taps for the window row dy = r (accumulators A, B); ADVANCE: then q to the next column */
+#define ELN_ROW(kx, r, A, B, ADVANCE)                                                                 \
+    __asm__(ELN_UNIFIED ELN_HALF(0, kx, r, A, B) ELN_HALF(1, kx, r, A, B) ELN_HALF(2, kx, r, A, B)       \
+            ELN_HALF(3, kx, r, A, B) ELN_HALF(4, kx, r, A, B) ADVANCE ELN_DIVIDED                       \
+            : [q] "+l"(q), [v] "=&l"(v), [t] "=&l"(t), [A] "+l"(A), [B] "+l"(B)                         \
+            : [w] "l"(w)                                                                              \
+            : "cc", "memory")
+#define ELN_COLUMN(kx) ELN_ROW(kx, 0, a00, a01, ""); ELN_ROW(kx, 1, a10, a11, "adds %[q], #6")
+#endif
+
+/* As the M3 function above, over the biased input bytes: acc is 128 * (the map's weight sum) too high. */
+ELN_INLINE void eln_conv_window_thumb(const uint8_t *maps, const eln_strip *strip, int32_t map_entries,
+                                      const int8_t *w, int32_t acc[4])
+{
+    const uint8_t *map = maps + 1, *const last = map + maps[0];
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    for (; map < last; ++map, w += 25) {
+        const eln_strip *q = strip + *map * map_entries;
+        int32_t v, t;
+        ELN_COLUMN(0);
+        ELN_COLUMN(1);
+        ELN_COLUMN(2);
+        ELN_COLUMN(3);
+        ELN_COLUMN(4);
+    }
+    acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+}
+#undef ELN_HALF
+#undef ELN_TAP
+#undef ELN_ROW
+#undef ELN_COLUMN
+#undef ELN_UNIFIED
+#undef ELN_DIVIDED
+#endif
+
+/* sums[c]: what output map c's window sums are too high: on Cortex-M0 128 * the sum of its weights (the
+ * strip's bias), on M3 0. */
+ELN_INLINE void eln_thumb_weight_sums(const eln_conv_shape *shape, const int8_t *w, int32_t sums[ELN_CONV_MAX_OUT])
+{
+    const uint8_t *maps = shape->maps;
+    int32_t c;
+    for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0]) {
+        const int8_t *const end = w + 25 * maps[0];
+        int32_t sum = 0;
+#if defined(ELN_THUMB1)
+        for (; w < end; ++w) {
+            sum += *w;
+        }
+#endif
+        sums[c] = sum * 128;
+        w = end;
+    }
+}
 #endif
 
 /* ---- DSP (ELN_DSP) ------------------------------------------------------------------------------------

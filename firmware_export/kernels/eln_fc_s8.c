@@ -5,6 +5,10 @@
  * Four outputs per pass share each input load. Overflow: the partial sums are at most
  * F_in * 128 * 127 <= 6,502,400 (F_in = 400) before the bias, whose exact bound is checked at export time.
  * - portable: int8 weights (F_out, F_in); the k loop is a plain dot product that compilers vectorise.
+ * - Thumb (ELN_THUMB): the same weights, the bias as the sums' start. Cortex-M3: 4 rows per pass over
+ *   post-incremented pointers (LDRSB, MLA). Cortex-M0 (ELN_THUMB1): 3 rows per pass, every load indexed by
+ *   one counter from -F_in up to 0, since Thumb-1's LDRSB has only the register-offset form and 3 row
+ *   pointers, the input pointer, the counter, the input value and a product fill the 8 low registers.
  * - DSP: the input is widened once into int16 pairs on the stack (ELN_FC_MAX_IN * 2 bytes), each 4 values
  *   {x0..x3} by two SXTB16 into the pairs {x0, x2}, {x1, x3}. Two weight layouts (export-c --optimize):
  *   - speed: int16 pairs in the same order, (ceil(F_out/4), F_in/2 rounded up to a multiple of 4, 4)
@@ -33,6 +37,30 @@
 
 #ifndef ELN_FC_MAX_IN
 #define ELN_FC_MAX_IN 400 /* largest F_in rounded up to a multiple of 8 (the engine defines the exact one) */
+#endif
+
+#if defined(ELN_THUMB1)
+/* Cortex-M0: rows 0..2 += x[k] * w_r[k] for k = -F_in..-1 (bases past the end, as LDRSB's register offset
+ * needs): per input LDRSB x, 3 x (LDRSB w, MULS, ADD to an accumulator in a high register), ADDS, BNE:
+ * 13 instructions for 3 MACs where GCC 12's code of the same loop takes 15 (7 low registers are taken,
+ * and it moves the rest through high ones). The divided/unified syntax as in eln_conv_window.h. */
+#if defined(__clang__)
+#define ELN_FC_ROWS3_ASM(text) text
+#else
+#define ELN_FC_ROWS3_ASM(text) ".syntax unified\n\t" text "\n\t.syntax divided"
+#endif
+#define ELN_FC_ROWS3(x, w0, w1, w2, k, a0, a1, a2)                                                   \
+    do {                                                                                             \
+        int32_t v_, t_;                                                                              \
+        __asm__(ELN_FC_ROWS3_ASM("1:\n\tldrsb %[v], [%[x], %[k]]\n\t"                               \
+                                 "ldrsb %[t], [%[w0], %[k]]\n\tmuls %[t], %[v], %[t]\n\tadd %[a0], %[t]\n\t" \
+                                 "ldrsb %[t], [%[w1], %[k]]\n\tmuls %[t], %[v], %[t]\n\tadd %[a1], %[t]\n\t" \
+                                 "ldrsb %[t], [%[w2], %[k]]\n\tmuls %[t], %[v], %[t]\n\tadd %[a2], %[t]\n\t" \
+                                 "adds %[k], #1\n\tbne 1b")                                          \
+                : [k] "+l"(k), [v] "=&l"(v_), [t] "=&l"(t_), [a0] "+h"(a0), [a1] "+h"(a1), [a2] "+h"(a2) \
+                : [x] "l"(x), [w0] "l"(w0), [w1] "l"(w1), [w2] "l"(w2)                               \
+                : "cc", "memory");                                                                   \
+    } while (0)
 #endif
 
 /* row word w (4 int8 weights) into the row's sum a: SXTB16 of its odd bytes into one temporary, of its even
@@ -154,6 +182,62 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 #endif
     }
     (void)bias;
+#elif defined(ELN_THUMB) && !defined(ELN_THUMB1) /* Cortex-M3: 4 rows per pass, pointers advanced */
+    const int32_t n_in = shape->in_features, n_out = shape->out_features;
+    const int8_t *w = (const int8_t *)weights, *const end = input + n_in; /* row o of (F_out, F_in) */
+    int32_t o, rows;
+    for (o = 0; o < n_out; o += rows) { /* rows o..o+3, or one row at the end */
+        const int8_t *x = input;
+        if (n_out - o >= 4) {
+            const int8_t *w1 = w + n_in, *w2 = w1 + n_in, *w3 = w2 + n_in;
+            int32_t a0 = bias[o], a1 = bias[o + 1], a2 = bias[o + 2], a3 = bias[o + 3];
+            do { /* LDRSB x, 4 x (LDRSB w, MLA), the loop test: 11 instructions for 4 MACs */
+                const int32_t v = *x++;
+                a0 += v * *w++, a1 += v * *w1++, a2 += v * *w2++, a3 += v * *w3++;
+            } while (x != end);
+            output[o] = eln_output_s8(a0, quant, o), output[o + 1] = eln_output_s8(a1, quant, o + 1);
+            output[o + 2] = eln_output_s8(a2, quant, o + 2), output[o + 3] = eln_output_s8(a3, quant, o + 3);
+            w = w3, rows = 4;
+        } else {
+            int32_t a = bias[o];
+            do {
+                a += *x++ * *w++;
+            } while (x != end);
+            output[o] = eln_output_s8(a, quant, o), rows = 1;
+        }
+    }
+#elif defined(ELN_THUMB) /* Cortex-M0: 3 rows per pass, indexed from -F_in up to 0 (LDRSB's one form) */
+    const int32_t n_in = shape->in_features, n_out = shape->out_features;
+    const int8_t *w = (const int8_t *)weights, *const x = input + n_in; /* row o of (F_out, F_in) */
+    int32_t o, rows;
+    for (o = 0; o < n_out; o += rows) { /* rows o..o+2, or one row at the end */
+        int32_t k = -n_in, t;
+        if (n_out - o >= 3) {
+            const int8_t *const w0 = w + n_in, *const w1 = w0 + n_in, *const w2 = w1 + n_in;
+            int32_t a0 = bias[o], a1 = bias[o + 1], a2 = bias[o + 2];
+#if defined(__clang__) || !defined(__OPTIMIZE_SIZE__)
+            ELN_FC_ROWS3(x, w0, w1, w2, k, a0, a1, a2);
+#else /* GCC 12 at -Os cannot give an asm operand a high register ("h"): its own loop, 15 for 3 MACs */
+            do {
+                const int32_t v = x[k];
+                t = w0[k], t *= v, a0 += t;
+                t = w1[k], t *= v, a1 += t;
+                t = w2[k], t *= v, a2 += t;
+            } while (++k);
+#endif
+            output[o] = eln_output_s8(a0, quant, o), output[o + 1] = eln_output_s8(a1, quant, o + 1);
+            output[o + 2] = eln_output_s8(a2, quant, o + 2);
+            w = w2, rows = 3;
+        } else {
+            const int8_t *const w0 = w + n_in;
+            int32_t a = bias[o];
+            do {
+                t = w0[k], t *= x[k], a += t;
+            } while (++k);
+            output[o] = eln_output_s8(a, quant, o), rows = 1;
+            w = w0;
+        }
+    }
 #else
     const int32_t n_in = shape->in_features, n_out = shape->out_features;
     int32_t o, k, q;
@@ -181,6 +265,10 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     }
 #endif
 }
+#if defined(ELN_THUMB1)
+#undef ELN_FC_ROWS3
+#undef ELN_FC_ROWS3_ASM
+#endif
 #undef ELN_FC_OUTPUT
 #undef ELN_FC_EIGHT
 #undef ELN_FC_WORD

@@ -41,20 +41,62 @@ ELN_INLINE int64_t eln_floor_shift(int64_t value, int32_t n)
  * 2^(n-1) is a multiple of 2^32, so floor((p + 2^(n-1)) / 2^n) = floor((floor(p / 2^32) + 2^(n-33)) / 2^(n-32))
  * with p = acc * m. floor(p / 2^32) is the high word of one SMULL on Cortex-M3/M4 (|.| < 2^30, so adding
  * 2^(n-33) <= 2^29 stays in int32), and no saturation is needed: |p| < 2^62 gives |result| < 2^29. */
+/* floor(a * m / 2^32) for m in [0, 2^31), from four 16 x 16-bit products (a = ah * 2^16 + al and
+ * m = mh * 2^16 + ml, al and ml unsigned): ARMv6-M has no 32 x 32 -> 64 multiply, and GCC's __aeabi_lmul
+ * call costs about 45 instructions where these take about 17. Every partial sum fits int32:
+ * |ah * ml| + (al * ml >> 16) < 2^31 and al * mh + 0xFFFF < 2^31; the floor division by 2^32 then splits
+ * exactly at 2^16: floor((t1 * 2^16 + t2') / 2^32) = floor(t1 / 2^16) + floor(t2 / 2^16) with t2 as below.
+ * Checked against the int64 product on the host (tests/e2e/test_requant_c.py). */
+ELN_INLINE int32_t eln_mul_high_16(int32_t a, int32_t m)
+{
+    const int32_t ah = a >= 0 ? a >> 16 : ~(~a >> 16), mh = m >> 16; /* floor shifts, as eln_floor_shift */
+    const uint32_t al = (uint32_t)a & 0xFFFFu, ml = (uint32_t)m & 0xFFFFu;
+    const int32_t t1 = ah * (int32_t)ml + (int32_t)((al * ml) >> 16);
+    const int32_t t2 = (int32_t)(al * (uint32_t)mh + ((uint32_t)t1 & 0xFFFFu));
+    return ah * mh + (t1 >= 0 ? t1 >> 16 : ~(~t1 >> 16)) + (t2 >> 16);
+}
+
+/* floor(a * m / 2^32): the high word of one SMULL, or on ARMv6-M (ELN_THUMB1) the 16-bit products. */
+ELN_INLINE int32_t eln_mul_high(int32_t a, int32_t m)
+{
+#if defined(ELN_THUMB1)
+    return eln_mul_high_16(a, m);
+#else
+    return (int32_t)eln_floor_shift((int64_t)a * m, 32);
+#endif
+}
+
+/* a * m exactly, for m in [0, 2^31), without a 64-bit multiply: the high word as above and the low word
+ * from one MULS (the product modulo 2^32). */
+ELN_INLINE int64_t eln_mul_wide_16(int32_t a, int32_t m)
+{
+    return (int64_t)eln_mul_high_16(a, m) * ((int64_t)1 << 32) + (int64_t)((uint32_t)a * (uint32_t)m);
+}
+
+/* a * m: on ARMv6-M through the 16-bit products, so no engine function calls __aeabi_lmul. */
+ELN_INLINE int64_t eln_mul_wide(int32_t a, int32_t m)
+{
+#if defined(ELN_THUMB1)
+    return eln_mul_wide_16(a, m);
+#else
+    return (int64_t)a * m;
+#endif
+}
+
 ELN_INLINE int32_t eln_requantize_high(int32_t acc, int32_t multiplier, int32_t high_shift, int32_t round)
 {
-    const int32_t high = (int32_t)eln_floor_shift((int64_t)acc * multiplier, 32) + round;
+    const int32_t high = eln_mul_high(acc, multiplier) + round;
     return high >= 0 ? high >> high_shift : ~(~high >> high_shift); /* floor shift of int32 */
 }
 
 ELN_INLINE int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t shift)
 {
     if (shift > 32) {
-        const int32_t high = (int32_t)eln_floor_shift((int64_t)acc * multiplier, 32) + ((int32_t)1 << (shift - 33));
+        const int32_t high = eln_mul_high(acc, multiplier) + ((int32_t)1 << (shift - 33));
         const int32_t n = shift - 32;
         return high >= 0 ? high >> n : ~(~high >> n); /* floor shift of int32, as eln_floor_shift */
     } else {
-        const int64_t scaled = eln_floor_shift((int64_t)acc * multiplier + ((int64_t)1 << (shift - 1)), shift);
+        const int64_t scaled = eln_floor_shift(eln_mul_wide(acc, multiplier) + ((int64_t)1 << (shift - 1)), shift);
         if (scaled > ((int64_t)1 << 30)) {
             return (int32_t)1 << 30;
         }
@@ -66,13 +108,19 @@ ELN_INLINE int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t shift
 }
 
 /* eln_requantize with the channel's prepared values: the fast path without recomputing its constants. */
+#if defined(ELN_THUMB) && defined(__GNUC__) /* the Thumb kernels' epilogues: keep the fast path inline */
+#define ELN_HIGH_SHIFT(channel) __builtin_expect((channel)->high_shift > 0, 1)
+#else
+#define ELN_HIGH_SHIFT(channel) ((channel)->high_shift > 0)
+#endif
 ELN_INLINE int32_t eln_requantize_channel(int32_t acc, const eln_channel *channel)
 {
-    if (channel->high_shift > 0) {
+    if (ELN_HIGH_SHIFT(channel)) {
         return eln_requantize_high(acc, channel->multiplier, channel->high_shift, channel->round);
     }
     return eln_requantize(acc, channel->multiplier, channel->high_shift + 32);
 }
+#undef ELN_HIGH_SHIFT
 
 /* After requantization: add the zero point, clamp to [act_min, 127] (ReLU or none). */
 ELN_INLINE int8_t eln_clamp_s8(int32_t requantized, const eln_quant *quant)

@@ -14,7 +14,8 @@
  *   weights widened at run time (ELN_CONV_INT8, ELN_FC_INT8: export-c --optimize size) or stored as pairs
  *   (speed);
  * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
- *   padding, unconnected input maps skipped;
+ *   padding, unconnected input maps skipped; within it ELN_THUMB1 marks the ARMv6-M instruction set of
+ *   Cortex-M0/M0+ (Thumb-1: 8 low registers, no 64-bit multiply), which has inline-asm loops of its own;
  * - host (none of them): the portable C loops, shaped for compilers that vectorise.
  * Chosen here, once, ahead of the integer-only region below: GCC's target pragma defines the feature
  * macros again, which would undo a -U__ARM_FEATURE_DSP (the Thumb path on a DSP core, for comparisons). */
@@ -24,6 +25,9 @@
 #define ELN_DSP 1
 #elif defined(__arm__) || defined(__thumb__)
 #define ELN_THUMB 1
+#if defined(__thumb__) && !defined(__thumb2__)
+#define ELN_THUMB1 1
+#endif
 #endif
 
 /* Integer-only binaries: the engine's functions use the core registers only, so an engine built for a

@@ -134,6 +134,25 @@ def test_qemu_m4_full_layers_with_every_row_remainder(qemu, host_cc, optimize, r
     assert logits == expected.tolist()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["modern", "classic", "modern-generic", "classic-generic"])
+def test_thumb_paths_match_reference_on_cortex_m0_and_m3(qemu, arch, rng, tmp_path):
+    """The Thumb path's two instruction sets (kernels/eln_conv_window.h): Cortex-M0 (Thumb-1: the biased
+    byte strip, the inline-asm taps, 3-row full layers, the 16-bit requantization products) and Cortex-M3
+    (SMLAL lane pairs, 4-row full layers), on shapes with remainder rows (F_out 8, 6, 10), a partial C3
+    table (classic) and (generic) a shift of 32, whose requantization takes the 64-bit branch."""
+    model = synthetic_model(arch.split("-")[0], shift_32=arch.endswith("generic"))
+    out = tmp_path / "out"
+    export_c(model, out, measure_flash=False)
+    pixels = rng.integers(0, 256, size=(6, 28, 28)).astype(np.uint8)
+    build.vectors_header(pixels, tmp_path / "vectors.h")
+    for board, cpu in (("microbit", "cortex-m0"), ("mps2-an385", "cortex-m3")):
+        elf = build.build_arm_example(out, board, tmp_path / "app.elf", ['-DELN_VECTORS="vectors.h"'], [tmp_path],
+                                      cpu=cpu)
+        _, logits, _ = build.parse_example_output(build.run_qemu(elf, board))
+        assert logits == reference.predict(model, pixels)[1].tolist(), cpu
+
+
 def test_optimize_choices_reported(tmp_path):
     """export-c reports the flash of both layouts; int8 full layers are the smaller one."""
     report = export_c(synthetic_model("modern"), tmp_path / "out", measure_flash=False, optimize="speed")
@@ -151,14 +170,15 @@ WIDTHS = [((1, 3, 1, 1), 2), ((3, 5, 20, 12), 10), ((12, 20, 200, 100), 100)]
 def test_other_widths_bit_exact_on_host_and_cortex_m(qemu, host_cc, arch, widths, classes, rng, tmp_path):
     """Every buffer bound comes from the model's shapes: LeNet-5-family widths other than 6/16/120/84 and
     2..100 classes run bit-exact on the host, the DSP path (both layouts, Cortex-M4) and the Thumb path
-    (Cortex-M3)."""
+    (Cortex-M3, and Cortex-M0 on the micro:bit; 12 C1 maps: the M3 sums 10 input maps per 64-bit pass)."""
     model = synthetic_model(arch, widths=widths, classes=classes)
     pixels = rng.integers(0, 256, size=(4, 28, 28)).astype(np.uint8)
     expected = reference.predict(model, pixels)[1]
     np.testing.assert_array_equal(CRuntime(model).logits(pixels), expected)
     build.vectors_header(pixels, tmp_path / "vectors.h")
-    runs = [("size", "mps2-an386"), ("speed", "mps2-an386"), ("size", "mps2-an385")]
-    for optimize, board in runs[::2] if widths[2] > 120 else runs:  # 16-bit pairs of a 500x200 C5: > 256 KB
+    runs = [("size", "mps2-an386"), ("speed", "mps2-an386"), ("size", "mps2-an385"), ("size", "microbit")]
+    wide = widths[2] > 120  # the 16-bit pairs of a 500x200 C5: > 256 KB
+    for optimize, board in runs[::2] + runs[3:] if wide else runs:
         out = tmp_path / f"out-{optimize}"
         export_c(model, out, measure_flash=False, optimize=optimize)
         elf = build.build_arm_example(out, board, tmp_path / "app.elf", ['-DELN_VECTORS="vectors.h"'], [tmp_path])

@@ -120,6 +120,20 @@ def test_engine_compiles_warning_free_for_every_target(host_cc, arm_toolchain, e
                            "-o", str(tmp_path / "a.o")])
 
 
+
+@pytest.mark.slow
+def test_thumb1_inline_asm_allocates_at_every_optimization(arm_toolchain, engines, tmp_path):
+    """The Cortex-M0 path's inline asm (kernels/eln_conv_window.h, eln_fc_s8.c) needs up to 7 low and 3 high
+    registers: every optimization level, also with a frame pointer in r7 (GCC at -Os keeps asm operands in
+    r0-r7), must find them with both compilers."""
+    for cc, target in arm_compilers():
+        flags = ["-ffreestanding", "-nostdinc", f"-isystem{clang_include()}"] if cc == "clang" else []
+        for opt in (*OPT_LEVELS, "-Og"):
+            for frame in ([], ["-fno-omit-frame-pointer"]):
+                build.run([cc, *target, "-mcpu=cortex-m0", *flags, *build.STRICT, opt, *frame, "-c",
+                           str(engines["classic"]), "-o", str(tmp_path / "m0.o")])
+
+
 def clang_include() -> str:
     """clang's own headers (stdint.h, arm_acle.h): with -nostdinc only these are visible."""
     return build.run(["clang", "-print-resource-dir"]).strip() + "/include"

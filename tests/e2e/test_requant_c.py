@@ -35,12 +35,16 @@ def driver(host_cc, tmp_path_factory):
     return target
 
 
-def run_driver(driver, cases: list[tuple[int, int, int, int, int]]) -> list[tuple[int, int]]:
+def driver_rows(driver, cases: list[tuple[int, int, int, int, int]]) -> list[tuple[int, ...]]:
     text = "".join(" ".join(map(str, case)) + "\n" for case in cases)
     out = subprocess.run([str(driver)], input=text, capture_output=True, text=True, check=True).stdout
-    rows = [tuple(map(int, line.split())) for line in out.splitlines()]
-    assert all(channel == value for value, _, channel in rows)  # eln_requantize_channel == eln_requantize
-    return [(value, output) for value, output, _ in rows]
+    return [tuple(map(int, line.split())) for line in out.splitlines()]
+
+
+def run_driver(driver, cases: list[tuple[int, int, int, int, int]]) -> list[tuple[int, int]]:
+    rows = driver_rows(driver, cases)
+    assert all(row[2] == row[0] for row in rows)  # eln_requantize_channel == eln_requantize
+    return [row[:2] for row in rows]
 
 
 def expected(acc: int, m: int, n: int, zero_point: int, act_min: int) -> tuple[int, int]:
@@ -77,3 +81,15 @@ def test_c_requantize_random_values(driver, rng):
     ns = rng.integers(1, 63, size=400)
     cases = [(int(a), int(m), int(n), int(z), -128) for a, m, n, z in zip(accs, ms, ns, rng.integers(-128, 128, 400))]
     assert run_driver(driver, cases) == [expected(*case) for case in cases]
+
+
+def test_c_16_bit_products_are_the_exact_product(driver, rng):
+    """Cortex-M0's product without a 64-bit multiply (eln_mul_high_16, eln_mul_wide_16: the requantization on
+    ARMv6-M) equals floor(acc * m / 2^32) and acc * m, on the edge values (carries across the 16-bit halves,
+    the extreme accumulators and multipliers) and random ones."""
+    halves = [0xFFFF, 0x10000, 0x7FFF, 0x8000, -0x8000, -0x10000, -0xFFFF, 0x7FFF_FFFF, 0x7FFF_0000]
+    accs = ACCS + halves + [int(a) for a in rng.integers(-(1 << 31), 1 << 31, size=300)]
+    ms = MULTIPLIERS + [0xFFFF, 0x10000, 0x7FFF_FFFF, 0x7FFF_0001] + [int(m) for m in rng.integers(0, 1 << 31, 40)]
+    cases = [(a, m, 40, 0, -128) for a, m in itertools.product(accs, ms)]
+    rows = driver_rows(driver, cases)
+    assert [row[3:] for row in rows] == [((a * m) >> 32, a * m) for a, m, *_ in cases]

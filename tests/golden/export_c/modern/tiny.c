@@ -17,6 +17,7 @@
 
 #define ELN_CONV_MAX_MAPS 2 /* input maps of the largest convolution */
 #define ELN_CONV_MAX_OUT 3 /* output maps of the widest convolution */
+#define ELN_THUMB_STRIP 192 /* Thumb: the largest strip of 6 input rows (entries) */
 #define ELN_CONV_INPUT_WORDS 512 /* DSP: the largest widened convolution input */
 #define ELN_CONV_MAP_WORDS 76 /* DSP: one output map's widened kernels and epilogue */
 #define ELN_CONV_MAXPOOL_FOLDED 1 /* the max-pooling epilogue words add z_out (layout.py) */
@@ -42,7 +43,8 @@
  *   weights widened at run time (ELN_CONV_INT8, ELN_FC_INT8: export-c --optimize size) or stored as pairs
  *   (speed);
  * - Thumb (ELN_THUMB: an ARM core without the DSP extension, Cortex-M0/M0+/M3): int8 weights, no zero
- *   padding, unconnected input maps skipped;
+ *   padding, unconnected input maps skipped; within it ELN_THUMB1 marks the ARMv6-M instruction set of
+ *   Cortex-M0/M0+ (Thumb-1: 8 low registers, no 64-bit multiply), which has inline-asm loops of its own;
  * - host (none of them): the portable C loops, shaped for compilers that vectorise.
  * Chosen here, once, ahead of the integer-only region below: GCC's target pragma defines the feature
  * macros again, which would undo a -U__ARM_FEATURE_DSP (the Thumb path on a DSP core, for comparisons). */
@@ -52,6 +54,9 @@
 #define ELN_DSP 1
 #elif defined(__arm__) || defined(__thumb__)
 #define ELN_THUMB 1
+#if defined(__thumb__) && !defined(__thumb2__)
+#define ELN_THUMB1 1
+#endif
 #endif
 
 /* Integer-only binaries: the engine's functions use the core registers only, so an engine built for a
@@ -124,20 +129,62 @@ ELN_INLINE int64_t eln_floor_shift(int64_t value, int32_t n)
  * 2^(n-1) is a multiple of 2^32, so floor((p + 2^(n-1)) / 2^n) = floor((floor(p / 2^32) + 2^(n-33)) / 2^(n-32))
  * with p = acc * m. floor(p / 2^32) is the high word of one SMULL on Cortex-M3/M4 (|.| < 2^30, so adding
  * 2^(n-33) <= 2^29 stays in int32), and no saturation is needed: |p| < 2^62 gives |result| < 2^29. */
+/* floor(a * m / 2^32) for m in [0, 2^31), from four 16 x 16-bit products (a = ah * 2^16 + al and
+ * m = mh * 2^16 + ml, al and ml unsigned): ARMv6-M has no 32 x 32 -> 64 multiply, and GCC's __aeabi_lmul
+ * call costs about 45 instructions where these take about 17. Every partial sum fits int32:
+ * |ah * ml| + (al * ml >> 16) < 2^31 and al * mh + 0xFFFF < 2^31; the floor division by 2^32 then splits
+ * exactly at 2^16: floor((t1 * 2^16 + t2') / 2^32) = floor(t1 / 2^16) + floor(t2 / 2^16) with t2 as below.
+ * Checked against the int64 product on the host (tests/e2e/test_requant_c.py). */
+ELN_INLINE int32_t eln_mul_high_16(int32_t a, int32_t m)
+{
+    const int32_t ah = a >= 0 ? a >> 16 : ~(~a >> 16), mh = m >> 16; /* floor shifts, as eln_floor_shift */
+    const uint32_t al = (uint32_t)a & 0xFFFFu, ml = (uint32_t)m & 0xFFFFu;
+    const int32_t t1 = ah * (int32_t)ml + (int32_t)((al * ml) >> 16);
+    const int32_t t2 = (int32_t)(al * (uint32_t)mh + ((uint32_t)t1 & 0xFFFFu));
+    return ah * mh + (t1 >= 0 ? t1 >> 16 : ~(~t1 >> 16)) + (t2 >> 16);
+}
+
+/* floor(a * m / 2^32): the high word of one SMULL, or on ARMv6-M (ELN_THUMB1) the 16-bit products. */
+ELN_INLINE int32_t eln_mul_high(int32_t a, int32_t m)
+{
+#if defined(ELN_THUMB1)
+    return eln_mul_high_16(a, m);
+#else
+    return (int32_t)eln_floor_shift((int64_t)a * m, 32);
+#endif
+}
+
+/* a * m exactly, for m in [0, 2^31), without a 64-bit multiply: the high word as above and the low word
+ * from one MULS (the product modulo 2^32). */
+ELN_INLINE int64_t eln_mul_wide_16(int32_t a, int32_t m)
+{
+    return (int64_t)eln_mul_high_16(a, m) * ((int64_t)1 << 32) + (int64_t)((uint32_t)a * (uint32_t)m);
+}
+
+/* a * m: on ARMv6-M through the 16-bit products, so no engine function calls __aeabi_lmul. */
+ELN_INLINE int64_t eln_mul_wide(int32_t a, int32_t m)
+{
+#if defined(ELN_THUMB1)
+    return eln_mul_wide_16(a, m);
+#else
+    return (int64_t)a * m;
+#endif
+}
+
 ELN_INLINE int32_t eln_requantize_high(int32_t acc, int32_t multiplier, int32_t high_shift, int32_t round)
 {
-    const int32_t high = (int32_t)eln_floor_shift((int64_t)acc * multiplier, 32) + round;
+    const int32_t high = eln_mul_high(acc, multiplier) + round;
     return high >= 0 ? high >> high_shift : ~(~high >> high_shift); /* floor shift of int32 */
 }
 
 ELN_INLINE int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t shift)
 {
     if (shift > 32) {
-        const int32_t high = (int32_t)eln_floor_shift((int64_t)acc * multiplier, 32) + ((int32_t)1 << (shift - 33));
+        const int32_t high = eln_mul_high(acc, multiplier) + ((int32_t)1 << (shift - 33));
         const int32_t n = shift - 32;
         return high >= 0 ? high >> n : ~(~high >> n); /* floor shift of int32, as eln_floor_shift */
     } else {
-        const int64_t scaled = eln_floor_shift((int64_t)acc * multiplier + ((int64_t)1 << (shift - 1)), shift);
+        const int64_t scaled = eln_floor_shift(eln_mul_wide(acc, multiplier) + ((int64_t)1 << (shift - 1)), shift);
         if (scaled > ((int64_t)1 << 30)) {
             return (int32_t)1 << 30;
         }
@@ -149,13 +196,19 @@ ELN_INLINE int32_t eln_requantize(int32_t acc, int32_t multiplier, int32_t shift
 }
 
 /* eln_requantize with the channel's prepared values: the fast path without recomputing its constants. */
+#if defined(ELN_THUMB) && defined(__GNUC__) /* the Thumb kernels' epilogues: keep the fast path inline */
+#define ELN_HIGH_SHIFT(channel) __builtin_expect((channel)->high_shift > 0, 1)
+#else
+#define ELN_HIGH_SHIFT(channel) ((channel)->high_shift > 0)
+#endif
 ELN_INLINE int32_t eln_requantize_channel(int32_t acc, const eln_channel *channel)
 {
-    if (channel->high_shift > 0) {
+    if (ELN_HIGH_SHIFT(channel)) {
         return eln_requantize_high(acc, channel->multiplier, channel->high_shift, channel->round);
     }
     return eln_requantize(acc, channel->multiplier, channel->high_shift + 32);
 }
+#undef ELN_HIGH_SHIFT
 
 /* After requantization: add the zero point, clamp to [act_min, 127] (ReLU or none). */
 ELN_INLINE int8_t eln_clamp_s8(int32_t requantized, const eln_quant *quant)
@@ -470,7 +523,8 @@ ELN_INLINE int32x4_t eln_conv_stage_mve(int32x4_t acc, const int32_t *words, con
  * the output stage that follows. One function per path, each bit-identical to the portable loop (integer
  * sums in any order are exact), in this order:
  * - portable (host): eln_conv_window, over the window's input widened once (eln_conv_patch);
- * - Thumb (ELN_THUMB: Cortex-M0/M0+/M3): eln_conv_window_thumb, the int8 input read in place;
+ * - Thumb (ELN_THUMB: Cortex-M0/M0+/M3): eln_conv_window_thumb, over a row of windows' input copied once
+ *   (eln_thumb_strip): on M3 two inputs per word for SMLAL, on M0 bytes for LDRB, in inline asm;
  * - DSP (ELN_DSP: Cortex-M4/M7/M33, M55 without MVE): eln_conv_window_dsp, SMLAD over the whole layer's
  *   widened input, output maps outside;
  * - Helium (ELN_MVE: Cortex-M55/M85): eln_pair_sums_mve and eln_pair_best_mve, VMLADAVA over the window's
@@ -485,6 +539,9 @@ ELN_INLINE int32x4_t eln_conv_stage_mve(int32x4_t acc, const int32_t *words, con
 
 #ifndef ELN_CONV_MAX_MAPS
 #define ELN_CONV_MAX_MAPS 16 /* input maps of the largest convolution (the engine defines the exact one) */
+#endif
+#ifndef ELN_CONV_MAX_OUT
+#define ELN_CONV_MAX_OUT 16 /* output maps of the largest convolution (the engine defines the exact one) */
 #endif
 
 /* ---- portable (host) ---------------------------------------------------------------------------------
@@ -552,9 +609,6 @@ ELN_INLINE const void *eln_conv_window(const eln_conv_shape *shape, const uint8_
     return o + n;
 }
 
-#ifndef ELN_CONV_MAX_OUT
-#define ELN_CONV_MAX_OUT 64 /* output maps of the widest convolution (the engine defines the exact one) */
-#endif
 
 /* The subsampling kernel's output stages over every map of one window (eln_conv_subsample_s8.c): loops
  * over maps with per-map constants, which compilers vectorise (lanes = maps), then the tables, element by
@@ -634,52 +688,187 @@ ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias
 #endif
 
 /* ---- Thumb (ELN_THUMB) --------------------------------------------------------------------------------
- * ARM cores without the DSP extension: Cortex-M0/M0+ run Thumb-1 with 8 low registers, Cortex-M3 Thumb-2
- * with MLA.
- * No widening and no zero padding: the int8 input is read in place (LDRSB) and each output map stores the
- * 5x5 int8 kernels of only the input maps it is connected to (classic C3 skips its table's zeros).
- * Per kernel row ky, the two input rows ky (top) and ky + 1 (bottom) slide left to right: tap kx loads
- * one weight and one new column {top[kx+1], bottom[kx+1]}, and the previous column is still in registers:
- *   a00 += w*top[kx]   a01 += w*top[kx+1]   a10 += w*bottom[kx]   a11 += w*bottom[kx+1]
- * 3 loads for 4 MACs (MLA on M3; MULS + ADD on M0), 9 live values, pointers advanced, not indexed.
- * Overflow: |acc| <= n * 25 * 128 * 127 <= 6,502,400 for 16 maps (the engine states the exact bound).
+ * ARM cores without the DSP extension: Cortex-M3 (Thumb-2: SMLAL, 13 usable registers) and Cortex-M0/M0+
+ * (ELN_THUMB1: Thumb-1, 8 low registers, MULS only, LDRSB with a register offset only). Weights: per output
+ * map, the (n, 5, 5) int8 kernels of only the n input maps it is connected to (classic C3 skips its table's
+ * zeros). The kernels run rows of windows py outside, then output maps c, then windows px: per row, the 6
+ * input rows 2py..2py+5 of every input map are copied once into a strip (eln_thumb_strip), column-major
+ * (the 6 rows of a column adjacent), so that every tap reads its inputs at fixed offsets from one pointer;
+ * a map's weights and epilogue values are then fetched once per row of windows.
+ * - Cortex-M3: strip word (i, c, r) = x[i][2py+r][c] + x[i][2py+r][c+1] * 2^23, two neighbouring inputs
+ *   in one word, so one SMLAL (32 x 32 -> 64 bits) of that word by weight w[ky][kx] adds the products of
+ *   both dx = 0 (low lane) and dx = 1 (high lane) to a 64-bit sum:
+ *     top += P[ky][kx] * w    (a00, a01)        bottom += P[ky+1][kx] * w    (a10, a11)
+ *   Per input map 25 LDRSB (weights, immediate offsets), 30 LDR (strip words: column kx's 6 words serve
+ *   the top of ky and the bottom of ky - 1) and 50 SMLAL: 105 instructions for 100 MACs.
+ *   Lanes: top = 2^22 + S00 + S01 * 2^23 exactly, and with |S00| <= 10 maps * 25 * 16,384 < 2^22 the low
+ *   23 bits are 2^22 + S00 and the rest is S01 (no carry); more maps are summed 10 at a time
+ *   (ELN_THUMB_LANE_MAPS; the loop folds away when ELN_CONV_MAX_MAPS <= 10).
+ * - Cortex-M0/M0+: strip byte (i, c, r) = x[i][2py+r][c] + 128, unsigned, so LDRB with an immediate
+ *   offset reads it; each map's bias is lowered by 128 * the sum of its weights (eln_thumb_weight_sums).
+ *   Per tap, in inline asm: LDRB + SXTB the weight, then four times LDRB input, MULS, ADD to an accumulator
+ *   in a high register: 14 instructions for 4 MACs (GCC 12's own code of the same loop: 18, with MOVs
+ *   between low and high registers around the destructive MULS).
+ * Overflow: |acc| <= n * 25 * 255 * 128 for the biased M0 inputs, < 2^31 for every n <= 64 maps.
+ * Stack: the strip, ELN_THUMB_STRIP entries (Cin * in_side * 6): words on M3, bytes on M0.
  */
 #if defined(ELN_THUMB)
-/* tap kx: weight v; (lt, lb) = column kx, already loaded; (rt, rb) = column kx + 1, loaded here */
-#define ELN_TAP(kx, lt, lb, rt, rb) \
-    (v = w[kx], rt = top[(kx) + 1], rb = bottom[(kx) + 1], \
-     a00 += v * lt, a01 += v * rt, a10 += v * lb, a11 += v * rb)
+#ifndef ELN_THUMB_STRIP
+#define ELN_THUMB_STRIP (6 * 14 * 6) /* largest Cin * in_side * 6 (the engine defines the exact one) */
+#endif
+#if !defined(ELN_THUMB1)
+typedef int32_t eln_strip; /* two inputs: x[c] + x[c + 1] * 2^23 */
+#else
+typedef uint8_t eln_strip; /* one input + 128 */
+#endif
 
-/* *origin: the window's top-left input value in map 0 (by address: with Cortex-M0's 8 low registers GCC
- * then reloads it per input map instead of keeping it live across the output maps, 1.5% fewer instructions,
- * measured); maps: n, then this output map's n input maps; weights: their (n, 5, 5) int8 kernels;
- * acc: (2, 2) out. Returns the next output map's weights. */
-ELN_INLINE const void *eln_conv_window_thumb(const eln_conv_shape *shape, const uint8_t *maps,
-                                             const int8_t *const *origin, const void *weights, int32_t acc[4])
+/* input: (Cin, in_side, in_side) int8 -> strip (Cin, in_side, 6): column c, row r of each input map's rows
+ * 2py..2py+5, as eln_strip (on M3 the last column's word holds its input alone: no window reads it). */
+ELN_INLINE void eln_thumb_strip(const eln_conv_shape *shape, const int8_t *input, int32_t py, eln_strip *strip)
 {
-    const int32_t side = shape->in_side, plane = side * side;
-    const int8_t *w = (const int8_t *)weights;
-    const uint8_t *map = maps + 1, *const last = map + maps[0];
-    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-    for (; map < last; ++map) { /* one connected input map per pass */
-        const int8_t *top = *origin + *map * plane, *bottom = top + side;
-        const int8_t *const end = w + 25;
-        for (; w < end; w += 5, top += side, bottom += side) { /* kernel row ky */
-            int32_t t0 = top[0], b0 = bottom[0], t1, b1, v;
-            ELN_TAP(0, t0, b0, t1, b1);
-            ELN_TAP(1, t1, b1, t0, b0);
-            ELN_TAP(2, t0, b0, t1, b1);
-            ELN_TAP(3, t1, b1, t0, b0);
-            ELN_TAP(4, t0, b0, t1, b1);
+    const int32_t side = shape->in_side;
+    int32_t i, r;
+    for (i = 0; i < shape->in_channels; ++i) {
+        for (r = 0; r < 6; ++r) {
+            const int8_t *x = input + (i * side + 2 * py + r) * side, *const end = x + side;
+            eln_strip *q = strip + i * 6 * side + r;
+#if !defined(ELN_THUMB1)
+            int32_t left = *x++;
+            for (; x != end; ++x, q += 6) {
+                *q = left + (int32_t)((uint32_t)*x << 23), left = *x; /* |x * 2^23| <= 2^30 */
+            }
+            *q = left;
+#else
+            for (; x != end; ++x, q += 6) {
+                *q = (uint8_t)(*x + 128);
+            }
+#endif
         }
     }
-    acc[0] = a00;
-    acc[1] = a01;
-    acc[2] = a10;
-    acc[3] = a11;
-    return w;
+}
+
+#if !defined(ELN_THUMB1)
+#define ELN_THUMB_LANE_MAPS 10 /* input maps per 64-bit sum: the low lane stays below 2^22 */
+/* tap (ky, kx): weight w[ky][kx] times strip words ky (top) and ky + 1 (bottom) of column kx */
+#define ELN_TAP(ky, kx) \
+    (v = w[5 * (ky) + (kx)], top += (int64_t)p[6 * (kx) + (ky)] * v, bottom += (int64_t)p[6 * (kx) + (ky) + 1] * v)
+#define ELN_COLUMN(kx) (ELN_TAP(0, kx), ELN_TAP(1, kx), ELN_TAP(2, kx), ELN_TAP(3, kx), ELN_TAP(4, kx))
+
+/* maps: n, then this output map's n input maps; strip: eln_thumb_strip's, at the window's first column
+ * (2px); map_entries: strip entries per input map (6 * in_side); weights: the map's (n, 5, 5) int8;
+ * acc: (2, 2) out. */
+ELN_INLINE void eln_conv_window_thumb(const uint8_t *maps, const eln_strip *strip, int32_t map_entries,
+                                      const int8_t *w, int32_t acc[4])
+{
+    const uint8_t *map = maps + 1;
+    int32_t left = maps[0], a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    do { /* up to ELN_THUMB_LANE_MAPS input maps per pass */
+        int32_t k = ELN_CONV_MAX_MAPS > ELN_THUMB_LANE_MAPS && left > ELN_THUMB_LANE_MAPS ? ELN_THUMB_LANE_MAPS : left;
+        int64_t top = 1 << 22, bottom = 1 << 22; /* the low lanes' offset */
+        left -= k;
+        do {
+            const int32_t *const p = strip + *map++ * map_entries;
+            int32_t v;
+            ELN_COLUMN(0), ELN_COLUMN(1), ELN_COLUMN(2), ELN_COLUMN(3), ELN_COLUMN(4);
+            w += 25;
+        } while (--k);
+        /* the lanes (>> of a negative int64: arithmetic, i.e. floor, in GCC and clang, the only ARM compilers
+         * of this path) */
+        a00 += (int32_t)((uint32_t)top & 0x7FFFFFu) - (1 << 22), a01 += (int32_t)(top >> 23);
+        a10 += (int32_t)((uint32_t)bottom & 0x7FFFFFu) - (1 << 22), a11 += (int32_t)(bottom >> 23);
+    } while (left > 0);
+    acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
 }
 #undef ELN_TAP
+#undef ELN_COLUMN
+#undef ELN_THUMB_LANE_MAPS
+#else
+/* GCC assembles Thumb-1 inline asm in the divided syntax, clang in the unified one (MULS with 3 operands).
+ * The 4 accumulators sit in high registers ("h"; "r" fails with a frame pointer in r7); GCC cannot give
+ * an asm operand a high register at -Os, so there a column runs as two asm statements of 2 accumulators
+ * in low registers (6 in all, so a frame pointer still fits), each loading the weight again: 16 for 4 MACs
+ * (tests/e2e/test_c_targets.py compiles every level, with and without a frame pointer). */
+#if defined(__clang__)
+#define ELN_UNIFIED
+#define ELN_DIVIDED
+#else
+#define ELN_UNIFIED ".syntax unified\n\t"
+#define ELN_DIVIDED "\n\t.syntax divided"
+#endif
+/* weight byte 5ky + kx, then its products with strip bytes ky + r of columns kx (q) and kx + 1 (q + 6),
+ * added to accumulators A and B */
+#define ELN_HALF(ky, kx, r, A, B)                                                                     \
+    "ldrb %[v], [%[w], #" #ky "*5+" #kx "]\n\tsxtb %[v], %[v]\n\t"                                     \
+    "ldrb %[t], [%[q], #" #ky "+" #r "]\n\tmuls %[t], %[v], %[t]\n\tadd %[" #A "], %[t]\n\t"           \
+    "ldrb %[t], [%[q], #" #ky "+" #r "+6]\n\tmuls %[t], %[v], %[t]\n\tadd %[" #B "], %[t]\n\t"
+#if defined(__clang__) || !defined(__OPTIMIZE_SIZE__)
+/* tap (ky, kx): one weight load for all four products */
+#define ELN_TAP(ky, kx)                                                                               \
+    ELN_HALF(ky, kx, 0, a00, a01)                                                                     \
+    "ldrb %[t], [%[q], #" #ky "+1]\n\tmuls %[t], %[v], %[t]\n\tadd %[a10], %[t]\n\t"                   \
+    "ldrb %[t], [%[q], #" #ky "+7]\n\tmuls %[t], %[v], %[t]\n\tadd %[a11], %[t]\n\t"
+/* column kx: its 5 taps, then q to the next column */
+#define ELN_COLUMN(kx)                                                                                \
+    __asm__(ELN_UNIFIED ELN_TAP(0, kx) ELN_TAP(1, kx) ELN_TAP(2, kx) ELN_TAP(3, kx) ELN_TAP(4, kx)      \
+            "adds %[q], #6" ELN_DIVIDED                                                               \
+            : [q] "+l"(q), [v] "=&l"(v), [t] "=&l"(t), [a00] "+h"(a00), [a01] "+h"(a01),                \
+              [a10] "+h"(a10), [a11] "+h"(a11)                                                        \
+            : [w] "l"(w)                                                                              \
+            : "cc", "memory")
+#else
+/* column kx's 5 taps for the window row dy = r (accumulators A, B); ADVANCE: then q to the next column */
+#define ELN_ROW(kx, r, A, B, ADVANCE)                                                                 \
+    __asm__(ELN_UNIFIED ELN_HALF(0, kx, r, A, B) ELN_HALF(1, kx, r, A, B) ELN_HALF(2, kx, r, A, B)       \
+            ELN_HALF(3, kx, r, A, B) ELN_HALF(4, kx, r, A, B) ADVANCE ELN_DIVIDED                       \
+            : [q] "+l"(q), [v] "=&l"(v), [t] "=&l"(t), [A] "+l"(A), [B] "+l"(B)                         \
+            : [w] "l"(w)                                                                              \
+            : "cc", "memory")
+#define ELN_COLUMN(kx) ELN_ROW(kx, 0, a00, a01, ""); ELN_ROW(kx, 1, a10, a11, "adds %[q], #6")
+#endif
+
+/* As the M3 function above, over the biased input bytes: acc is 128 * (the map's weight sum) too high. */
+ELN_INLINE void eln_conv_window_thumb(const uint8_t *maps, const eln_strip *strip, int32_t map_entries,
+                                      const int8_t *w, int32_t acc[4])
+{
+    const uint8_t *map = maps + 1, *const last = map + maps[0];
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    for (; map < last; ++map, w += 25) {
+        const eln_strip *q = strip + *map * map_entries;
+        int32_t v, t;
+        ELN_COLUMN(0);
+        ELN_COLUMN(1);
+        ELN_COLUMN(2);
+        ELN_COLUMN(3);
+        ELN_COLUMN(4);
+    }
+    acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+}
+#undef ELN_HALF
+#undef ELN_TAP
+#undef ELN_ROW
+#undef ELN_COLUMN
+#undef ELN_UNIFIED
+#undef ELN_DIVIDED
+#endif
+
+/* sums[c]: what output map c's window sums are too high: on Cortex-M0 128 * the sum of its weights (the
+ * strip's bias), on M3 0. */
+ELN_INLINE void eln_thumb_weight_sums(const eln_conv_shape *shape, const int8_t *w, int32_t sums[ELN_CONV_MAX_OUT])
+{
+    const uint8_t *maps = shape->maps;
+    int32_t c;
+    for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0]) {
+        const int8_t *const end = w + 25 * maps[0];
+        int32_t sum = 0;
+#if defined(ELN_THUMB1)
+        for (; w < end; ++w) {
+            sum += *w;
+        }
+#endif
+        sums[c] = sum * 128;
+        w = end;
+    }
+}
 #endif
 
 /* ---- DSP (ELN_DSP) ------------------------------------------------------------------------------------
@@ -1169,11 +1358,14 @@ ELN_INLINE const int8_t *eln_pair_best_mve(const eln_window_mve *win, const int8
  *   the end), their (4, K) int8 and their 16 epilogue words.
  * - DSP (ELN_DSP): the input is widened once, then output maps outside, windows inside, so each map's
  *   kernels are widened once; the map's epilogue words are read once per map.
- * - Thumb (ELN_THUMB) and portable: windows outside, output maps inside: each window's input (the portable
- *   patch, or on Thumb the int8 input in place) is prepared once for all output maps; the layer's output
- *   stage is read through the pointer (the Thumb path's 8 low registers run faster that way).
- * Stack: the patch (ELN_PATCH_WORDS * 4 bytes); on the DSP path the widened input and one map's kernels;
- * on the Helium path eln_window_mve (4 * K + 64 bytes).
+ * - Thumb (ELN_THUMB): rows of windows outside, then output maps, then windows: each row's input is
+ *   copied once into a strip shared by every output map, and a map's epilogue values are fetched once per
+ *   row (eln_conv_window.h).
+ * - portable: windows outside, output maps inside: each window's input patch is prepared once for all
+ *   output maps.
+ * Stack: the patch (ELN_PATCH_WORDS * 4 bytes); on the Thumb path the strip (ELN_THUMB_STRIP words on M3,
+ * bytes on M0) and Cout weight sums; on the DSP path the widened input and one map's kernels; on the
+ * Helium path eln_window_mve (4 * K + 64 bytes).
  */
 
 ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant *quant, const int8_t *input,
@@ -1227,30 +1419,45 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
         }
     }
     (void)bias, (void)stage;
-#else /* Thumb and portable */
+#elif defined(ELN_THUMB)
+    const int32_t side = shape->out_side, map_entries = 6 * shape->in_side;
+    const eln_quant stage = *quant; /* a local copy: no reloads after the int8 stores (they could alias it) */
+    int32_t c, py, px, sums[ELN_CONV_MAX_OUT];
+    eln_strip strip[ELN_THUMB_STRIP]; /* rows 2py..2py+5 of every input map (eln_thumb_strip) */
+    eln_thumb_weight_sums(shape, (const int8_t *)weights, sums);
+    for (py = 0; py < side; ++py) {
+        const int8_t *w = (const int8_t *)weights; /* output map c's (n, 5, 5) kernels */
+        const uint8_t *maps = shape->maps;         /* output map c's input maps: n, then n indices */
+        eln_thumb_strip(shape, input, py, strip);
+        for (c = 0; c < shape->out_channels; ++c, w += 25 * maps[0], maps += 1 + maps[0]) {
+            int8_t *const out = output + (c * side + py) * side; /* (Cout, side, side): row py of map c */
+            eln_channel channel;
+            eln_conv_channel(w, bias, quant, c, &channel);
+            channel.bias -= sums[c];
+            for (px = 0; px < side; ++px) {
+                int32_t acc[4], best;
+                eln_conv_window_thumb(maps, strip + 12 * px, map_entries, w, acc); /* columns 2px.. */
+                best = acc[0] > acc[1] ? acc[0] : acc[1];
+                best = acc[2] > best ? acc[2] : best;
+                best = acc[3] > best ? acc[3] : best;
+                out[px] = eln_clamp_s8(eln_requantize_channel(best + channel.bias, &channel), &stage); /* no tanh */
+            }
+        }
+    }
+#else /* portable */
     const int32_t side = shape->out_side, plane = side * side;
     int32_t c, py, px;
-#if !defined(ELN_THUMB)
     eln_patch patch;
-#endif
     for (py = 0; py < side; ++py) {
         for (px = 0; px < side; ++px) {
             const void *w_map = weights;           /* output map c's weights (eln_conv_window.h) */
             const uint8_t *maps = shape->maps;     /* output map c's input maps: n, then n indices */
             int8_t *out = output + py * side + px; /* (Cout, side, side): map c's pixel (py, px) */
-#if defined(ELN_THUMB) /* the int8 input is read in place, from the window's top-left value in map 0 */
-            const int8_t *const origin = input + 2 * (py * shape->in_side + px);
-#else
             eln_conv_patch(shape, input, py, px, &patch);
-#endif
             for (c = 0; c < shape->out_channels; ++c, maps += 1 + maps[0], out += plane) {
                 int32_t acc[4], best;
                 eln_channel channel;
-#if defined(ELN_THUMB)
-                w_map = eln_conv_window_thumb(shape, maps, &origin, w_map, acc);
-#else
                 w_map = eln_conv_window(shape, maps, &patch, w_map, acc);
-#endif
                 w_map = eln_conv_channel(w_map, bias, quant, c, &channel);
                 best = acc[0] > acc[1] ? acc[0] : acc[1];
                 best = acc[2] > best ? acc[2] : best;
@@ -1270,6 +1477,10 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
  * Four outputs per pass share each input load. Overflow: the partial sums are at most
  * F_in * 128 * 127 <= 6,502,400 (F_in = 400) before the bias, whose exact bound is checked at export time.
  * - portable: int8 weights (F_out, F_in); the k loop is a plain dot product that compilers vectorise.
+ * - Thumb (ELN_THUMB): the same weights, the bias as the sums' start. Cortex-M3: 4 rows per pass over
+ *   post-incremented pointers (LDRSB, MLA). Cortex-M0 (ELN_THUMB1): 3 rows per pass, every load indexed by
+ *   one counter from -F_in up to 0, since Thumb-1's LDRSB has only the register-offset form and 3 row
+ *   pointers, the input pointer, the counter, the input value and a product fill the 8 low registers.
  * - DSP: the input is widened once into int16 pairs on the stack (ELN_FC_MAX_IN * 2 bytes), each 4 values
  *   {x0..x3} by two SXTB16 into the pairs {x0, x2}, {x1, x3}. Two weight layouts (export-c --optimize):
  *   - speed: int16 pairs in the same order, (ceil(F_out/4), F_in/2 rounded up to a multiple of 4, 4)
@@ -1295,6 +1506,30 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
 
 #ifndef ELN_FC_MAX_IN
 #define ELN_FC_MAX_IN 400 /* largest F_in rounded up to a multiple of 8 (the engine defines the exact one) */
+#endif
+
+#if defined(ELN_THUMB1)
+/* Cortex-M0: rows 0..2 += x[k] * w_r[k] for k = -F_in..-1 (bases past the end, as LDRSB's register offset
+ * needs): per input LDRSB x, 3 x (LDRSB w, MULS, ADD to an accumulator in a high register), ADDS, BNE:
+ * 13 instructions for 3 MACs where GCC 12's code of the same loop takes 15 (7 low registers are taken,
+ * and it moves the rest through high ones). The divided/unified syntax as in eln_conv_window.h. */
+#if defined(__clang__)
+#define ELN_FC_ROWS3_ASM(text) text
+#else
+#define ELN_FC_ROWS3_ASM(text) ".syntax unified\n\t" text "\n\t.syntax divided"
+#endif
+#define ELN_FC_ROWS3(x, w0, w1, w2, k, a0, a1, a2)                                                   \
+    do {                                                                                             \
+        int32_t v_, t_;                                                                              \
+        __asm__(ELN_FC_ROWS3_ASM("1:\n\tldrsb %[v], [%[x], %[k]]\n\t"                               \
+                                 "ldrsb %[t], [%[w0], %[k]]\n\tmuls %[t], %[v], %[t]\n\tadd %[a0], %[t]\n\t" \
+                                 "ldrsb %[t], [%[w1], %[k]]\n\tmuls %[t], %[v], %[t]\n\tadd %[a1], %[t]\n\t" \
+                                 "ldrsb %[t], [%[w2], %[k]]\n\tmuls %[t], %[v], %[t]\n\tadd %[a2], %[t]\n\t" \
+                                 "adds %[k], #1\n\tbne 1b")                                          \
+                : [k] "+l"(k), [v] "=&l"(v_), [t] "=&l"(t_), [a0] "+h"(a0), [a1] "+h"(a1), [a2] "+h"(a2) \
+                : [x] "l"(x), [w0] "l"(w0), [w1] "l"(w1), [w2] "l"(w2)                               \
+                : "cc", "memory");                                                                   \
+    } while (0)
 #endif
 
 /* row word w (4 int8 weights) into the row's sum a: SXTB16 of its odd bytes into one temporary, of its even
@@ -1416,6 +1651,62 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
 #endif
     }
     (void)bias;
+#elif defined(ELN_THUMB) && !defined(ELN_THUMB1) /* Cortex-M3: 4 rows per pass, pointers advanced */
+    const int32_t n_in = shape->in_features, n_out = shape->out_features;
+    const int8_t *w = (const int8_t *)weights, *const end = input + n_in; /* row o of (F_out, F_in) */
+    int32_t o, rows;
+    for (o = 0; o < n_out; o += rows) { /* rows o..o+3, or one row at the end */
+        const int8_t *x = input;
+        if (n_out - o >= 4) {
+            const int8_t *w1 = w + n_in, *w2 = w1 + n_in, *w3 = w2 + n_in;
+            int32_t a0 = bias[o], a1 = bias[o + 1], a2 = bias[o + 2], a3 = bias[o + 3];
+            do { /* LDRSB x, 4 x (LDRSB w, MLA), the loop test: 11 instructions for 4 MACs */
+                const int32_t v = *x++;
+                a0 += v * *w++, a1 += v * *w1++, a2 += v * *w2++, a3 += v * *w3++;
+            } while (x != end);
+            output[o] = eln_output_s8(a0, quant, o), output[o + 1] = eln_output_s8(a1, quant, o + 1);
+            output[o + 2] = eln_output_s8(a2, quant, o + 2), output[o + 3] = eln_output_s8(a3, quant, o + 3);
+            w = w3, rows = 4;
+        } else {
+            int32_t a = bias[o];
+            do {
+                a += *x++ * *w++;
+            } while (x != end);
+            output[o] = eln_output_s8(a, quant, o), rows = 1;
+        }
+    }
+#elif defined(ELN_THUMB) /* Cortex-M0: 3 rows per pass, indexed from -F_in up to 0 (LDRSB's one form) */
+    const int32_t n_in = shape->in_features, n_out = shape->out_features;
+    const int8_t *w = (const int8_t *)weights, *const x = input + n_in; /* row o of (F_out, F_in) */
+    int32_t o, rows;
+    for (o = 0; o < n_out; o += rows) { /* rows o..o+2, or one row at the end */
+        int32_t k = -n_in, t;
+        if (n_out - o >= 3) {
+            const int8_t *const w0 = w + n_in, *const w1 = w0 + n_in, *const w2 = w1 + n_in;
+            int32_t a0 = bias[o], a1 = bias[o + 1], a2 = bias[o + 2];
+#if defined(__clang__) || !defined(__OPTIMIZE_SIZE__)
+            ELN_FC_ROWS3(x, w0, w1, w2, k, a0, a1, a2);
+#else /* GCC 12 at -Os cannot give an asm operand a high register ("h"): its own loop, 15 for 3 MACs */
+            do {
+                const int32_t v = x[k];
+                t = w0[k], t *= v, a0 += t;
+                t = w1[k], t *= v, a1 += t;
+                t = w2[k], t *= v, a2 += t;
+            } while (++k);
+#endif
+            output[o] = eln_output_s8(a0, quant, o), output[o + 1] = eln_output_s8(a1, quant, o + 1);
+            output[o + 2] = eln_output_s8(a2, quant, o + 2);
+            w = w2, rows = 3;
+        } else {
+            const int8_t *const w0 = w + n_in;
+            int32_t a = bias[o];
+            do {
+                t = w0[k], t *= x[k], a += t;
+            } while (++k);
+            output[o] = eln_output_s8(a, quant, o), rows = 1;
+            w = w0;
+        }
+    }
 #else
     const int32_t n_in = shape->in_features, n_out = shape->out_features;
     int32_t o, k, q;
@@ -1443,6 +1734,10 @@ ELN_KERNEL void eln_fc_s8(const eln_fc_shape *shape, const eln_quant *quant, con
     }
 #endif
 }
+#if defined(ELN_THUMB1)
+#undef ELN_FC_ROWS3
+#undef ELN_FC_ROWS3_ASM
+#endif
 #undef ELN_FC_OUTPUT
 #undef ELN_FC_EIGHT
 #undef ELN_FC_WORD
