@@ -89,9 +89,9 @@ def conv_pack(kernels: np.ndarray) -> np.ndarray:
 def conv_pack_dsp(kernels: np.ndarray, epilogue: np.ndarray, in_side: int, optimize: str,
                   maps: list[list[int]]) -> np.ndarray:
     """int8 (Cout, Cin, 5, 5) -> the DSP path's words (kernels/eln_conv_window.h, DSP section), per output
-    map its kernels and then its `epilogue` row (Cout, 4, or 10 with a folded subsampling: bias', m, n - 32,
-    rounding, then the subsampling weights as pairs {w00, w01}, {w10, w11} and its own four). The kernels of its
-    connected input maps `maps[c]` only (a partial C3 table costs no MACs), per input map i and
+    map its kernels and then its `epilogue` row (Cout, 4, or 10 with a folded subsampling): bias', m,
+    n - 32, rounding, then the subsampling weights as pairs {w00, w01}, {w10, w11} and its own four. The
+    kernels of its connected input maps `maps[c]` only (a partial C3 table costs no MACs), per input map i and
     patch column pair g = 0..2 (columns {2g, 2g + 1}), kernel rows ky = 0..4, as the 16-bit pairs
     E[ky][g] = {w[2g], w[2g+1]} (dx = 0) and O[ky][g] = {w[2g-1], w[2g]} (dx = 1), w[-1] = w[5] = 0:
     - speed: the words E, O per ky, then the patch words to skip to the next column pair (in_side - 6),
@@ -136,7 +136,8 @@ def fc_with_epilogue(words: np.ndarray, epilogue: np.ndarray | None) -> np.ndarr
     blocks = -(-len(epilogue) // 4)
     rows = np.zeros((blocks * 4, 3), np.int64)
     rows[:len(epilogue)] = epilogue
-    return _int32(np.concatenate([words.astype(np.int64).reshape(blocks, -1), rows.reshape(blocks, 12)], 1).reshape(-1))
+    blocked = np.concatenate([words.astype(np.int64).reshape(blocks, -1), rows.reshape(blocks, 12)], 1)
+    return _int32(blocked.reshape(-1))
 
 
 def fc_pack(weights: np.ndarray) -> np.ndarray:
@@ -354,8 +355,8 @@ def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False, o
                              f"{name} weights ({'x'.join(map(str, layer.weights.shape))}) int8"))
     else:
         shape = "x".join(map(str, layer.weights.shape))
-        epilogue = (np.stack([fold_bias(layer), layer.multiplier.astype(np.int64), layer.shift.astype(np.int64) - 32], 1)
-                    if folded else None)  # the kernel computes folded_rounding's round' from n and z
+        shift = layer.shift.astype(np.int64)  # the kernel computes folded_rounding's round' from n and z
+        epilogue = np.stack([fold_bias(layer), layer.multiplier.astype(np.int64), shift - 32], 1) if folded else None
         pack = fc_pack if optimize == "speed" else fc_pack_int8
         dsp = CArray(symbol(prefix, name, "weights"), "int32_t",
                      fc_with_epilogue(pack(layer.weights.astype(np.int64)), epilogue),

@@ -153,7 +153,7 @@ def pasted_kernels(steps: list[Step], optimize: str = "size") -> str:
         if not any(output_stage(step.layers[1]).has_lut for step in convs if step.kind == "conv_subsample"):
             bounds.insert(1, "#define ELN_SUBSAMPLE_LINEAR 1 /* the subsampling layers have no tanh table */")
     if folded_steps(steps)["fc"]:
-        bounds.insert(0, "#define ELN_FC_FOLDED 1 /* the full layers' epilogue words add z (layout.py) */")
+        bounds.insert(0, "#define ELN_FC_FOLDED 1 /* the full layers' folded epilogue words (layout.py) */")
     if folded_steps(steps)["conv_maxpool"]:
         bounds.insert(0, "#define ELN_CONV_MAXPOOL_FOLDED 1 /* the max-pooling epilogue words add z_out (layout.py) */")
     if convs:

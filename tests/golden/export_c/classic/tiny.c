@@ -20,7 +20,7 @@
 #define ELN_THUMB_STRIP 192 /* Thumb: the largest strip of 6 input rows (entries) */
 #define ELN_CONV_INPUT_WORDS 512 /* DSP: the largest widened convolution input */
 #define ELN_CONV_MAP_WORDS 76 /* DSP: one output map's widened kernels and epilogue */
-#define ELN_FC_FOLDED 1 /* the full layers' epilogue words add z (layout.py) */
+#define ELN_FC_FOLDED 1 /* the full layers' folded epilogue words (layout.py) */
 #define ELN_CONV_SUBSAMPLE_FOLDED 1 /* the subsampling epilogue words add z (layout.py) */
 #define ELN_FC_MAX_IN 80 /* largest F_in, rounded up to a multiple of 8 */
 #define ELN_FC_INT8 1 /* DSP path: int8 full-layer weights, widened at run time */
