@@ -15,15 +15,13 @@ Writes benchmarks/results/firmware.json and the generated tables of docs/firmwar
 
 from __future__ import annotations
 
-import argparse
 import re
 import tempfile
 from pathlib import Path
 
 from benchmarks.common import write_result
-from benchmarks.mcu import quantized
+from benchmarks.mcu import emulated_run_arguments, quantized
 from edgelenet import reference
-from edgelenet.data import load_mnist
 from firmware_export import build, export_c
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "firmware.md"
@@ -90,14 +88,7 @@ def splice(text: str, block: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--arch", nargs="+", default=["modern", "classic"])
-    parser.add_argument("--images", type=int, default=3)
-    args = parser.parse_args()
-    if not (build.have_arm() and build.have_qemu()):
-        raise SystemExit("needs arm-none-eabi-gcc and qemu-system-arm")
-    mnist = load_mnist()
-    images = mnist.test.images[:args.images]
+    args, mnist, images = emulated_run_arguments(__doc__.splitlines()[0])
     with tempfile.TemporaryDirectory() as tmp:
         models = {arch: measure(quantized(arch, mnist), images, Path(tmp)) for arch in args.arch}
     rows = [{"arch": arch, "core": cpu, **{k: v for k, v in row.items() if k != "stack_chain"},

@@ -141,15 +141,21 @@ def headline(rows: list[dict]) -> dict:
                 if m0["core"] == "cortex-m0" and m0["arch"] == m3["arch"] for arch in [m3["arch"]]}}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def emulated_run_arguments(description: str):
+    """The command line of the emulated-core benchmarks (this one and benchmarks/firmware.py): --arch and
+    --images, after checking the cross compiler and QEMU are there. Returns (args, MNIST, the test images)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--arch", nargs="+", default=["modern", "classic"], choices=["modern", "classic"])
     parser.add_argument("--images", type=int, default=3)
     args = parser.parse_args()
     if not (build.have_arm() and build.have_qemu()):
         raise SystemExit("needs arm-none-eabi-gcc and qemu-system-arm")
     mnist = load_mnist()
-    images = mnist.test.images[:args.images]
+    return args, mnist, mnist.test.images[:args.images]
+
+
+def main() -> None:
+    args, mnist, images = emulated_run_arguments(__doc__.splitlines()[0])
     rows, macs = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for arch in args.arch:

@@ -69,6 +69,12 @@ class Step:
         return int(np.prod(self.out_shape))
 
 
+def host_taps(cin: int) -> int:
+    """K of the host path: a window's Cin * 36 patch values rounded up to 16 (ELN_PATCH_TAPS in
+    kernels/eln_conv_window.h)."""
+    return -(-cin * 36 // 16) * 16
+
+
 def conv_pack(kernels: np.ndarray) -> np.ndarray:
     """int8 (Cout, Cin, 5, 5) -> the host path's int16 (Cout, 2, K) of kernels/eln_conv_window.h, K = Cin*36
     rounded up to 16 (zeros after Cin*36, as in the patch: whole vectors on hosts): the
@@ -81,7 +87,7 @@ def conv_pack(kernels: np.ndarray) -> np.ndarray:
     six[:, :, 1, :5, 1:] = kernels
     six = six[..., [0, 2, 1, 3, 4, 5]]
     flat = six.reshape(cout, cin, 2, 6, 3, 2).transpose(0, 2, 1, 4, 3, 5).reshape(cout, 2, cin * 36)
-    padded = np.zeros((cout, 2, -(-cin * 36 // 16) * 16), np.int64)
+    padded = np.zeros((cout, 2, host_taps(cin)), np.int64)
     padded[..., :cin * 36] = flat
     return padded.reshape(cout, -1)
 
@@ -344,7 +350,7 @@ def layer_arrays(prefix: str, layer: QLayer, step: Step, folded: bool = False, o
                    f"{name} weights for the Thumb path: per output map, its connected maps' {k}x{k} kernels, "
                    f"int8 ({sum(map(len, conn))} kernels)", path="thumb"),
             CArray(symbol(prefix, name, "weights"), "int16_t", portable,
-                   f"{name} weights ({cout}, 2, {-(-cin * 36 // 16) * 16}) int16: {k}x{k} kernels as 6-wide "
+                   f"{name} weights ({cout}, 2, {host_taps(cin)}) int16: {k}x{k} kernels as 6-wide "
                    "dx = 0 / dx = 1 rows, zero-padded",
                    path="host"),
             CArray(symbol(prefix, name, "maps"), "uint8_t", np.array(maps, np.int64),

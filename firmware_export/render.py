@@ -148,13 +148,14 @@ def pasted_kernels(steps: list[Step], optimize: str = "size") -> str:
         bounds.append("#define ELN_FC_INT8 1 /* DSP path: int8 full-layer weights, widened at run time */")
         if convs:
             bounds.append("#define ELN_CONV_INT8 1 /* DSP path: int8 convolution kernels, widened per map */")
-    if folded_steps(steps)["conv_subsample"]:
+    folded = folded_steps(steps)
+    if folded["conv_subsample"]:
         bounds.insert(0, "#define ELN_CONV_SUBSAMPLE_FOLDED 1 /* the subsampling epilogue words add z (layout.py) */")
         if not any(output_stage(step.layers[1]).has_lut for step in convs if step.kind == "conv_subsample"):
             bounds.insert(1, "#define ELN_SUBSAMPLE_LINEAR 1 /* the subsampling layers have no tanh table */")
-    if folded_steps(steps)["fc"]:
+    if folded["fc"]:
         bounds.insert(0, "#define ELN_FC_FOLDED 1 /* the full layers' folded epilogue words (layout.py) */")
-    if folded_steps(steps)["conv_maxpool"]:
+    if folded["conv_maxpool"]:
         bounds.insert(0, "#define ELN_CONV_MAXPOOL_FOLDED 1 /* the max-pooling epilogue words add z_out (layout.py) */")
     if convs:
         bounds[:0] = [

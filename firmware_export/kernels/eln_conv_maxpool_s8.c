@@ -44,11 +44,7 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
                     w = eln_pair_best_mve(&win, w, win.passes, best + q);
                 }
                 y = eln_conv_stage_mve(vldrwq_s32(best), (const int32_t *)(const void *)w, bias, &stage, c, cout, high);
-                if (cout - c >= 4) {
-                    vstrbq_s32(output + c, y);
-                } else {
-                    vstrbq_p_s32(output + c, y, vctp32q((uint32_t)(cout - c)));
-                }
+                eln_store_s8_mve(output + c, y, cout - c);
             }
         }
     }
@@ -88,7 +84,7 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
         for (c = 0; c < shape->out_channels; ++c, w += 25 * maps[0], maps += 1 + maps[0]) {
             int8_t *const out = output + (c * side + py) * side; /* (Cout, side, side): row py of map c */
             eln_channel channel;
-            eln_conv_channel(w, bias, quant, c, &channel);
+            eln_conv_channel(bias, quant, c, &channel);
             channel.bias -= sums[c];
             for (px = 0; px < side; ++px) {
                 int32_t acc[4], best;
@@ -114,7 +110,7 @@ ELN_KERNEL void eln_conv_maxpool_s8(const eln_conv_shape *shape, const eln_quant
                 int32_t acc[4], best;
                 eln_channel channel;
                 w_map = eln_conv_window(shape, maps, &patch, w_map, acc);
-                w_map = eln_conv_channel(w_map, bias, quant, c, &channel);
+                eln_conv_channel(bias, quant, c, &channel);
                 best = acc[0] > acc[1] ? acc[0] : acc[1];
                 best = acc[2] > best ? acc[2] : best;
                 best = acc[3] > best ? acc[3] : best;

@@ -63,11 +63,7 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
                     }
                     y = eln_stage_mve(s, sub->bias, &sub_stage, c, cout, 0);
                 }
-                if (cout - c >= 4) {
-                    vstrbq_s32(output + c, y);
-                } else {
-                    vstrbq_p_s32(output + c, y, vctp32q((uint32_t)(cout - c)));
-                }
+                eln_store_s8_mve(output + c, y, cout - c);
             }
         }
     }
@@ -133,8 +129,8 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
             const int8_t *const w_sub = sub->weights + 4 * c; /* (2, 2) */
             int8_t *const out = output + (c * side + py) * side; /* (Cout, side, side): row py of map c */
             eln_channel channel, sub_channel; /* the convolution's and the subsampling's output stages */
-            eln_conv_channel(w, bias, quant, c, &channel);
-            eln_conv_channel(w, sub->bias, &sub->quant, c, &sub_channel);
+            eln_conv_channel(bias, quant, c, &channel);
+            eln_conv_channel(sub->bias, &sub->quant, c, &sub_channel);
             channel.bias -= sums[c];
             if (channel.high_shift > 0 && sub_channel.high_shift > 0) { /* n > 32 in both stages (every LeNet-5
                                                                          * layer): eln_requantize_channel's test

@@ -72,6 +72,16 @@ ELN_INLINE int32x4_t eln_stage_mve(int32x4_t acc, const int32_t *bias, const eln
     return eln_saturate_mve(eln_requantize_mve(acc, m, n, high), quant, lanes);
 }
 
+/* y's four lanes stored as int8 at out[0..3], or only the first `lanes` of them when fewer remain. */
+ELN_INLINE void eln_store_s8_mve(int8_t *out, int32x4_t y, int32_t lanes)
+{
+    if (lanes >= 4) {
+        vstrbq_s32(out, y);
+    } else {
+        vstrbq_p_s32(out, y, vctp32q((uint32_t)lanes));
+    }
+}
+
 /* eln_stage_mve, stored as int8 at out[0..3] (only the channels below count). */
 ELN_INLINE void eln_output_mve(int32x4_t acc, const int32_t *bias, const eln_quant *quant, int32_t c,
                                   int32_t count, int32_t high, int8_t *out)

@@ -471,6 +471,16 @@ ELN_INLINE int32x4_t eln_stage_mve(int32x4_t acc, const int32_t *bias, const eln
     return eln_saturate_mve(eln_requantize_mve(acc, m, n, high), quant, lanes);
 }
 
+/* y's four lanes stored as int8 at out[0..3], or only the first `lanes` of them when fewer remain. */
+ELN_INLINE void eln_store_s8_mve(int8_t *out, int32x4_t y, int32_t lanes)
+{
+    if (lanes >= 4) {
+        vstrbq_s32(out, y);
+    } else {
+        vstrbq_p_s32(out, y, vctp32q((uint32_t)lanes));
+    }
+}
+
 /* eln_stage_mve, stored as int8 at out[0..3] (only the channels below count). */
 ELN_INLINE void eln_output_mve(int32x4_t acc, const int32_t *bias, const eln_quant *quant, int32_t c,
                                   int32_t count, int32_t high, int8_t *out)
@@ -675,15 +685,12 @@ ELN_INLINE void eln_subsample_stage_maps(int32_t y[4][ELN_CONV_MAX_OUT], const e
 #endif
 
 #if !defined(ELN_MVE) && !defined(ELN_DSP) /* the DSP path's epilogue words: eln_dsp_channel */
-/* output map c's bias' and requantization (eln_channel); returns weights unchanged: threading the weight
- * pointer through the call keeps GCC's Cortex-M0 code of the subsampling kernel 4% shorter (measured). */
-ELN_INLINE const void *eln_conv_channel(const void *weights, const int32_t *bias, const eln_quant *quant, int32_t c,
-                                        eln_channel *channel)
+/* output map c's bias' and requantization (eln_channel). */
+ELN_INLINE void eln_conv_channel(const int32_t *bias, const eln_quant *quant, int32_t c, eln_channel *channel)
 {
     const int32_t n = quant->shift[c];
     channel->bias = bias[c], channel->multiplier = quant->multiplier[c], channel->high_shift = n - 32;
     channel->round = n > 32 ? (int32_t)1 << (n - 33) : 0;
-    return weights;
 }
 #endif
 
@@ -1407,11 +1414,7 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
                     }
                     y = eln_stage_mve(s, sub->bias, &sub_stage, c, cout, 0);
                 }
-                if (cout - c >= 4) {
-                    vstrbq_s32(output + c, y);
-                } else {
-                    vstrbq_p_s32(output + c, y, vctp32q((uint32_t)(cout - c)));
-                }
+                eln_store_s8_mve(output + c, y, cout - c);
             }
         }
     }
@@ -1477,8 +1480,8 @@ ELN_KERNEL void eln_conv_subsample_s8(const eln_conv_shape *shape, const eln_qua
             const int8_t *const w_sub = sub->weights + 4 * c; /* (2, 2) */
             int8_t *const out = output + (c * side + py) * side; /* (Cout, side, side): row py of map c */
             eln_channel channel, sub_channel; /* the convolution's and the subsampling's output stages */
-            eln_conv_channel(w, bias, quant, c, &channel);
-            eln_conv_channel(w, sub->bias, &sub->quant, c, &sub_channel);
+            eln_conv_channel(bias, quant, c, &channel);
+            eln_conv_channel(sub->bias, &sub->quant, c, &sub_channel);
             channel.bias -= sums[c];
             if (channel.high_shift > 0 && sub_channel.high_shift > 0) { /* n > 32 in both stages (every LeNet-5
                                                                          * layer): eln_requantize_channel's test
